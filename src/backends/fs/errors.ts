@@ -1,0 +1,26 @@
+import { ReaderError, type ErrorContext } from '../../errors.js';
+
+/** Maps a Node fs error (by `code`) to a ReaderError. */
+export function mapFsError(err: unknown, context: ErrorContext): ReaderError {
+  if (err instanceof ReaderError) return err.withContext(context);
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return new ReaderError('NotFound', 'file not found', context, { cause: err });
+    case 'EACCES':
+    case 'EPERM':
+      return new ReaderError('PermissionDenied', 'permission denied', context, { cause: err });
+    case 'EISDIR':
+      return new ReaderError('InvalidInput', 'path is a directory, not a file', context, { cause: err });
+    case 'ELOOP':
+      return new ReaderError('PermissionDenied', 'too many levels of symbolic links', context, { cause: err });
+    case 'EMFILE':
+    case 'ENFILE':
+    case 'EAGAIN':
+    case 'EIO':
+      return new ReaderError('Unavailable', `file system error ${code}`, context, { cause: err });
+    default:
+      return new ReaderError('Unexpected', err instanceof Error ? err.message : String(err), context, { cause: err });
+  }
+}

@@ -1,0 +1,135 @@
+import { request, type Dispatcher } from 'undici';
+import { ReaderError, throwIfAborted, type ErrorContext } from '../../errors.js';
+import { rangeHeader, validateRange } from '../../range.js';
+import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../../types.js';
+import { mapHttpError, mapHttpStatus } from './errors.js';
+import { sharedDispatcher } from './pool.js';
+import { discard, errorBodyText, header, interpretRangedResponse, metaFromHeaders, type HttpResult } from './response.js';
+
+/** Redirects followed per request: enough for a CDN hop or two, few enough to stop a loop quickly. */
+export const HTTP_MAX_REDIRECTS = 5;
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+export interface HttpBackendOptions {
+  /** Paths are resolved against this URL (`baseUrl + '/' + path`); without it, paths are absolute URLs. */
+  baseUrl?: string;
+  /** Headers sent with every request (e.g. Authorization). Dropped on a redirect to another origin. */
+  headers?: Record<string, string>;
+  /** undici dispatcher (pool/agent); defaults to a shared keep-alive pool with bounded sockets. */
+  dispatcher?: Dispatcher;
+  /** Set false for servers that do not understand suffix ranges (`bytes=-N`). Default true. */
+  suffix?: boolean;
+}
+
+/** Builds the URL for a path (exported for tests and the S3 backend's sake). */
+export function resolveHttpUrl(path: string, baseUrl?: string): URL {
+  if (baseUrl === undefined) {
+    const url = new URL(path);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`not an http(s) URL: ${url.protocol}`);
+    return url;
+  }
+  const base = baseUrl.endsWith('/') ? baseUrl.slice(0, -1) : baseUrl;
+  const rel = path.startsWith('/') ? path.slice(1) : path;
+  return new URL(`${base}/${rel}`);
+}
+
+/** What gets logged of a URL: no query string (it may carry a signature or token). */
+function redact(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
+/**
+ * Objects over HTTP(S): HEAD for stat, GET with a single `Range` for reads, over undici's keep-alive
+ * pool. Responses are validated, never trusted: see `interpretRangedResponse` for 200/206/416.
+ */
+export function httpBackend(options: HttpBackendOptions = {}): Backend {
+  const dispatcher = options.dispatcher ?? sharedDispatcher();
+  const baseHeaders = options.headers ?? {};
+
+  async function send(
+    method: 'GET' | 'HEAD',
+    path: string,
+    extra: Record<string, string>,
+    context: ErrorContext,
+    signal?: AbortSignal,
+  ): Promise<HttpResult> {
+    let url: URL;
+    try {
+      url = resolveHttpUrl(path, options.baseUrl);
+    } catch (err) {
+      throw new ReaderError('InvalidInput', `invalid URL: ${err instanceof Error ? err.message : String(err)}`, context, { cause: err });
+    }
+    const origin = url.origin;
+    for (let hop = 0; ; hop++) {
+      const headers = url.origin === origin ? { ...baseHeaders, ...extra } : { ...extra };
+      let res: HttpResult;
+      try {
+        res = (await request(url, { method, headers, dispatcher, ...(signal ? { signal } : {}) })) as HttpResult;
+      } catch (err) {
+        throw mapHttpError(err, { ...context, url: redact(url) }, signal);
+      }
+      if (!REDIRECT_STATUSES.has(res.statusCode)) return res;
+      const location = header(res, 'location');
+      await discard(res);
+      if (!location || hop >= HTTP_MAX_REDIRECTS) {
+        throw new ReaderError('Unexpected', location ? `more than ${HTTP_MAX_REDIRECTS} redirects` : 'redirect without Location', { ...context, status: res.statusCode });
+      }
+      url = new URL(location, url);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        throw new ReaderError('PermissionDenied', `redirect to a non-HTTP URL refused`, { ...context, status: res.statusCode });
+      }
+    }
+  }
+
+  async function mapStatus(res: HttpResult, context: ErrorContext): Promise<ReaderError> {
+    const text = res.statusCode >= 400 ? (await errorBodyText(res)).trim().slice(0, 200) : (await discard(res), '');
+    return mapHttpStatus(res.statusCode, context, header(res, 'retry-after'), text || undefined);
+  }
+
+  async function stat(path: string, opts: StatOptions = {}): Promise<ObjectMeta> {
+    const context = { backend: 'http', op: 'stat', path };
+    throwIfAborted(opts.signal, context);
+    const res = await send('HEAD', path, {}, context, opts.signal);
+    if (res.statusCode === 405 || res.statusCode === 501) {
+      // No HEAD here: a one-byte GET tells the size through Content-Range.
+      await discard(res);
+      const r = await read(path, { offset: 0, length: 1 }, opts).catch((err: unknown) => {
+        if (err instanceof ReaderError && err.kind === 'RangeNotSatisfied') return undefined;
+        throw err;
+      });
+      if (!r) return { size: 0 };
+      for await (const _ of r.body) break;
+      return r.meta;
+    }
+    if (res.statusCode !== 200 && res.statusCode !== 204) throw await mapStatus(res, context);
+    await discard(res);
+    const cl = header(res, 'content-length');
+    if (cl === undefined || !/^\d+$/.test(cl.trim())) {
+      throw new ReaderError('Unexpected', 'HEAD response has no Content-Length, so the size is unknown', { ...context, status: res.statusCode });
+    }
+    return metaFromHeaders(res, Number(cl));
+  }
+
+  async function read(path: string, range: ByteRange, opts: ReadOptions = {}): Promise<ReadResponse> {
+    const context: ErrorContext = { backend: 'http', op: 'read', path, range };
+    throwIfAborted(opts.signal, context);
+    validateRange(range, context);
+    const extra: Record<string, string> = { range: rangeHeader(range) };
+    if (opts.ifMatch !== undefined) extra['if-match'] = opts.ifMatch;
+    const res = await send('GET', path, extra, context, opts.signal);
+    return interpretRangedResponse(res, range, {
+      context,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      statSize: async () => (await stat(path, opts.signal ? { signal: opts.signal } : {})).size,
+      mapStatus: (r) => mapStatus(r, context),
+    });
+  }
+
+  return {
+    kind: 'http',
+    capabilities: { suffix: options.suffix ?? true, etag: true, ifMatch: true },
+    stat,
+    read,
+  };
+}

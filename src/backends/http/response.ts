@@ -1,0 +1,162 @@
+import { ReaderError, type ErrorContext } from '../../errors.js';
+import { windowBody } from '../../body.js';
+import { parseContentRange, resolveRange } from '../../range.js';
+import type { ByteRange, ObjectMeta, ReadResponse, ResolvedRange } from '../../types.js';
+
+/** An HTTP response as undici's `request()` gives it (shared by the HTTP and S3 backends). */
+export interface HttpResult {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: AsyncIterable<Uint8Array> & { dump?(opts?: { limit: number }): Promise<void>; text?(): Promise<string> };
+}
+
+/** A header's value (the first, if repeated). */
+export function header(res: HttpResult, name: string): string | undefined {
+  const v = res.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Bytes of an error body read to find the server's reason (S3 error XML is a few hundred bytes). */
+export const ERROR_BODY_LIMIT = 64 * 1024;
+
+/** Reads at most ERROR_BODY_LIMIT bytes of an error response and releases the connection. */
+export async function errorBodyText(res: HttpResult): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of res.body) {
+      chunks.push(chunk);
+      total += chunk.byteLength;
+      if (total >= ERROR_BODY_LIMIT) break;
+    }
+  } catch {
+    // the reason is optional; the status already says what happened
+  }
+  return Buffer.concat(chunks).subarray(0, ERROR_BODY_LIMIT).toString('utf8');
+}
+
+/** Releases a response whose body we do not want. */
+export async function discard(res: HttpResult): Promise<void> {
+  try {
+    if (res.body.dump) await res.body.dump({ limit: ERROR_BODY_LIMIT });
+    else for await (const _ of res.body) break;
+  } catch {
+    // the connection is closed instead of reused: nothing is lost
+  }
+}
+
+/** Metadata from response headers (ETag as sent, Last-Modified parsed). */
+export function metaFromHeaders(res: HttpResult, size: number): ObjectMeta {
+  const meta: ObjectMeta = { size };
+  const etag = header(res, 'etag');
+  if (etag) meta.etag = etag;
+  const lm = header(res, 'last-modified');
+  if (lm) {
+    const d = new Date(lm);
+    if (!Number.isNaN(d.getTime())) meta.lastModified = d;
+  }
+  return meta;
+}
+
+function contentLength(res: HttpResult): number | undefined {
+  const v = header(res, 'content-length');
+  if (v === undefined || !/^\s*\d+\s*$/.test(v)) return undefined;
+  return Number(v);
+}
+
+export interface InterpretOptions {
+  context: ErrorContext;
+  signal?: AbortSignal;
+  /** Size of the object when the response does not say (a `/*` Content-Range, a bare 416). */
+  statSize: () => Promise<number>;
+  /** Turns a non-2xx, non-416 response into an error (consumes its body). */
+  mapStatus: (res: HttpResult) => Promise<ReaderError>;
+}
+
+function protocolError(message: string, context: ErrorContext, res: HttpResult): ReaderError {
+  return new ReaderError('Unexpected', message, { ...context, status: res.statusCode }, { retryable: false });
+}
+
+/**
+ * Turns the response to a ranged GET into a ReadResponse that yields exactly the requested bytes.
+ * - 206: the Content-Range must cover what was asked (a superset is trimmed: catalogue case 7);
+ *   anything else is `Unexpected`. Content-Length must agree with it.
+ * - 200 (the server ignored Range): the wanted window is cut out of the whole body (case 6); the
+ *   connection is dropped once the window is complete.
+ * - 416: `RangeNotSatisfied`, except an empty object read from 0 or by suffix, which is empty (case 9).
+ * The body then checks its own length: short is `Interrupted` (case 1), long is `Unexpected` (case 2).
+ */
+export async function interpretRangedResponse(res: HttpResult, range: ByteRange, opts: InterpretOptions): Promise<ReadResponse> {
+  const { context, signal } = opts;
+  const status = res.statusCode;
+  const wantsStart = 'suffix' in range || range.offset === 0;
+
+  if (status === 416) {
+    const cr = parseContentRange(header(res, 'content-range'));
+    await discard(res);
+    const size = cr?.size ?? (wantsStart ? await opts.statSize() : undefined);
+    if (size === 0 && wantsStart) {
+      return { meta: metaFromHeaders(res, 0), range: { offset: 0, length: 0 }, body: emptyBody(), status };
+    }
+    throw new ReaderError('RangeNotSatisfied', 'range starts at or past the end of the object', {
+      ...context,
+      status,
+      ...(size === undefined ? {} : { size }),
+    });
+  }
+
+  if (status === 206) {
+    const cr = parseContentRange(header(res, 'content-range'));
+    if (!cr || cr.start === undefined || cr.end === undefined) {
+      await discard(res);
+      throw protocolError(`206 without a valid Content-Range (${JSON.stringify(header(res, 'content-range') ?? null)})`, context, res);
+    }
+    const sent = cr.end - cr.start + 1;
+    const cl = contentLength(res);
+    if (cl !== undefined && cl !== sent) {
+      await discard(res);
+      throw protocolError(`Content-Length ${cl} disagrees with Content-Range ${header(res, 'content-range')}`, context, res);
+    }
+    const size = cr.size ?? (await opts.statSize());
+    let want: ResolvedRange;
+    try {
+      want = resolveRange(range, size, context);
+    } catch (err) {
+      await discard(res);
+      throw err;
+    }
+    if (cr.start > want.offset || cr.end + 1 < want.offset + want.length) {
+      await discard(res);
+      throw protocolError(
+        `206 with Content-Range ${header(res, 'content-range')} does not cover the requested bytes ${want.offset}-${want.offset + want.length - 1}`,
+        context,
+        res,
+      );
+    }
+    const body = windowBody(res.body, { skip: want.offset - cr.start, take: want.length, expected: sent, context, ...(signal ? { signal } : {}) });
+    return { meta: metaFromHeaders(res, size), range: want, body, status };
+  }
+
+  if (status === 200) {
+    const size = contentLength(res);
+    if (size === undefined) {
+      await discard(res);
+      throw protocolError('the server ignored the Range header and sent no Content-Length, so the bytes cannot be located', context, res);
+    }
+    let want: ResolvedRange;
+    try {
+      want = resolveRange(range, size, context);
+    } catch (err) {
+      await discard(res);
+      throw err;
+    }
+    const body = windowBody(res.body, { skip: want.offset, take: want.length, expected: size, context, ...(signal ? { signal } : {}) });
+    return { meta: metaFromHeaders(res, size), range: want, body, status };
+  }
+
+  throw await opts.mapStatus(res);
+}
+
+async function* emptyBody(): AsyncGenerator<Uint8Array> {
+  // an empty object has no bytes
+}

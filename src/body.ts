@@ -1,0 +1,70 @@
+import { ReaderError, abortError, toReaderError, type ErrorContext } from './errors.js';
+
+/** Reads a whole body into one buffer. */
+export async function collectBody(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    total += chunk.byteLength;
+  }
+  if (chunks.length === 1 && chunks[0]) return chunks[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
+export interface WindowOptions {
+  /** Bytes to drop from the start of the source (a server that sent more than asked for). */
+  skip: number;
+  /** Bytes to yield after the skipped ones: exactly this many, or an error. */
+  take: number;
+  /**
+   * Bytes the server said it would send (Content-Length), when known: fewer is `Interrupted`
+   * (retryable: catalogue case 1), more is `Unexpected` (case 2). When unknown, the source must hold
+   * at least `skip + take` bytes.
+   */
+  expected?: number;
+  context: ErrorContext;
+  signal?: AbortSignal;
+  /** Called once when the source is done with (ended, failed, or abandoned by the consumer). */
+  onClose?: () => void;
+}
+
+/**
+ * Yields exactly `take` bytes of `source` after skipping `skip`, checking the byte count the server
+ * promised. Never yields a byte that is not part of the requested window, never yields a short
+ * result as if it were complete. Stopping early closes the source.
+ */
+export async function* windowBody(source: AsyncIterable<Uint8Array>, opts: WindowOptions): AsyncGenerator<Uint8Array> {
+  const { skip, take, expected, context, signal } = opts;
+  const end = skip + take;
+  let seen = 0;
+  try {
+    for await (const raw of source) {
+      if (signal?.aborted) throw abortError(signal, context);
+      const chunk = raw instanceof Uint8Array ? raw : new Uint8Array(raw as ArrayBufferLike);
+      const from = seen;
+      seen += chunk.byteLength;
+      if (expected !== undefined && seen > expected) {
+        throw new ReaderError('Unexpected', `body is longer than the ${expected} bytes announced`, context, { retryable: false });
+      }
+      const lo = Math.max(skip, from) - from;
+      const hi = Math.min(end, seen) - from;
+      if (hi > lo) yield lo === 0 && hi === chunk.byteLength ? chunk : chunk.subarray(lo, hi);
+      // Stop once the window is complete unless the rest must be read to check the promised length.
+      if (seen >= end && (expected === undefined || expected > end)) return;
+    }
+    if (seen < (expected ?? end)) {
+      throw new ReaderError('Interrupted', `body ended after ${seen} of ${expected ?? end} bytes`, { ...context, received: Math.max(0, Math.min(seen, end) - skip) });
+    }
+  } catch (err) {
+    throw toReaderError(err, context, signal);
+  } finally {
+    opts.onClose?.();
+  }
+}

@@ -1,0 +1,117 @@
+import type { ByteRange } from './types.js';
+
+/**
+ * What went wrong, as a caller needs to act on it.
+ * - `NotFound`, `PermissionDenied`, `ConditionNotMatch`, `InvalidInput`, `RangeNotSatisfied`,
+ *   `Unsupported`: final; retrying will not help.
+ * - `RateLimited` (429, 503 SlowDown), `Unavailable` (5xx), `Interrupted` (a body that ended short
+ *   or a connection reset), `Timeout`: retryable.
+ * - `Aborted`: the caller's AbortSignal fired (the error's `name` is `AbortError`).
+ * - `Unexpected`: the server broke the protocol (wrong Content-Range, a body longer than asked for).
+ */
+export type ReaderErrorKind =
+  | 'NotFound'
+  | 'PermissionDenied'
+  | 'InvalidInput'
+  | 'RangeNotSatisfied'
+  | 'ConditionNotMatch'
+  | 'RateLimited'
+  | 'Unavailable'
+  | 'Interrupted'
+  | 'Timeout'
+  | 'Aborted'
+  | 'Unsupported'
+  | 'Unexpected';
+
+const RETRYABLE_KINDS: ReadonlySet<ReaderErrorKind> = new Set([
+  'RateLimited',
+  'Unavailable',
+  'Interrupted',
+  'Timeout',
+]);
+
+export interface ErrorContext {
+  backend?: string;
+  op?: string;
+  path?: string;
+  range?: ByteRange;
+  /** HTTP status when one was received. */
+  status?: number;
+  /** Anything else worth knowing (server error code, bytes received…). Never secrets. */
+  [key: string]: unknown;
+}
+
+export interface ReaderErrorOptions {
+  retryable?: boolean;
+  cause?: unknown;
+  /** Server-suggested delay before a retry (Retry-After), in milliseconds. */
+  retryAfterMs?: number;
+}
+
+/** The one error class of this library. */
+export class ReaderError extends Error {
+  readonly kind: ReaderErrorKind;
+  readonly retryable: boolean;
+  readonly context: ErrorContext;
+  readonly retryAfterMs?: number;
+  /** The message without the context suffix. */
+  readonly detail: string;
+
+  constructor(kind: ReaderErrorKind, message: string, context: ErrorContext = {}, opts: ReaderErrorOptions = {}) {
+    super(formatMessage(message, context), opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = kind === 'Aborted' ? 'AbortError' : 'ReaderError';
+    this.detail = message;
+    this.kind = kind;
+    this.retryable = opts.retryable ?? RETRYABLE_KINDS.has(kind);
+    this.context = context;
+    if (opts.retryAfterMs !== undefined) this.retryAfterMs = opts.retryAfterMs;
+  }
+
+  /** The same error with more context (fields already set win). */
+  withContext(extra: ErrorContext): ReaderError {
+    const merged = { ...extra, ...this.context };
+    return new ReaderError(this.kind, this.detail, merged, {
+      retryable: this.retryable,
+      cause: this.cause,
+      ...(this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs }),
+    });
+  }
+}
+
+export function isReaderError(err: unknown, kind?: ReaderErrorKind): err is ReaderError {
+  return err instanceof ReaderError && (kind === undefined || err.kind === kind);
+}
+
+function formatMessage(message: string, ctx: ErrorContext): string {
+  const parts: string[] = [];
+  if (ctx.backend) parts.push(ctx.backend);
+  if (ctx.op) parts.push(ctx.op);
+  if (ctx.path !== undefined) parts.push(JSON.stringify(ctx.path));
+  if (ctx.range) parts.push(describeRange(ctx.range));
+  if (ctx.status !== undefined) parts.push(`status ${ctx.status}`);
+  return parts.length ? `${message} (${parts.join(' ')})` : message;
+}
+
+export function describeRange(range: ByteRange): string {
+  if ('suffix' in range) return `bytes=-${range.suffix}`;
+  if (range.length === undefined) return `bytes=${range.offset}-`;
+  return `bytes=${range.offset}-${range.offset + range.length - 1}`;
+}
+
+/** The error to throw when `signal` has fired. */
+export function abortError(signal: AbortSignal | undefined, context: ErrorContext = {}): ReaderError {
+  return new ReaderError('Aborted', 'the operation was aborted', context, { cause: signal?.reason });
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined, context: ErrorContext = {}): void {
+  if (signal?.aborted) throw abortError(signal, context);
+}
+
+/** Wraps anything thrown into a ReaderError, keeping ReaderErrors (with added context) as they are. */
+export function toReaderError(err: unknown, context: ErrorContext, signal?: AbortSignal): ReaderError {
+  if (err instanceof ReaderError) return err.withContext(context);
+  if (signal?.aborted) return abortError(signal, context);
+  if (err instanceof Error && err.name === 'AbortError') return new ReaderError('Aborted', 'the operation was aborted', context, { cause: err });
+  const message = err instanceof Error ? err.message : String(err);
+  return new ReaderError('Unexpected', message, context, { cause: err });
+}

@@ -1,0 +1,29 @@
+export type {
+  Backend,
+  BackendCapabilities,
+  ByteRange,
+  ObjectMeta,
+  ReadOptions,
+  ReadResponse,
+  ResolvedRange,
+  StatOptions,
+} from './types.js';
+export { ReaderError, isReaderError, type ErrorContext, type ReaderErrorKind } from './errors.js';
+export { collectBody } from './body.js';
+export { memoryBackend, type MemoryBackend } from './backends/memory/backend.js';
+export { fsBackend, type FsBackendOptions } from './backends/fs/backend.js';
+export { httpBackend, HTTP_MAX_REDIRECTS, type HttpBackendOptions } from './backends/http/backend.js';
+export { HTTP_CONNECTIONS_PER_ORIGIN, HTTP_KEEP_ALIVE_MS, sharedDispatcher } from './backends/http/pool.js';
+export { backendFromUrl, type BackendAndPath, type BackendFromUrlOptions } from './backends/url.js';
+export {
+  withMetrics,
+  countRoundTrips,
+  type Metrics,
+  type MetricsSnapshot,
+  type MeteredBackend,
+  type RequestRecord,
+} from './layers/metrics.js';
+export { withLimit, type LimitOptions } from './layers/limit.js';
+export { withThrottle, type ThrottleOptions } from './layers/throttle.js';
+export { RangeReader, RANGE_READER_SKIP_LIMIT, type RangeReaderOptions, type RangeReaderState } from './range-reader/range-reader.js';
+export { SeekFrom } from './range-reader/seek-from.js';

@@ -1,0 +1,55 @@
+import { ReaderError } from '../errors.js';
+import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../types.js';
+import { Semaphore } from './semaphore.js';
+
+export interface LimitOptions {
+  /** Requests in flight at once. A `read` holds its permit until its body is consumed, fails or is abandoned. */
+  concurrency: number;
+}
+
+/**
+ * Bounds the requests in flight, first come first served. Like a socket, a read's permit is held
+ * while its body is open: consume it to the end or stop iterating (`break`/`return()`) to release it.
+ */
+export function withLimit(inner: Backend, options: LimitOptions): Backend {
+  const n = options?.concurrency;
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new ReaderError('InvalidInput', 'withLimit needs concurrency >= 1', { backend: inner.kind });
+  }
+  const sem = new Semaphore(n);
+
+  async function stat(path: string, opts: StatOptions = {}): Promise<ObjectMeta> {
+    const release = await sem.acquire(opts.signal, { backend: inner.kind, op: 'stat', path });
+    try {
+      return await inner.stat(path, opts);
+    } finally {
+      release();
+    }
+  }
+
+  async function read(path: string, range: ByteRange, opts: ReadOptions = {}): Promise<ReadResponse> {
+    const release = await sem.acquire(opts.signal, { backend: inner.kind, op: 'read', path, range });
+    let res: ReadResponse;
+    try {
+      res = await inner.read(path, range, opts);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    const source = res.body;
+    async function* held(): AsyncGenerator<Uint8Array> {
+      try {
+        yield* source;
+      } finally {
+        release();
+      }
+    }
+    if (res.range.length === 0) {
+      release();
+      return res;
+    }
+    return { ...res, body: held() };
+  }
+
+  return { kind: inner.kind, capabilities: inner.capabilities, stat, read };
+}

@@ -1,0 +1,152 @@
+import { ReaderError, describeRange } from '../errors.js';
+import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../types.js';
+
+/** One request as a server would see it. Times are `performance.now()` milliseconds. */
+export interface RequestRecord {
+  /** `HEAD` for every `stat`, `GET` for every `read`. */
+  op: 'GET' | 'HEAD';
+  path: string;
+  /** The range asked for (GET only). */
+  range?: ByteRange;
+  /** `Range` header form of `range`, for logs and assertions (`bytes=0-99`, `bytes=-8`, `bytes=5-`). */
+  rangeHeader?: string;
+  /** HTTP-like status: 200/206 for success where known, 'ok' otherwise, or the error kind. */
+  status: number | 'ok' | ReaderError['kind'];
+  /** Bytes received (body bytes consumed by the caller). */
+  bytes: number;
+  /** Bytes the request could return: `length` for bounded, `suffix` for suffix, the returned length for open-ended. */
+  bytesRequested: number;
+  start: number;
+  /** When the response headers arrived (time to first byte). */
+  firstByte?: number;
+  /** When the body was finished with (consumed, failed or abandoned); until then, the headers' time. */
+  end: number;
+  /** Body still open. */
+  open: boolean;
+}
+
+export interface MetricsSnapshot {
+  gets: number;
+  heads: number;
+  bytesRequested: number;
+  bytesReceived: number;
+  /** Waves of requests: a request that starts after every earlier one has ended begins a new round trip. */
+  roundTrips: number;
+  requests: RequestRecord[];
+}
+
+export interface Metrics {
+  snapshot(): MetricsSnapshot;
+  reset(): void;
+}
+
+export type MeteredBackend<B extends Backend = Backend> = B & { readonly metrics: Metrics };
+
+/** Counts round trips: sorted by start, a request starting at or after the latest end so far begins a new wave. */
+export function countRoundTrips(requests: readonly Pick<RequestRecord, 'start' | 'end'>[]): number {
+  const sorted = [...requests].sort((a, b) => a.start - b.start);
+  let trips = 0;
+  let latestEnd = -Infinity;
+  for (const r of sorted) {
+    if (r.start >= latestEnd) trips++;
+    latestEnd = Math.max(latestEnd, r.end);
+  }
+  return trips;
+}
+
+function errorStatus(err: unknown): RequestRecord['status'] {
+  if (err instanceof ReaderError) return typeof err.context.status === 'number' ? err.context.status : err.kind;
+  return 'Unexpected';
+}
+
+/**
+ * Records every request with its range, status, bytes and timing. A `read` counts as one GET when it
+ * is issued; its bytes and end time are updated as the caller consumes the body.
+ */
+export function withMetrics<B extends Backend>(inner: B): MeteredBackend<Backend> {
+  let records: RequestRecord[] = [];
+  const now = () => performance.now();
+
+  const metrics: Metrics = {
+    snapshot() {
+      const requests = records.map((r) => ({ ...r }));
+      let gets = 0;
+      let heads = 0;
+      let bytesRequested = 0;
+      let bytesReceived = 0;
+      for (const r of requests) {
+        if (r.op === 'GET') gets++;
+        else heads++;
+        bytesRequested += r.bytesRequested;
+        bytesReceived += r.bytes;
+      }
+      return { gets, heads, bytesRequested, bytesReceived, roundTrips: countRoundTrips(requests), requests };
+    },
+    reset() {
+      records = [];
+    },
+  };
+
+  async function stat(path: string, opts?: StatOptions): Promise<ObjectMeta> {
+    const rec: RequestRecord = { op: 'HEAD', path, status: 'ok', bytes: 0, bytesRequested: 0, start: now(), end: 0, open: true };
+    records.push(rec);
+    try {
+      const meta = await inner.stat(path, opts);
+      rec.status = 200;
+      return meta;
+    } catch (err) {
+      rec.status = errorStatus(err);
+      throw err;
+    } finally {
+      rec.end = rec.firstByte = now();
+      rec.open = false;
+    }
+  }
+
+  async function read(path: string, range: ByteRange, opts?: ReadOptions): Promise<ReadResponse> {
+    const rec: RequestRecord = {
+      op: 'GET',
+      path,
+      range,
+      rangeHeader: describeRange(range),
+      status: 'ok',
+      bytes: 0,
+      bytesRequested: 'suffix' in range ? range.suffix : (range.length ?? 0),
+      start: now(),
+      end: 0,
+      open: true,
+    };
+    records.push(rec);
+    let res: ReadResponse;
+    try {
+      res = await inner.read(path, range, opts);
+    } catch (err) {
+      rec.status = errorStatus(err);
+      rec.end = rec.firstByte = now();
+      rec.open = false;
+      throw err;
+    }
+    rec.firstByte = rec.end = now();
+    rec.status = res.status ?? 'ok';
+    if (!('suffix' in range) && range.length === undefined) rec.bytesRequested = res.range.length;
+    const source = res.body;
+    async function* counted(): AsyncGenerator<Uint8Array> {
+      try {
+        for await (const chunk of source) {
+          rec.bytes += chunk.byteLength;
+          rec.end = now();
+          yield chunk;
+        }
+      } catch (err) {
+        rec.status = errorStatus(err);
+        throw err;
+      } finally {
+        rec.end = now();
+        rec.open = false;
+      }
+    }
+    return { ...res, body: counted() };
+  }
+
+  return { kind: inner.kind, capabilities: inner.capabilities, stat, read, metrics };
+}

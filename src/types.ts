@@ -1,0 +1,77 @@
+/**
+ * The one small interface every storage backend implements, and every layer wraps.
+ *
+ * Offsets and lengths are byte counts. A bounded range covers `[offset, offset + length)` (end
+ * exclusive). Backends never send multi-range or inverted ranges (S3 answers those with 200 and the
+ * whole body), and they never return bytes other than the ones asked for: a server that does is an
+ * error, not something to pass on.
+ */
+
+/**
+ * A byte range of an object.
+ * - `{ offset, length }`: bounded, `length >= 1`. An end past EOF is clamped to EOF.
+ * - `{ offset }`: open-ended, from `offset` to EOF.
+ * - `{ suffix }`: the last `suffix` bytes (`suffix >= 1`); a suffix larger than the object is the
+ *   whole object. No size is needed to ask for it.
+ *
+ * `offset >= size` is `RangeNotSatisfied`, except that an empty object read from offset 0 (or by
+ * suffix) answers with an empty body.
+ */
+export type ByteRange = { offset: number; length?: number } | { suffix: number };
+
+/** What a backend knows of an object. `etag` is returned as the server sent it (quotes, `W/`). */
+export interface ObjectMeta {
+  size: number;
+  etag?: string;
+  lastModified?: Date;
+}
+
+/** A resolved, bounded range: `[offset, offset + length)`. */
+export interface ResolvedRange {
+  offset: number;
+  length: number;
+}
+
+export interface ReadResponse {
+  /** The object's metadata; `size` comes from Content-Range when the server gives it. */
+  meta: ObjectMeta;
+  /** What was actually returned, after clamping at EOF: the body yields exactly `range.length` bytes. */
+  range: ResolvedRange;
+  /**
+   * The bytes of `range`, in order. Iterate it to the end, or stop early with `break`/`return()`:
+   * either releases the connection. A body that ends short or runs long throws a `ReaderError`
+   * (`Interrupted`, retryable / `Unexpected`) instead of yielding wrong bytes.
+   */
+  body: AsyncIterable<Uint8Array>;
+  /** The protocol status when there is one (HTTP 200/206); informational. */
+  status?: number;
+}
+
+export interface StatOptions {
+  signal?: AbortSignal;
+}
+
+export interface ReadOptions {
+  /** Send as a precondition (HTTP `If-Match`); a different current ETag is `ConditionNotMatch`. */
+  ifMatch?: string;
+  signal?: AbortSignal;
+}
+
+export interface BackendCapabilities {
+  /** Suffix ranges (`bytes=-N`) are served without knowing the size. */
+  suffix: boolean;
+  /** Objects carry an ETag. */
+  etag: boolean;
+  /** `ifMatch` is enforced by the backend. */
+  ifMatch: boolean;
+}
+
+export interface Backend {
+  /** 'memory' | 'fs' | 'http' | 's3' | ... — layers report the kind of what they wrap. */
+  readonly kind: string;
+  readonly capabilities: BackendCapabilities;
+  /** Size and version of an object (HTTP HEAD). */
+  stat(path: string, opts?: StatOptions): Promise<ObjectMeta>;
+  /** One ranged request (HTTP GET with `Range`). */
+  read(path: string, range: ByteRange, opts?: ReadOptions): Promise<ReadResponse>;
+}

@@ -1,0 +1,18 @@
+import { memoryBackend } from '../../src/backends/memory/backend.js';
+import { withLimit } from '../../src/layers/limit.js';
+import { withMetrics } from '../../src/layers/metrics.js';
+import { withThrottle } from '../../src/layers/throttle.js';
+import type { Backend } from '../../src/types.js';
+import { describeConformance } from './suite.js';
+
+function overMemory(name: string, wrap: (b: Backend) => Backend): void {
+  describeConformance(name, async () => {
+    const inner = memoryBackend();
+    return { backend: wrap(inner), kind: 'memory', put: async (k, d) => void inner.put(k, d), pathOf: (k) => k };
+  });
+}
+
+overMemory('withMetrics(memory)', (b) => withMetrics(b));
+overMemory('withLimit(memory, 1)', (b) => withLimit(b, { concurrency: 1 }));
+overMemory('withThrottle(memory)', (b) => withThrottle(b, { ttfbMs: 1, bytesPerSecond: 200 * 1024 * 1024 }));
+overMemory('all layers composed', (b) => withMetrics(withLimit(withThrottle(b, { ttfbMs: 1 }), { concurrency: 2 })));
