@@ -16,7 +16,7 @@ export type ServerFault =
   | 'ignore-range' // answer every ranged GET with 200 and the whole body
   | 'short-body' // announce the full Content-Length, send half, then end the connection
   | 'wrong-content-range' // answer 206 with bytes shifted by one
-  | 'long-body'; // send one byte more than the Content-Length announces (connection then closes)
+  | 'long-body'; // a chunked 206 (no Content-Length) whose body runs one byte past its Content-Range
 
 export interface ObjectServerOptions {
   /** Delay before the response headers, in ms. */
@@ -192,19 +192,18 @@ export class ObjectServer {
       bytes = obj.data.subarray(start, end + 1);
       headers['content-range'] = `bytes ${start}-${end}/${size}`;
     }
+    if (this.fault === 'long-body') {
+      res.writeHead(status, headers); // no Content-Length: chunked, so only Content-Range frames the bytes
+      res.end(Buffer.concat([bytes, Buffer.from([0x21])]));
+      log.bytes = bytes.byteLength + 1;
+      return finish(status);
+    }
     headers['content-length'] = String(bytes.byteLength);
     res.writeHead(status, headers);
     if (this.fault === 'short-body') {
       const half = bytes.subarray(0, Math.floor(bytes.byteLength / 2));
       log.bytes = half.byteLength;
       res.write(half, () => res.destroy());
-      return finish(status);
-    }
-    if (this.fault === 'long-body') {
-      // Node refuses to write past Content-Length, so write straight to the socket.
-      res.flushHeaders();
-      res.socket?.write(Buffer.concat([bytes, Buffer.from([0x21])]), () => res.destroy());
-      log.bytes = bytes.byteLength + 1;
       return finish(status);
     }
     await this.writePaced(res, bytes, log);

@@ -31,6 +31,8 @@ export interface WindowOptions {
   expected?: number;
   context: ErrorContext;
   signal?: AbortSignal;
+  /** Maps what the source throws (e.g. a socket error) to a ReaderError; default `toReaderError`. */
+  mapError?: (err: unknown, context: ErrorContext, signal?: AbortSignal) => ReaderError;
   /** Called once when the source is done with (ended, failed, or abandoned by the consumer). */
   onClose?: () => void;
 }
@@ -63,7 +65,7 @@ export async function* windowBody(source: AsyncIterable<Uint8Array>, opts: Windo
       throw new ReaderError('Interrupted', `body ended after ${seen} of ${expected ?? end} bytes`, { ...context, received: Math.max(0, Math.min(seen, end) - skip) });
     }
   } catch (err) {
-    throw toReaderError(err, context, signal);
+    throw (opts.mapError ?? toReaderError)(err, context, signal);
   } finally {
     opts.onClose?.();
   }

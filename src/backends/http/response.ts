@@ -1,4 +1,5 @@
 import { ReaderError, type ErrorContext } from '../../errors.js';
+import { mapHttpError } from './errors.js';
 import { windowBody } from '../../body.js';
 import { parseContentRange, resolveRange } from '../../range.js';
 import type { ByteRange, ObjectMeta, ReadResponse, ResolvedRange } from '../../types.js';
@@ -133,7 +134,7 @@ export async function interpretRangedResponse(res: HttpResult, range: ByteRange,
         res,
       );
     }
-    const body = windowBody(res.body, { skip: want.offset - cr.start, take: want.length, expected: sent, context, ...(signal ? { signal } : {}) });
+    const body = windowBody(res.body, { skip: want.offset - cr.start, take: want.length, expected: sent, context, mapError: mapHttpError, ...(signal ? { signal } : {}) });
     return { meta: metaFromHeaders(res, size), range: want, body, status };
   }
 
@@ -150,7 +151,7 @@ export async function interpretRangedResponse(res: HttpResult, range: ByteRange,
       await discard(res);
       throw err;
     }
-    const body = windowBody(res.body, { skip: want.offset, take: want.length, expected: size, context, ...(signal ? { signal } : {}) });
+    const body = windowBody(res.body, { skip: want.offset, take: want.length, expected: size, context, mapError: mapHttpError, ...(signal ? { signal } : {}) });
     return { meta: metaFromHeaders(res, size), range: want, body, status };
   }
 

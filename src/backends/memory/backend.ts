@@ -1,11 +1,16 @@
 import { createHash } from 'node:crypto';
-import { throwIfAborted } from '../../errors.js';
+import { ReaderError, throwIfAborted } from '../../errors.js';
 import { resolveRange, validateRange } from '../../range.js';
 import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../../types.js';
 import { mapMemoryError } from './errors.js';
 
-/** Bytes handed out per body chunk, so consumers see several chunks as they would from a socket. */
-const MEMORY_CHUNK_SIZE = 64 * 1024;
+/** Bytes handed out per body chunk by default, so consumers see several chunks as they would from a socket. */
+export const MEMORY_CHUNK_SIZE = 64 * 1024;
+
+export interface MemoryBackendOptions {
+  /** Bytes per body chunk (default MEMORY_CHUNK_SIZE): smaller models a socket delivering small reads. */
+  chunkSize?: number;
+}
 
 interface StoredObject {
   data: Uint8Array;
@@ -27,7 +32,14 @@ function toBytes(data: Uint8Array | string): Uint8Array {
  * Objects held in memory, keyed by path. ETags are the quoted MD5 of the content, as S3 gives for a
  * single-part upload. Bodies are zero-copy views of the stored bytes: do not mutate what you put.
  */
-export function memoryBackend(objects: Record<string, Uint8Array | string> | Map<string, Uint8Array | string> = {}): MemoryBackend {
+export function memoryBackend(
+  objects: Record<string, Uint8Array | string> | Map<string, Uint8Array | string> = {},
+  options: MemoryBackendOptions = {},
+): MemoryBackend {
+  const chunkSize = options.chunkSize ?? MEMORY_CHUNK_SIZE;
+  if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) {
+    throw new ReaderError('InvalidInput', 'memoryBackend chunkSize must be an integer >= 1', { backend: 'memory' });
+  }
   const store = new Map<string, StoredObject>();
   const entries = objects instanceof Map ? objects.entries() : Object.entries(objects);
 
@@ -65,9 +77,9 @@ export function memoryBackend(objects: Record<string, Uint8Array | string> | Map
       const bytes = obj.data.subarray(resolved.offset, resolved.offset + resolved.length);
       const signal = opts.signal;
       async function* body(): AsyncGenerator<Uint8Array> {
-        for (let at = 0; at < bytes.byteLength; at += MEMORY_CHUNK_SIZE) {
+        for (let at = 0; at < bytes.byteLength; at += chunkSize) {
           throwIfAborted(signal, context);
-          yield bytes.subarray(at, at + MEMORY_CHUNK_SIZE);
+          yield bytes.subarray(at, at + chunkSize);
         }
       }
       return { meta: { ...obj.meta }, range: resolved, body: body(), status: resolved.length === obj.meta.size ? 200 : 206 };

@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import { collectBody } from '../../src/body.js';
+import { memoryBackend } from '../../src/backends/memory/backend.js';
+import { withLimit } from '../../src/layers/limit.js';
+import { countRoundTrips, withMetrics } from '../../src/layers/metrics.js';
+import { withThrottle } from '../../src/layers/throttle.js';
+import type { Backend, ByteRange, ReadOptions } from '../../src/types.js';
+import { randomBytes } from '../support/data.js';
+
+const data = randomBytes(10_000, 9);
+
+/** Counts requests in flight at the inner backend, with a body that stays open until consumed. */
+function concurrencyProbe(inner: Backend) {
+  let now = 0;
+  let peak = 0;
+  const backend: Backend = {
+    kind: inner.kind,
+    capabilities: inner.capabilities,
+    stat: (p, o) => inner.stat(p, o),
+    async read(path: string, range: ByteRange, opts?: ReadOptions) {
+      now++;
+      peak = Math.max(peak, now);
+      await new Promise((r) => setTimeout(r, 5));
+      const res = await inner.read(path, range, opts);
+      const body = res.body;
+      return {
+        ...res,
+        body: (async function* () {
+          try {
+            yield* body;
+          } finally {
+            now--;
+          }
+        })(),
+      };
+    },
+  };
+  return { backend, peak: () => peak };
+}
+
+describe('withMetrics', () => {
+  it('records each request with op, range, status, bytes and times', async () => {
+    const b = withMetrics(memoryBackend({ o: data }));
+    await b.stat('o');
+    await collectBody((await b.read('o', { offset: 10, length: 100 })).body);
+    await collectBody((await b.read('o', { suffix: 8 })).body);
+    await collectBody((await b.read('o', { offset: 9000 })).body);
+    await b.read('missing', { offset: 0 }).catch(() => undefined);
+    const s = b.metrics.snapshot();
+    expect(s.requests.map((r) => [r.op, r.rangeHeader, r.status, r.bytes, r.bytesRequested])).toEqual([
+      ['HEAD', undefined, 200, 0, 0],
+      ['GET', 'bytes=10-109', 206, 100, 100],
+      ['GET', 'bytes=-8', 206, 8, 8],
+      ['GET', 'bytes=9000-', 206, 1000, 1000],
+      ['GET', 'bytes=0-', 'NotFound', 0, 0],
+    ]);
+    expect(s).toMatchObject({ gets: 4, heads: 1, bytesReceived: 1108, bytesRequested: 1108, roundTrips: 5 });
+    for (const r of s.requests) {
+      expect(r.end).toBeGreaterThanOrEqual(r.start);
+      expect(r.open).toBe(false);
+    }
+    b.metrics.reset();
+    expect(b.metrics.snapshot().requests).toEqual([]);
+  });
+
+  it('counts parallel requests as one round trip', async () => {
+    const b = withMetrics(withThrottle(memoryBackend({ o: data }), { ttfbMs: 10 }));
+    await Promise.all([0, 1, 2, 3].map(async (i) => collectBody((await b.read('o', { offset: i * 100, length: 100 })).body)));
+    await collectBody((await b.read('o', { offset: 0, length: 1 })).body);
+    expect(b.metrics.snapshot()).toMatchObject({ gets: 5, roundTrips: 2 });
+  });
+
+  it('countRoundTrips: a request starting after every earlier one ended starts a new trip', () => {
+    expect(countRoundTrips([])).toBe(0);
+    expect(
+      countRoundTrips([
+        { start: 0, end: 10 },
+        { start: 1, end: 12 },
+        { start: 12, end: 20 },
+        { start: 13, end: 14 },
+        { start: 30, end: 31 },
+      ]),
+    ).toBe(3);
+  });
+});
+
+describe('withLimit', () => {
+  it('never has more than `concurrency` requests in flight, and finishes them all', async () => {
+    const probe = concurrencyProbe(memoryBackend({ o: data }));
+    const b = withLimit(probe.backend, { concurrency: 3 });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => collectBody((await b.read('o', { offset: i * 100, length: 100 })).body)),
+    );
+    expect(probe.peak()).toBe(3);
+    results.forEach((r, i) => expect(Buffer.from(r).equals(Buffer.from(data.subarray(i * 100, i * 100 + 100)))).toBe(true));
+  });
+
+  it('holds a permit while a body is open and frees it when the body is abandoned', async () => {
+    const b = withLimit(memoryBackend({ o: data }, { chunkSize: 100 }), { concurrency: 1 });
+    const first = await b.read('o', { offset: 0 });
+    let second = false;
+    const pending = b.read('o', { offset: 0, length: 10 }).then((r) => ((second = true), r));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(second).toBe(false); // waiting for the open body
+    for await (const _ of first.body) break; // abandon it
+    const r = await pending;
+    expect(second).toBe(true);
+    expect((await collectBody(r.body)).byteLength).toBe(10);
+  });
+
+  it('a waiting request can be aborted', async () => {
+    const b = withLimit(memoryBackend({ o: data }), { concurrency: 1 });
+    const first = await b.read('o', { offset: 0 });
+    const ac = new AbortController();
+    const waiting = b.read('o', { offset: 0, length: 1 }, { signal: ac.signal });
+    ac.abort();
+    await expect(waiting).rejects.toMatchObject({ kind: 'Aborted' });
+    await collectBody(first.body);
+    expect((await collectBody((await b.read('o', { offset: 0, length: 2 })).body)).byteLength).toBe(2);
+  });
+
+  it('rejects a bad concurrency', () => {
+    expect(() => withLimit(memoryBackend(), { concurrency: 0 })).toThrow(/concurrency/);
+  });
+});
+
+describe('withThrottle', () => {
+  it('delays the first byte by ttfbMs and paces the body', async () => {
+    const b = withMetrics(withThrottle(memoryBackend({ o: data }), { ttfbMs: 30, bytesPerSecond: 100_000 }));
+    const body = await collectBody((await b.read('o', { offset: 0, length: 5000 })).body);
+    expect(Buffer.from(body).equals(Buffer.from(data.subarray(0, 5000)))).toBe(true);
+    const [r] = b.metrics.snapshot().requests;
+    // Semantics, not speed: the modelled delays are lower bounds (timers may fire up to 1 ms early).
+    expect((r?.firstByte ?? 0) - (r?.start ?? 0)).toBeGreaterThanOrEqual(29);
+    expect((r?.end ?? 0) - (r?.start ?? 0)).toBeGreaterThanOrEqual(29 + 49);
+  });
+
+  it('aborts during the modelled delay', async () => {
+    const b = withThrottle(memoryBackend({ o: data }), { ttfbMs: 10_000 });
+    const ac = new AbortController();
+    const p = b.read('o', { offset: 0 }, { signal: ac.signal });
+    setTimeout(() => ac.abort(), 5);
+    await expect(p).rejects.toMatchObject({ kind: 'Aborted' });
+  });
+});
+
+describe('every layer forwards every Backend member', () => {
+  const inner = memoryBackend({ o: data });
+  const layers: [string, Backend][] = [
+    ['withMetrics', withMetrics(inner)],
+    ['withLimit', withLimit(inner, { concurrency: 2 })],
+    ['withThrottle', withThrottle(inner, { ttfbMs: 0 })],
+  ];
+  it.each(layers)('%s', async (_name, layer) => {
+    expect(layer.kind).toBe(inner.kind);
+    expect(layer.capabilities).toEqual(inner.capabilities);
+    expect(await layer.stat('o')).toEqual(await inner.stat('o'));
+    const r = await layer.read('o', { offset: 1, length: 3 }, { ifMatch: (await inner.stat('o')).etag as string });
+    expect(r.range).toEqual({ offset: 1, length: 3 });
+    expect(Buffer.from(await collectBody(r.body)).equals(Buffer.from(data.subarray(1, 4)))).toBe(true);
+    await expect(layer.read('o', { offset: 0, length: 1 }, { ifMatch: '"nope"' })).rejects.toMatchObject({ kind: 'ConditionNotMatch' });
+  });
+});
