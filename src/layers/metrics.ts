@@ -129,24 +129,58 @@ export function withMetrics<B extends Backend>(inner: B): MeteredBackend<Backend
     rec.firstByte = rec.end = now();
     rec.status = res.status ?? 'ok';
     if (!('suffix' in range) && range.length === undefined) rec.bytesRequested = res.range.length;
-    const source = res.body;
-    async function* counted(): AsyncGenerator<Uint8Array> {
-      try {
-        for await (const chunk of source) {
-          rec.bytes += chunk.byteLength;
-          rec.end = now();
-          yield chunk;
-        }
-      } catch (err) {
-        rec.status = errorStatus(err);
-        throw err;
-      } finally {
+    const finish = () => {
+      if (!rec.open) return;
+      rec.end = now();
+      rec.open = false;
+    };
+    const body = observeBody(res.body, {
+      chunk(n) {
+        rec.bytes += n;
         rec.end = now();
-        rec.open = false;
-      }
-    }
-    return { ...res, body: counted() };
+      },
+      error(err) {
+        rec.status = errorStatus(err);
+        finish();
+      },
+      done: finish,
+    });
+    return { ...res, body };
   }
 
   return { kind: inner.kind, capabilities: inner.capabilities, stat, read, metrics };
+}
+
+interface BodyHooks {
+  chunk(bytes: number): void;
+  error(err: unknown): void;
+  /** The body ended, or the consumer gave up on it (`return()`): called at that moment, not after cleanup. */
+  done(): void;
+}
+
+/** Wraps a body to watch it without adding a generator's deferred cleanup to the timing. */
+function observeBody(source: AsyncIterable<Uint8Array>, hooks: BodyHooks): AsyncIterable<Uint8Array> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+      const it = source[Symbol.asyncIterator]();
+      return {
+        async next() {
+          try {
+            const step = await it.next();
+            if (step.done) hooks.done();
+            else hooks.chunk(step.value.byteLength);
+            return step;
+          } catch (err) {
+            hooks.error(err);
+            throw err;
+          }
+        },
+        async return(value?: unknown) {
+          hooks.done();
+          await it.return?.();
+          return { done: true, value: value as undefined };
+        },
+      };
+    },
+  };
 }
