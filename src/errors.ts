@@ -7,6 +7,7 @@ import type { ByteRange } from './types.js';
  * - `RateLimited` (429, 503 SlowDown), `Unavailable` (5xx), `Interrupted` (a body that ended short
  *   or a connection reset), `Timeout`: retryable.
  * - `Aborted`: the caller's AbortSignal fired (the error's `name` is `AbortError`).
+ * - `InvalidData`: the object's bytes are not what they claim (a corrupt or truncated Parquet footer).
  * - `Unexpected`: the server broke the protocol (wrong Content-Range, a body longer than asked for).
  */
 export type ReaderErrorKind =
@@ -21,6 +22,7 @@ export type ReaderErrorKind =
   | 'Timeout'
   | 'Aborted'
   | 'Unsupported'
+  | 'InvalidData'
   | 'Unexpected';
 
 const RETRYABLE_KINDS: ReadonlySet<ReaderErrorKind> = new Set([
