@@ -27,3 +27,7 @@ export { withLimit, type LimitOptions } from './layers/limit.js';
 export { withThrottle, type ThrottleOptions } from './layers/throttle.js';
 export { RangeReader, RANGE_READER_SKIP_LIMIT, type RangeReaderOptions, type RangeReaderState } from './range-reader/range-reader.js';
 export { SeekFrom } from './range-reader/seek-from.js';
+export { s3Backend, type S3Backend, type S3BackendOptions } from './backends/s3/backend.js';
+export { S3_DEFAULT_REGION, isDnsCompatibleBucket, encodeKey as encodeS3Key } from './backends/s3/url.js';
+export { S3_CREDENTIAL_REFRESH_MARGIN_MS, type S3CredentialsInput } from './backends/s3/credentials.js';
+export type { S3Credentials } from './backends/s3/signer.js';

@@ -4,10 +4,14 @@ import { ReaderError } from '../errors.js';
 import type { Backend } from '../types.js';
 import { fsBackend } from './fs/backend.js';
 import { httpBackend, type HttpBackendOptions } from './http/backend.js';
+import { s3Backend, type S3BackendOptions } from './s3/backend.js';
+import { parseS3Url } from './s3/url.js';
 
 export interface BackendFromUrlOptions {
   /** Options for `http(s)://` URLs. */
   http?: Omit<HttpBackendOptions, 'baseUrl'>;
+  /** Options for `s3://` URLs (region, endpoint and credentials default to the `AWS_*` environment). */
+  s3?: Omit<S3BackendOptions, 'bucket'>;
 }
 
 export interface BackendAndPath {
@@ -19,6 +23,9 @@ export interface BackendAndPath {
 /**
  * Picks a backend for a URL:
  * - `http://…`, `https://…` → `httpBackend()`, path = the URL;
+ * - `s3://bucket/key` → `s3Backend({ bucket })`, path = the key, taken literally (not
+ *   percent-decoded); region from `AWS_REGION`/`AWS_DEFAULT_REGION`, endpoint from
+ *   `AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL`, credentials from the AWS default chain, unless `options.s3` says;
  * - `file:///dir/f.parquet` and plain paths (`./f.parquet`, `/dir/f.parquet`) → `fsBackend({ root: dir })`,
  *   path = the file name (the backend cannot reach outside that directory).
  */
@@ -30,6 +37,10 @@ export function backendFromUrl(url: string, options: BackendFromUrlOptions = {})
   if (scheme === 'http' || scheme === 'https') {
     return { backend: httpBackend(options.http), path: url };
   }
+  if (scheme === 's3') {
+    const { bucket, key } = parseS3Url(url);
+    return { backend: s3Backend({ ...options.s3, bucket }), path: key };
+  }
   if (scheme === 'file' || scheme === undefined) {
     let file: string;
     try {
@@ -39,5 +50,5 @@ export function backendFromUrl(url: string, options: BackendFromUrlOptions = {})
     }
     return { backend: fsBackend({ root: dirname(file) }), path: basename(file) };
   }
-  throw new ReaderError('Unsupported', `unsupported URL scheme "${scheme}://" (supported: http, https, file, or a local path)`);
+  throw new ReaderError('Unsupported', `unsupported URL scheme "${scheme}://" (supported: http, https, s3, file, or a local path)`);
 }

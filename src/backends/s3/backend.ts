@@ -1,0 +1,164 @@
+import type { Dispatcher } from 'undici';
+import { ReaderError, throwIfAborted, type ErrorContext } from '../../errors.js';
+import { rangeHeader, validateRange } from '../../range.js';
+import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../../types.js';
+import { sharedDispatcher } from '../http/pool.js';
+import { discard, errorBodyText, header, interpretRangedResponse, metaFromHeaders, type HttpResult } from '../http/response.js';
+import { createCredentialSource, type ChainLoader, type S3CredentialsInput } from './credentials.js';
+import { mapS3Error, mapS3TransportError } from './errors.js';
+import { signS3Request, type S3Credentials } from './signer.js';
+import { objectTarget, resolveS3Location } from './url.js';
+
+export interface S3BackendOptions {
+  bucket: string;
+  /** Signing region; default `AWS_REGION`, then `AWS_DEFAULT_REGION`, then `S3_DEFAULT_REGION`. */
+  region?: string;
+  /**
+   * `http(s)://host[:port][/prefix]` of an S3-compatible server; default `AWS_ENDPOINT_URL_S3`,
+   * then `AWS_ENDPOINT_URL`, then AWS (`https://s3.<region>.amazonaws.com`).
+   */
+  endpoint?: string;
+  /**
+   * `/bucket/key` on the endpoint's host instead of `bucket.host/key`. Default: path style for a
+   * custom endpoint, virtual-hosted on AWS when the bucket name allows it.
+   */
+  forcePathStyle?: boolean;
+  /**
+   * Keys, or a function returning them (called again when they near `expiration`). Default: the AWS
+   * credential chain (environment, shared config/profile, SSO, web identity, container, instance
+   * metadata), loaded on first use only.
+   */
+  credentials?: S3CredentialsInput;
+  /** Session token for explicit temporary credentials (when `credentials` has none). */
+  sessionToken?: string;
+  /** Send unsigned requests (public buckets). */
+  anonymous?: boolean;
+  /** undici dispatcher; defaults to the shared keep-alive pool (`sharedDispatcher()`). */
+  dispatcher?: Dispatcher;
+  /** Environment to read `AWS_*` settings from; defaults to `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Replaces the default credential chain loader (tests). */
+  loadCredentialChain?: ChainLoader;
+}
+
+/** An S3 backend, with the addressing it resolved (for logs and tests). */
+export interface S3Backend extends Backend {
+  readonly kind: 's3';
+  readonly bucket: string;
+  readonly region: string;
+  /** The endpoint requests go to (origin and optional prefix). */
+  readonly endpoint: string;
+  readonly pathStyle: boolean;
+  /** Where the credentials come from, in words (`explicit credentials`, `anonymous (unsigned requests)`, ...). */
+  readonly credentialSource: string;
+}
+
+/**
+ * Objects in an S3 bucket (AWS or any S3-compatible server): HEAD for stat, GET with one `Range`
+ * (bounded, open-ended or suffix) for reads, `If-Match` when asked, every request signed with SigV4
+ * unless `anonymous`. Paths are object keys, taken literally: `a//b`, a leading `/`, spaces, `+`,
+ * `%` and non-ASCII all name the key as written. Responses go through the same validation as the
+ * HTTP backend (`interpretRangedResponse`): 206 must match the asked range, 200 is cut to it, 416 is
+ * RangeNotSatisfied except for an empty object.
+ */
+export function s3Backend(options: S3BackendOptions): S3Backend {
+  if (options === null || typeof options !== 'object') throw new ReaderError('InvalidInput', 's3Backend needs options with a bucket', { backend: 's3' });
+  const loc = resolveS3Location(
+    {
+      bucket: options.bucket,
+      ...(options.region !== undefined ? { region: options.region } : {}),
+      ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+      ...(options.forcePathStyle !== undefined ? { forcePathStyle: options.forcePathStyle } : {}),
+      ...(options.env ? { env: options.env } : {}),
+    },
+    { backend: 's3' },
+  );
+  const dispatcher = options.dispatcher ?? sharedDispatcher();
+  const creds = createCredentialSource({
+    ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
+    ...(options.sessionToken !== undefined ? { sessionToken: options.sessionToken } : {}),
+    ...(options.anonymous !== undefined ? { anonymous: options.anonymous } : {}),
+    ...(options.loadCredentialChain ? { loadChain: options.loadCredentialChain } : {}),
+  });
+
+  function baseContext(op: string, path: string, range?: ByteRange): ErrorContext {
+    return { backend: 's3', op, path, bucket: loc.bucket, ...(range ? { range } : {}) };
+  }
+
+  async function send(method: 'GET' | 'HEAD', key: string, extra: Record<string, string>, context: ErrorContext, signal?: AbortSignal) {
+    const target = objectTarget(loc, key, context);
+    const credentials = await creds.get(context);
+    throwIfAborted(signal, context);
+    const headers = credentials
+      ? await signS3Request({ method, protocol: loc.endpoint.protocol, host: target.host, path: target.path, headers: extra }, credentials, loc.region)
+      : extra;
+    let res: HttpResult;
+    try {
+      res = (await dispatcher.request({
+        origin: target.origin,
+        path: target.path,
+        method,
+        headers,
+        ...(signal ? { signal } : {}),
+      })) as unknown as HttpResult;
+    } catch (err) {
+      throw mapS3TransportError(err, { ...context, url: `${target.origin}${target.path}` }, signal);
+    }
+    return { res, credentials };
+  }
+
+  async function failure(res: HttpResult, method: 'GET' | 'HEAD', context: ErrorContext, credentials: S3Credentials | undefined): Promise<ReaderError> {
+    const body = method === 'HEAD' ? (await discard(res), undefined) : await errorBodyText(res);
+    const retryAfter = header(res, 'retry-after');
+    const bucketRegion = header(res, 'x-amz-bucket-region');
+    const err = mapS3Error(
+      { status: res.statusCode, ...(body !== undefined ? { body } : {}), ...(retryAfter ? { retryAfter } : {}), ...(bucketRegion ? { bucketRegion } : {}) },
+      context,
+      { credentials: creds.describe(), region: loc.region, refreshable: creds.refreshable, secrets: [credentials?.secretAccessKey, credentials?.sessionToken] },
+    );
+    if (err.context.code === 'ExpiredToken' || err.context.code === 'InvalidToken') creds.invalidate();
+    return err;
+  }
+
+  async function stat(path: string, opts: StatOptions = {}): Promise<ObjectMeta> {
+    const context = baseContext('stat', path);
+    throwIfAborted(opts.signal, context);
+    const { res, credentials } = await send('HEAD', path, {}, context, opts.signal);
+    if (res.statusCode !== 200) throw await failure(res, 'HEAD', context, credentials);
+    await discard(res);
+    const cl = header(res, 'content-length');
+    if (cl === undefined || !/^\d+$/.test(cl.trim())) {
+      throw new ReaderError('Unexpected', 'HEAD response has no Content-Length, so the size is unknown', { ...context, status: res.statusCode });
+    }
+    return metaFromHeaders(res, Number(cl));
+  }
+
+  async function read(path: string, range: ByteRange, opts: ReadOptions = {}): Promise<ReadResponse> {
+    const context = baseContext('read', path, range);
+    throwIfAborted(opts.signal, context);
+    validateRange(range, context);
+    const extra: Record<string, string> = { range: rangeHeader(range) };
+    if (opts.ifMatch !== undefined) extra['if-match'] = opts.ifMatch;
+    const { res, credentials } = await send('GET', path, extra, context, opts.signal);
+    return interpretRangedResponse(res, range, {
+      context,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      statSize: async () => (await stat(path, opts.signal ? { signal: opts.signal } : {})).size,
+      mapStatus: (r) => failure(r, 'GET', context, credentials),
+    });
+  }
+
+  return {
+    kind: 's3',
+    capabilities: { suffix: true, etag: true, ifMatch: true },
+    bucket: loc.bucket,
+    region: loc.region,
+    endpoint: `${loc.endpoint.origin}${loc.endpoint.pathname.replace(/\/+$/, '')}`,
+    pathStyle: loc.pathStyle,
+    get credentialSource() {
+      return creds.describe();
+    },
+    stat,
+    read,
+  };
+}
