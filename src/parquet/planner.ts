@@ -1,0 +1,146 @@
+/**
+ * The read planner: from a file's layout and a selection (columns, row groups, filter) to the exact
+ * requests that will be made. Pure data in, pure data out: a plan can be inspected (and tested)
+ * before any I/O. Coalescing is the BufferReader's own `planRequests`, so the plan is what happens.
+ */
+import type { FileMetaData } from 'hyparquet';
+import { planRequests, type PlannedRequest } from '../buffer-reader/coalesce.js';
+import { DEFAULT_GAP, DEFAULT_MAX_RANGE_SIZE } from '../buffer-reader/cost-model.js';
+import { ReaderError } from '../errors.js';
+import type { ResolvedRange } from '../types.js';
+import { rowGroupMayMatch, validateFilter, type RowGroupFilter } from './filter.js';
+import type { ColumnChunkRange } from './metadata.js';
+
+/**
+ * Parallel requests per wave when the plan is not told: object stores serve dozens of parallel GETs
+ * per client (S3 easily 50+), so a whole wave goes out at once; matches the HTTP pool's 64 sockets.
+ */
+export const DEFAULT_PLAN_CONCURRENCY = 64;
+
+/** S3 Standard GET price: $0.0004 per 1,000 requests (us-east-1). Transfer within a region is free. */
+export const S3_GET_PRICE_USD = 0.0004 / 1000;
+
+export interface PlanSelection {
+  /** Columns to read: leaf paths (`a`, `s.x`) or a parent, which selects its leaves. Default: all. */
+  columns?: readonly string[];
+  /** Row group indices. Default: all. */
+  rowGroups?: readonly number[];
+  /** Prune row groups whose min/max statistics cannot match. */
+  filter?: RowGroupFilter;
+}
+
+export interface PlanOptions {
+  gap?: number;
+  maxRangeSize?: number;
+  concurrency?: number;
+}
+
+export interface ParquetLayout {
+  metadata: FileMetaData;
+  size: number;
+  /** Every column chunk, by row group. */
+  chunks: readonly (readonly ColumnChunkRange[])[];
+  /** Leaf column paths in schema order. */
+  columns: readonly string[];
+  /** Bytes already held (the tail window of the open): chunks inside it need no request. */
+  held?: ResolvedRange;
+}
+
+export interface ReadPlan {
+  columns: string[];
+  rowGroups: number[];
+  /** Row groups the filter pruned. */
+  prunedRowGroups: number[];
+  /** The column chunks to read, in file order. */
+  chunks: ColumnChunkRange[];
+  /** The byte ranges to fetch (the chunks minus what is already held), before coalescing. */
+  ranges: ResolvedRange[];
+  /** The requests after coalescing and splitting. */
+  requests: PlannedRequest[];
+  bytesNeeded: number;
+  bytesToFetch: number;
+  /** Bytes the plan needs that are already held (no request). */
+  bytesHeld: number;
+  requestCount: number;
+  /** Waves of parallel requests for the data (0 when everything is held). */
+  roundTrips: number;
+  /** What the data requests cost on S3 Standard. */
+  s3CostUsd: number;
+}
+
+function selectColumns(all: readonly string[], wanted: readonly string[] | undefined): string[] {
+  if (wanted === undefined) return [...all];
+  const out = new Set<string>();
+  for (const w of wanted) {
+    const hits = all.filter((c) => c === w || c.startsWith(`${w}.`));
+    if (hits.length === 0) {
+      throw new ReaderError('InvalidInput', `no column ${JSON.stringify(w)} in the file (columns: ${all.join(', ')})`, { op: 'plan' });
+    }
+    hits.forEach((h) => out.add(h));
+  }
+  return all.filter((c) => out.has(c));
+}
+
+/** `range` minus `held`: the parts still to fetch (0, 1 or 2 pieces). */
+function subtract(range: ResolvedRange, held: ResolvedRange | undefined): ResolvedRange[] {
+  if (!held) return [range];
+  const a = range.offset;
+  const b = range.offset + range.length;
+  const h0 = held.offset;
+  const h1 = held.offset + held.length;
+  if (h1 <= a || h0 >= b) return [range];
+  const out: ResolvedRange[] = [];
+  if (a < h0) out.push({ offset: a, length: h0 - a });
+  if (h1 < b) out.push({ offset: h1, length: b - h1 });
+  return out;
+}
+
+/** Plans a read. Throws `InvalidInput` for unknown columns, row groups out of range or a bad filter. */
+export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, options: PlanOptions = {}): ReadPlan {
+  const gap = options.gap ?? DEFAULT_GAP;
+  const maxRangeSize = options.maxRangeSize ?? DEFAULT_MAX_RANGE_SIZE;
+  const concurrency = options.concurrency ?? DEFAULT_PLAN_CONCURRENCY;
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new ReaderError('InvalidInput', 'concurrency must be an integer >= 1', { op: 'plan' });
+  const columns = selectColumns(layout.columns, selection.columns);
+  const groupCount = layout.metadata.row_groups.length;
+  let rowGroups: number[];
+  if (selection.rowGroups === undefined) rowGroups = Array.from({ length: groupCount }, (_, i) => i);
+  else {
+    for (const g of selection.rowGroups) {
+      if (!Number.isSafeInteger(g) || g < 0 || g >= groupCount) {
+        throw new ReaderError('InvalidInput', `row group ${g} does not exist (the file has ${groupCount})`, { op: 'plan' });
+      }
+    }
+    rowGroups = [...new Set(selection.rowGroups)].sort((a, b) => a - b);
+  }
+  const prunedRowGroups: number[] = [];
+  if (selection.filter) {
+    validateFilter(selection.filter, layout.columns);
+    const filter = selection.filter;
+    rowGroups = rowGroups.filter((g) => {
+      const keep = rowGroupMayMatch(filter, layout.metadata.row_groups[g] as FileMetaData['row_groups'][number]);
+      if (!keep) prunedRowGroups.push(g);
+      return keep;
+    });
+  }
+  const wanted = new Set(columns);
+  const chunks = rowGroups.flatMap((g) => (layout.chunks[g] ?? []).filter((c) => wanted.has(c.column))).sort((a, b) => a.offset - b.offset);
+  const ranges = chunks.flatMap((c) => subtract({ offset: c.offset, length: c.length }, layout.held)).filter((r) => r.length > 0);
+  const plan = planRequests(ranges, { gap, maxRangeSize });
+  const needed = planRequests(chunks, { gap: 0, maxRangeSize: Number.MAX_SAFE_INTEGER, split: false }).bytesWanted;
+  const requestCount = plan.requests.length;
+  return {
+    columns,
+    rowGroups,
+    prunedRowGroups,
+    chunks,
+    ranges,
+    requests: plan.requests,
+    bytesNeeded: needed,
+    bytesToFetch: plan.bytesFetched,
+    bytesHeld: needed - plan.bytesWanted,
+    requestCount,
+    roundTrips: Math.ceil(requestCount / concurrency),
+    s3CostUsd: requestCount * S3_GET_PRICE_USD,
+  };
+}
