@@ -12,19 +12,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   Bool,
-  Float32,
   Float64,
-  Int16,
-  Int32,
-  Int64,
   RecordBatch,
   Table,
   TimestampMillisecond,
   Utf8,
-  makeData,
+  makeVector,
   tableToIPC,
   vectorFromArray,
-  type DataType,
   type Vector,
 } from 'apache-arrow';
 import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from 'parquet-wasm';
@@ -49,13 +44,13 @@ const WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 
 function mixedColumn(i: number, rows: number, base: number, rnd: () => number): Vector {
   switch (i % 12) {
     case 0:
-      return vectorFromArray(BigInt64Array.from({ length: rows }, (_, r) => BigInt(base + r)), new Int64());
+      return makeVector(BigInt64Array.from({ length: rows }, (_, r) => BigInt(base + r)));
     case 1:
-      return vectorFromArray(Int32Array.from({ length: rows }, () => Math.floor(rnd() * 1_000_000)), new Int32());
+      return makeVector(Int32Array.from({ length: rows }, () => Math.floor(rnd() * 1_000_000)));
     case 2:
-      return vectorFromArray(Float64Array.from({ length: rows }, () => rnd() * 1000), new Float64());
+      return makeVector(Float64Array.from({ length: rows }, () => rnd() * 1000));
     case 3:
-      return vectorFromArray(Float32Array.from({ length: rows }, () => rnd()), new Float32());
+      return makeVector(Float32Array.from({ length: rows }, () => rnd()));
     case 4:
       return vectorFromArray(Array.from({ length: rows }, () => rnd() < 0.5), new Bool());
     case 5:
@@ -65,13 +60,13 @@ function mixedColumn(i: number, rows: number, base: number, rnd: () => number): 
     case 7:
       return vectorFromArray(Array.from({ length: rows }, (_, r) => 1_700_000_000_000 + (base + r) * 1000), new TimestampMillisecond());
     case 8:
-      return vectorFromArray(Int16Array.from({ length: rows }, () => Math.floor(rnd() * 30_000)), new Int16());
+      return makeVector(Int16Array.from({ length: rows }, () => Math.floor(rnd() * 30_000)));
     case 9:
       return vectorFromArray(Array.from({ length: rows }, () => (rnd() < 0.1 ? null : rnd() * 10)), new Float64());
     case 10:
       return vectorFromArray(Array.from({ length: rows }, (_, r) => `row-${base + r}-${WORDS[r % WORDS.length]}`), new Utf8());
     default:
-      return vectorFromArray(Int32Array.from({ length: rows }, (_, r) => (base + r) % 97), new Int32());
+      return makeVector(Int32Array.from({ length: rows }, (_, r) => (base + r) % 97));
   }
 }
 
@@ -125,9 +120,9 @@ function bigTable(groups: number, seed: number): Table {
   for (let g = 0; g < groups; g++) {
     const n = BIG_ROWS_PER_GROUP;
     const vectors: Record<string, Vector> = {
-      id: vectorFromArray(BigInt64Array.from({ length: n }, (_, r) => BigInt(g * n + r)), new Int64()),
+      id: makeVector(BigInt64Array.from({ length: n }, (_, r) => BigInt(g * n + r))),
     };
-    for (let c = 0; c < 8; c++) vectors[`x${c}`] = vectorFromArray(Float64Array.from({ length: n }, () => rnd()), new Float64());
+    for (let c = 0; c < 8; c++) vectors[`x${c}`] = makeVector(Float64Array.from({ length: n }, () => rnd()));
     batches.push(new Table(vectors).batches[0] as RecordBatch);
   }
   return new Table(batches);
@@ -147,6 +142,3 @@ export async function fixture(spec: FixtureSpec): Promise<Uint8Array> {
     return bytes;
   }
 }
-
-export type { DataType };
-export { makeData };
