@@ -10,7 +10,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { request } from 'undici';
+import { getGlobalDispatcher, request } from 'undici';
 import { describe, it } from 'vitest';
 import { signS3Request } from '../../src/backends/s3/signer.js';
 import { objectTarget, resolveS3Location } from '../../src/backends/s3/url.js';
@@ -110,6 +110,8 @@ export interface MotoServer {
   createBucket(bucket: string): Promise<void>;
   /** Stores an object with a signed PUT (our signer); returns its ETag. */
   put(bucket: string, key: string, data: Uint8Array): Promise<string>;
+  /** Temporary credentials (IAM role assumed through STS; auth mode only): a real session token. */
+  assumeRole(): Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken: string; expiration: Date }>;
   /** Stores objects with boto3 in one python run; returns their ETags. */
   putWithBoto3(bucket: string, objects: { key: string; data: Uint8Array }[], createBucket?: boolean): Promise<Record<string, string>>;
   stop(): Promise<void>;
@@ -147,7 +149,8 @@ export async function signedRequest(
     { accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey },
     moto.region,
   );
-  const res = await request(`${t.origin}${t.path}`, { method, headers, ...(body ? { body } : {}) });
+  // Origin and path apart: a URL string would be normalised (`a/../b` → `b`) before it is sent.
+  const res = await getGlobalDispatcher().request({ origin: t.origin, path: t.path, method, headers, ...(body ? { body } : {}) });
   const text = await res.body.text();
   return { status: res.statusCode, headers: res.headers, text };
 }
@@ -200,6 +203,15 @@ export async function startMoto(opts: { auth?: boolean } = {}): Promise<MotoServ
         const res = await signedRequest(server, 'PUT', bucket, key, data);
         if (res.status !== 200) throw new Error(`put ${bucket}/${key}: ${res.status} ${res.text}`);
         return String(res.headers.etag);
+      },
+      async assumeRole() {
+        const c = (await runHelper(['assume-role', endpoint], { accessKeyId, secretAccessKey })) as {
+          accessKeyId: string;
+          secretAccessKey: string;
+          sessionToken: string;
+          expiration: string;
+        };
+        return { ...c, expiration: new Date(c.expiration) };
       },
       async putWithBoto3(bucket, objects, createBucket = false) {
         const out = (await runHelper(['put', endpoint], {

@@ -5,6 +5,9 @@ Commands (JSON on stdin where noted, JSON on stdout):
   setup-auth ENDPOINT        -> create an IAM user with an allow-all policy and an access key
                                 (3 requests: spend moto's INITIAL_NO_AUTH_ACTION_COUNT)
                                 {"accessKeyId", "secretAccessKey"}
+  assume-role ENDPOINT       stdin {"accessKeyId", "secretAccessKey"} (the IAM key): create a role with an
+                             allow-all policy and assume it -> temporary
+                             {"accessKeyId", "secretAccessKey", "sessionToken", "expiration"}
   put ENDPOINT               stdin {"region", "accessKeyId", "secretAccessKey", "bucket",
                                     "createBucket", "objects": [{"key", "dataBase64"}]}
                              -> {"etags": {key: etag}}
@@ -56,6 +59,22 @@ def setup_auth(endpoint):
     return {"accessKeyId": key["AccessKeyId"], "secretAccessKey": key["SecretAccessKey"]}
 
 
+def assume_role(endpoint, spec):
+    iam = client("iam", endpoint, "us-east-1", spec["accessKeyId"], spec["secretAccessKey"])
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}
+    allow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    arn = iam.create_role(RoleName="brr-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="brr-role", PolicyName="allow-all", PolicyDocument=json.dumps(allow))
+    sts = client("sts", endpoint, "us-east-1", spec["accessKeyId"], spec["secretAccessKey"])
+    c = sts.assume_role(RoleArn=arn, RoleSessionName="brr-session")["Credentials"]
+    return {
+        "accessKeyId": c["AccessKeyId"],
+        "secretAccessKey": c["SecretAccessKey"],
+        "sessionToken": c["SessionToken"],
+        "expiration": c["Expiration"].isoformat(),
+    }
+
+
 def put(endpoint, spec):
     s3 = client("s3", endpoint, spec["region"], spec["accessKeyId"], spec["secretAccessKey"])
     if spec.get("createBucket"):
@@ -103,6 +122,8 @@ def main():
         result = check()
     elif cmd == "setup-auth":
         result = setup_auth(sys.argv[2])
+    elif cmd == "assume-role":
+        result = assume_role(sys.argv[2], json.load(sys.stdin))
     elif cmd == "put":
         result = put(sys.argv[2], json.load(sys.stdin))
     elif cmd == "list":

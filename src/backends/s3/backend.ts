@@ -5,7 +5,7 @@ import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOpt
 import { sharedDispatcher } from '../http/pool.js';
 import { discard, errorBodyText, header, interpretRangedResponse, metaFromHeaders, type HttpResult } from '../http/response.js';
 import { createCredentialSource, type ChainLoader, type S3CredentialsInput } from './credentials.js';
-import { mapS3Error, mapS3TransportError } from './errors.js';
+import { mapS3Error, mapS3TransportError, parseS3ErrorXml } from './errors.js';
 import { signS3Request, type S3Credentials } from './signer.js';
 import { objectTarget, resolveS3Location } from './url.js';
 
@@ -139,11 +139,20 @@ export function s3Backend(options: S3BackendOptions): S3Backend {
     validateRange(range, context);
     const extra: Record<string, string> = { range: rangeHeader(range) };
     if (opts.ifMatch !== undefined) extra['if-match'] = opts.ifMatch;
-    const { res, credentials } = await send('GET', path, extra, context, opts.signal);
+    const sent = await send('GET', path, extra, context, opts.signal);
+    const { credentials } = sent;
+    let res = sent.res;
+    let knownSize: number | undefined;
+    if (res.statusCode === 416) {
+      // S3 sends no Content-Range with a 416, but its InvalidRange body tells the object's size:
+      // an empty object read from 0 then costs this one GET instead of GET + HEAD.
+      knownSize = parseS3ErrorXml(await errorBodyText(res)).actualObjectSize;
+      res = { ...res, body: emptyBody() };
+    }
     return interpretRangedResponse(res, range, {
       context,
       ...(opts.signal ? { signal: opts.signal } : {}),
-      statSize: async () => (await stat(path, opts.signal ? { signal: opts.signal } : {})).size,
+      statSize: async () => knownSize ?? (await stat(path, opts.signal ? { signal: opts.signal } : {})).size,
       mapStatus: (r) => failure(r, 'GET', context, credentials),
     });
   }
@@ -161,4 +170,8 @@ export function s3Backend(options: S3BackendOptions): S3Backend {
     stat,
     read,
   };
+}
+
+async function* emptyBody(): AsyncGenerator<Uint8Array> {
+  // the 416 body was read for its size; nothing is left
 }

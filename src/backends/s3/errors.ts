@@ -40,6 +40,8 @@ export interface S3ErrorInfo {
   requestId?: string;
   /** `<Region>` of a wrong-region error. */
   region?: string;
+  /** `<ActualObjectSize>` of an InvalidRange (416) error: the object's size. */
+  actualObjectSize?: number;
 }
 
 function xmlText(xml: string, tag: string): string | undefined {
@@ -54,7 +56,7 @@ function xmlText(xml: string, tag: string): string | undefined {
     .trim();
 }
 
-/** Reads Code, Message, RequestId and Region out of an S3 error body; empty when it is not one. */
+/** Reads Code, Message, RequestId, Region and ActualObjectSize out of an S3 error body; empty when it is not one. */
 export function parseS3ErrorXml(body: string | undefined): S3ErrorInfo {
   if (!body || !body.includes('<Error')) return {};
   const info: S3ErrorInfo = {};
@@ -66,6 +68,8 @@ export function parseS3ErrorXml(body: string | undefined): S3ErrorInfo {
   if (requestId && /^[\w-]+$/.test(requestId)) info.requestId = requestId;
   const region = xmlText(body, 'Region');
   if (region && /^[a-z0-9-]+$/.test(region)) info.region = region;
+  const size = xmlText(body, 'ActualObjectSize');
+  if (size && /^\d+$/.test(size) && Number.isSafeInteger(Number(size))) info.actualObjectSize = Number(size);
   return info;
 }
 
