@@ -31,3 +31,34 @@ export { s3Backend, type S3Backend, type S3BackendOptions } from './backends/s3/
 export { S3_DEFAULT_REGION, isDnsCompatibleBucket, encodeKey as encodeS3Key } from './backends/s3/url.js';
 export { S3_CREDENTIAL_REFRESH_MARGIN_MS, type S3CredentialsInput } from './backends/s3/credentials.js';
 export type { S3Credentials } from './backends/s3/signer.js';
+export { BufferReader, DEFAULT_CONCURRENCY, type BufferReaderOptions, type BufferReaderStats } from './buffer-reader/buffer-reader.js';
+export { BufferPool, DEFAULT_MAX_MEMORY, type BufferPoolOptions, type PoolMemory } from './buffer-reader/store.js';
+export {
+  coalesceRanges,
+  dropContained,
+  mergeRanges,
+  planRequests,
+  sortRanges,
+  splitRange,
+  unionRanges,
+  type CoalesceOptions,
+  type PlanOptions,
+  type PlannedRequest,
+  type RequestPlan,
+  type Span,
+} from './buffer-reader/coalesce.js';
+export {
+  CostModel,
+  DEFAULT_BYTES_PER_SECOND,
+  DEFAULT_GAP,
+  DEFAULT_MAX_RANGE_SIZE,
+  DEFAULT_TTFB_MS,
+  MAX_IDEAL_REQUEST_SIZE,
+  gapFor,
+  maxRangeSizeFor,
+  type CostModelOptions,
+  type CostModelSnapshot,
+  type RequestSample,
+} from './buffer-reader/cost-model.js';
+export { READAHEAD_INITIAL, READAHEAD_MAX } from './buffer-reader/readahead.js';
+export { COPY_BELOW_FRACTION } from './buffer-reader/assemble.js';

@@ -1,0 +1,393 @@
+import { Readable } from 'node:stream';
+import { ReaderError, isReaderError, type ErrorContext } from '../errors.js';
+import { withLimit } from '../layers/limit.js';
+import { withMetrics, type Metrics, type MetricsSnapshot } from '../layers/metrics.js';
+import { SeekFrom } from '../range-reader/seek-from.js';
+import type { Backend } from '../types.js';
+import { assemble, sliceOrCopy, type Piece } from './assemble.js';
+import { unionRanges, type Span } from './coalesce.js';
+import { CostModel, type CostModelSnapshot } from './cost-model.js';
+import { Fetcher, type Fetch, type FetcherCounts } from './fetcher.js';
+import { withCostObserver } from './observe.js';
+import { READAHEAD_INITIAL, READAHEAD_MAX, ReadAhead } from './readahead.js';
+import { BufferPool, type Block, type PoolMemory } from './store.js';
+
+/**
+ * Requests in flight at once per reader. A wave of a Parquet plan (a few dozen column chunks after
+ * merging) should go out in one round trip, and S3 takes dozens of parallel GETs per client easily;
+ * a cap below the wave adds round trips. 32 is half the shared HTTP pool's 64 sockets per origin, so
+ * two readers can each send a full wave without queueing behind each other.
+ */
+export const DEFAULT_CONCURRENCY = 32;
+
+export interface BufferReaderOptions {
+  /** Merge requests whose hole is at most this many bytes. Default: the cost model's (≈1.9 MiB for S3). */
+  gap?: number;
+  /** Largest merged request; longer spans are split into parallel parts. Default: the cost model's (16 MiB). */
+  maxRangeSize?: number;
+  /** Requests in flight at once. Default DEFAULT_CONCURRENCY. */
+  concurrency?: number;
+  /** Sequential read-ahead for `read()`: false/0 turns it off, a number sets the largest window. Default 1 → 32 MiB. */
+  readahead?: boolean | number | { initial?: number; max?: number };
+  /** The byte budget for this reader's buffers (ignored when `pool` is given). Default DEFAULT_MAX_MEMORY. */
+  maxMemory?: number;
+  /** A budget shared with other readers. */
+  pool?: BufferPool;
+  /** The object's size, when known: no size discovery, and reads at EOF cost nothing. */
+  size?: number;
+  /** Learn TTFB and bandwidth from completed requests to tune the defaults of `gap`/`maxRangeSize` (default true). */
+  adaptive?: boolean;
+  /** A cost model to start from and learn into (share one between readers of the same store). */
+  costModel?: CostModel;
+  /** Count every request with `withMetrics`; `stats().requests` then has the request list. */
+  metrics?: boolean;
+  /** Read this version only (sent as If-Match where supported); otherwise the first response's ETag is pinned. */
+  etag?: string;
+  /** Aborts every request of this reader. */
+  signal?: AbortSignal;
+}
+
+/**
+ * `hits`/`misses`: reads (read/readAt/readRanges calls) served entirely from buffered bytes, or that
+ * waited for a request. `joins`: reads that shared a request already in flight. `bytesFetched`: bytes
+ * received; `bytesStreamed`: of those, bytes passed through to a caller without buffering (over
+ * budget). `requests`: GETs sent. `evictions`: this reader's blocks the budget let go.
+ */
+export interface BufferReaderStats extends FetcherCounts {
+  memory: PoolMemory;
+  model: CostModelSnapshot;
+  /** The request list, when the reader was created with `metrics: true`. */
+  metrics?: MetricsSnapshot;
+}
+
+function checkCount(n: unknown, what: string, context: ErrorContext, min = 0): asserts n is number {
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) throw new ReaderError('InvalidInput', `${what} must be an integer >= ${min}`, context);
+}
+
+/**
+ * A seekable reader over one object that turns many small reads into a few large, parallel requests
+ * and keeps what it fetched, within a byte budget, across seeks in both directions.
+ *
+ * Results may share memory with the reader's buffers (see `sliceOrCopy`): do not modify them.
+ * `read` returns 0 only at the end; seeking before 0 is `InvalidInput`; seeking past the end is
+ * allowed and reads there return 0. `readAt` clamps at EOF; a start at or past EOF is `RangeNotSatisfied`.
+ */
+export class BufferReader implements AsyncIterable<Uint8Array> {
+  private pos = 0;
+  private current: { offset: number; data: Uint8Array; block?: Block; pinned: boolean } | undefined;
+  private readonly fetcher: Fetcher;
+  private readonly metered: Metrics | undefined;
+  private readonly pool: BufferPool;
+  private readonly model: CostModel;
+  private readonly readahead: ReadAhead;
+  private readonly controller = new AbortController();
+  /** Requests in flight at once. */
+  readonly concurrency: number;
+
+  constructor(
+    readonly backend: Backend,
+    readonly path: string,
+    private readonly options: BufferReaderOptions = {},
+  ) {
+    const context = { backend: backend.kind, op: 'open', path };
+    if (options.size !== undefined) checkCount(options.size, 'size', context);
+    if (options.gap !== undefined) checkCount(options.gap, 'gap', context);
+    if (options.maxRangeSize !== undefined) checkCount(options.maxRangeSize, 'maxRangeSize', context, 1);
+    this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    checkCount(this.concurrency, 'concurrency', context, 1);
+    this.pool = options.pool ?? new BufferPool(options.maxMemory === undefined ? {} : { maxMemory: options.maxMemory });
+    this.model = options.costModel ?? new CostModel({ adaptive: options.adaptive ?? true });
+    const base = options.metrics ? withMetrics(backend) : backend;
+    this.metered = options.metrics ? (base as ReturnType<typeof withMetrics>).metrics : undefined;
+    const observed = options.adaptive === false ? base : withCostObserver(base, this.model);
+    const io = withLimit(observed, { concurrency: this.concurrency });
+    const signal = options.signal ? AbortSignal.any([options.signal, this.controller.signal]) : this.controller.signal;
+    this.fetcher = new Fetcher(io, backend, path, this.pool, {
+      gap: () => this.gap,
+      maxRangeSize: () => this.maxRangeSize,
+      signal,
+      ...(options.size === undefined ? {} : { size: options.size }),
+      ...(options.etag === undefined ? {} : { etag: options.etag }),
+      onEvicted: (block) => this.onEvicted(block),
+    });
+    const ra = options.readahead ?? true;
+    let initial = READAHEAD_INITIAL;
+    let max = READAHEAD_MAX;
+    if (ra === false || ra === 0) initial = max = 0;
+    else if (typeof ra === 'number') max = ra;
+    else if (typeof ra === 'object') ({ initial = READAHEAD_INITIAL, max = READAHEAD_MAX } = ra);
+    checkCount(initial, 'readahead.initial', context);
+    checkCount(max, 'readahead.max', context);
+    // Half the budget at most, so the next window never evicts the one being read.
+    max = Math.min(max, Math.floor(this.pool.maxMemory / 2));
+    this.readahead = new ReadAhead(Math.min(initial, max), max);
+  }
+
+  private context(op: string, extra: ErrorContext = {}): ErrorContext {
+    return this.fetcher.context(op, extra);
+  }
+
+  private ensureOpen(op: string): void {
+    if (this.fetcher.closed) throw new ReaderError('InvalidInput', 'reader is closed', this.context(op));
+  }
+
+  /** Merge gap in force: the option, or the cost model's current value. */
+  get gap(): number {
+    return this.options.gap ?? this.model.gap;
+  }
+
+  /** Largest request in force: the option, or the cost model's current value. */
+  get maxRangeSize(): number {
+    return this.options.maxRangeSize ?? this.model.maxRangeSize;
+  }
+
+  /** The current position. */
+  get position(): number {
+    return this.pos;
+  }
+
+  /** The object's size; asks the backend (HEAD) only when no response has told it yet. */
+  async size(): Promise<number> {
+    this.ensureOpen('size');
+    return this.fetcher.knownSize ?? (await this.fetcher.stat());
+  }
+
+  /**
+   * Adds bytes the caller already holds (say, the footer read of a Parquet open) at `offset`, so that
+   * reads of them cost nothing. Returns the bytes added (not those already buffered or over budget).
+   * The reader keeps views of `bytes`: do not modify them afterwards.
+   */
+  insert(offset: number, bytes: Uint8Array): number {
+    this.ensureOpen('insert');
+    checkCount(offset, 'offset', this.context('insert'));
+    if (!(bytes instanceof Uint8Array)) throw new ReaderError('InvalidInput', 'insert needs a Uint8Array', this.context('insert'));
+    return this.fetcher.insert(offset, bytes);
+  }
+
+  // ---- the current block of sequential reads ---------------------------------------------------
+
+  /** An evicted block that `read` is still serving from stays counted, as pinned, until it moves on. */
+  private onEvicted(block: Block): void {
+    const cur = this.current;
+    if (cur && cur.block === block && !cur.pinned) {
+      cur.pinned = true;
+      this.pool.pin(cur.data.byteLength);
+    }
+  }
+
+  private setCurrent(piece: Piece, block: Block | undefined): void {
+    const old = this.current;
+    if (old?.pinned) this.pool.unpin(old.data.byteLength);
+    const pinned = block === undefined || !this.pool.has(block);
+    this.current = { ...piece, ...(block ? { block } : {}), pinned };
+    if (pinned) this.pool.pin(piece.data.byteLength);
+  }
+
+  private inCurrent(pos: number): boolean {
+    const cur = this.current;
+    return cur !== undefined && pos >= cur.offset && pos < cur.offset + cur.data.byteLength;
+  }
+
+  // ---- random access ---------------------------------------------------------------------------
+
+  /** Validates and clamps ranges against the known size; `RangeNotSatisfied` for a start at or past EOF. */
+  private clampSpans(ranges: readonly Span[], op: string): Span[] {
+    const size = this.fetcher.knownSize;
+    return ranges.map((r, i) => {
+      const context = this.context(op, { index: i });
+      if (r === null || typeof r !== 'object') throw new ReaderError('InvalidInput', 'a range must be { offset, length }', context);
+      checkCount(r.offset, 'offset', context);
+      checkCount(r.length, 'length', context);
+      if (r.length === 0) return { offset: r.offset, length: 0 };
+      if (size !== undefined && r.offset >= size) {
+        throw new ReaderError('RangeNotSatisfied', `range starts at or past the end of the object (size ${size})`, { ...context, range: r, size });
+      }
+      return { offset: r.offset, length: size === undefined ? r.length : Math.min(r.length, size - r.offset) };
+    });
+  }
+
+  /**
+   * The bytes of each range, in the order asked: all ranges planned together (merged, split, fetched
+   * in parallel). An end past EOF is clamped (short result); a start at or past EOF is
+   * `RangeNotSatisfied`; length 0 gives an empty result without a request.
+   */
+  async readRanges(ranges: readonly Span[]): Promise<Uint8Array[]> {
+    this.ensureOpen('readRanges');
+    if (!Array.isArray(ranges)) throw new ReaderError('InvalidInput', 'readRanges needs an array of ranges', this.context('readRanges'));
+    const spans = this.clampSpans(ranges, 'readRanges');
+    const { pieces, waits, fromBuffer } = this.fetcher.cover(unionRanges(spans), 'need');
+    const counts = this.fetcher.counts;
+    if (waits === 0) counts.hits++;
+    else counts.misses++;
+    counts.bytesFromBuffer += fromBuffer;
+    const resolved = await this.fetcher.resolve(pieces);
+    // Clamp again: the responses may have told the size.
+    return this.clampSpans(spans, 'readRanges').map((s) => assemble(resolved, s.offset, s.offset + s.length, this.context('readRanges')));
+  }
+
+  /** `length` bytes at `offset` (fewer at EOF; `RangeNotSatisfied` for a start at or past EOF). */
+  async readAt(offset: number, length: number): Promise<Uint8Array> {
+    const [out] = await this.readRanges([{ offset, length }]);
+    return out as Uint8Array;
+  }
+
+  /**
+   * Fetches ranges into the buffer now, to be served later without waiting. Requests that find no
+   * room in the budget next to those already in flight are skipped (fetched on demand later).
+   * Resolves when the fetches have landed, with the requests sent and their bytes.
+   */
+  async prefetch(ranges: readonly Span[]): Promise<{ requests: number; bytes: number }> {
+    this.ensureOpen('prefetch');
+    if (!Array.isArray(ranges)) throw new ReaderError('InvalidInput', 'prefetch needs an array of ranges', this.context('prefetch'));
+    const { pieces, started } = this.fetcher.cover(unionRanges(this.clampSpans(ranges, 'prefetch')), 'optional');
+    await this.fetcher.resolve(pieces);
+    return { requests: started.length, bytes: started.reduce((n, f) => n + (f.end - f.offset), 0) };
+  }
+
+  // ---- sequential access -----------------------------------------------------------------------
+
+  /** Moves the position; returns it. Never drops buffered data. */
+  async seek(to: SeekFrom): Promise<number> {
+    this.ensureOpen('seek');
+    const n = to?.offset;
+    if (!Number.isSafeInteger(n)) throw new ReaderError('InvalidInput', 'seek offset must be a safe integer', this.context('seek'));
+    let target: number;
+    if (to.whence === 'start') target = n;
+    else if (to.whence === 'current') target = this.pos + n;
+    else if (to.whence === 'end') target = (await this.size()) + n;
+    else throw new ReaderError('InvalidInput', 'seek needs SeekFrom.start/end/current', this.context('seek'));
+    if (target < 0) throw new ReaderError('InvalidInput', `cannot seek to ${target}: before the start`, this.context('seek'));
+    this.pos = target;
+    return target;
+  }
+
+  /** Starts the read-ahead windows for a read at `pos` (once per read: the state machine counts reads). */
+  private readAhead(pos: number, want: number): void {
+    const f = this.fetcher;
+    const covered = this.inCurrent(pos) || f.blocks.find(pos) !== undefined || f.fetches.find(pos) !== undefined;
+    for (const w of this.readahead.plan(pos, covered, Math.min(want, f.blockCap), f.knownSize)) {
+      const length = f.knownSize === undefined ? w.length : Math.min(w.length, f.knownSize - w.offset);
+      if (length > 0) f.cover([{ offset: w.offset, length }], w.sync ? 'need' : 'optional');
+    }
+  }
+
+  /** Up to `max` bytes at the position (a view), advancing it; undefined at the end. */
+  private async nextPiece(max: number, want: number): Promise<Uint8Array | undefined> {
+    const f = this.fetcher;
+    const pos = this.pos;
+    if (f.knownSize !== undefined && pos >= f.knownSize) return undefined;
+    const joined = !this.inCurrent(pos) && f.blocks.find(pos) === undefined && f.fetches.find(pos) !== undefined;
+    this.readAhead(pos, want);
+    let waited = false;
+    for (let round = 0; ; round++) {
+      if (f.knownSize !== undefined && pos >= f.knownSize) return undefined;
+      const cur = this.current;
+      if (cur && this.inCurrent(pos)) {
+        const piece = cur.data.subarray(pos - cur.offset, Math.min(cur.data.byteLength, pos - cur.offset + max));
+        if (cur.block && !cur.pinned) this.pool.touch(cur.block);
+        this.pos = pos + piece.byteLength;
+        this.readahead.advance(pos, piece.byteLength);
+        if (waited) f.counts.misses++;
+        else {
+          f.counts.hits++;
+          f.counts.bytesFromBuffer += piece.byteLength;
+        }
+        if (joined) f.counts.joins++;
+        return piece;
+      }
+      if (round > 3) throw new ReaderError('Unexpected', 'backend returned no bytes before the end of the object', this.context('read'));
+      const block = f.blocks.find(pos);
+      if (block) {
+        this.setCurrent(block, block);
+        continue;
+      }
+      let fetch: Fetch | undefined = f.fetches.find(pos);
+      if (!fetch) {
+        // Read-ahead is off, or was refused room: fetch what this read asks for.
+        const length = Math.min(Math.max(1, Math.min(want, f.blockCap)), (f.knownSize ?? Infinity) - pos);
+        f.cover([{ offset: pos, length }], 'need');
+        fetch = f.fetches.find(pos) as Fetch;
+      }
+      waited = true;
+      let data: Uint8Array;
+      try {
+        data = await fetch.promise;
+      } catch (err) {
+        if (isReaderError(err, 'RangeNotSatisfied')) return undefined; // at or past the end
+        throw err;
+      }
+      this.ensureOpen('read');
+      const landed = f.blocks.find(fetch.offset);
+      this.setCurrent({ offset: fetch.offset, data }, landed && landed.data === data ? landed : undefined);
+    }
+  }
+
+  /**
+   * Reads up to `buf.length` bytes at the position into `buf`; returns the count, 0 only at (or past)
+   * the end. Short reads are normal (one read never spans two buffers).
+   */
+  async read(buf: Uint8Array): Promise<number> {
+    this.ensureOpen('read');
+    if (!(buf instanceof Uint8Array)) throw new ReaderError('InvalidInput', 'read needs a Uint8Array', this.context('read'));
+    if (buf.byteLength === 0) return 0;
+    const piece = await this.nextPiece(buf.byteLength, buf.byteLength);
+    if (!piece) return 0;
+    buf.set(piece);
+    return piece.byteLength;
+  }
+
+  /** Drops every buffer and aborts requests in flight. Further calls throw `InvalidInput`. */
+  async close(): Promise<void> {
+    if (this.fetcher.closed) return;
+    this.controller.abort();
+    if (this.current?.pinned) this.pool.unpin(this.current.data.byteLength);
+    this.current = undefined;
+    await this.fetcher.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** Counters, memory and the cost model; the request list too with `metrics: true`. */
+  stats(): BufferReaderStats {
+    return {
+      ...this.fetcher.counts,
+      memory: this.pool.memory(),
+      model: this.model.snapshot(),
+      ...(this.metered ? { metrics: this.metered.snapshot() } : {}),
+    };
+  }
+
+  /** Yields the bytes from the position to the end, advancing the position. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    for (;;) {
+      this.ensureOpen('read');
+      const piece = await this.nextPiece(Infinity, 0);
+      if (!piece) return;
+      yield sliceOrCopy(piece, 0, piece.byteLength);
+    }
+  }
+
+  /** A Web ReadableStream of the bytes from the position to the end. */
+  toReadableStream(): ReadableStream<Uint8Array> {
+    const it = this[Symbol.asyncIterator]();
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const step = await it.next();
+        if (step.done) controller.close();
+        else controller.enqueue(step.value);
+      },
+      async cancel() {
+        await it.return?.();
+      },
+    });
+  }
+
+  /** A Node Readable of the bytes from the position to the end. */
+  toNodeReadable(): Readable {
+    return Readable.from(this, { objectMode: false });
+  }
+}
+
+export { SeekFrom };

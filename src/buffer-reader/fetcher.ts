@@ -1,0 +1,257 @@
+/**
+ * The fetching half of a BufferReader: which bytes are buffered, which are in flight, and the
+ * requests for the rest — planned (merged, split), bounded in concurrency, de-duplicated while in
+ * flight, checked, and admitted into the budget.
+ */
+import { collectBody } from '../body.js';
+import { ReaderError, isReaderError, type ErrorContext } from '../errors.js';
+import type { Backend, ReadOptions } from '../types.js';
+import type { Piece } from './assemble.js';
+import { planRequests, type Span } from './coalesce.js';
+import { BufferPool, SpanIndex, blockEnd, type Block, type BlockOwner } from './store.js';
+
+/** A request in flight. Its promise resolves to the bytes from `offset` (shorter than asked only at EOF). */
+export interface Fetch {
+  offset: number;
+  /** Nominal end (exclusive). */
+  end: number;
+  /** Lands in the budget (reserved); otherwise streamed through to its readers only. */
+  buffered: boolean;
+  promise: Promise<Uint8Array>;
+}
+
+export interface FetcherCounts {
+  hits: number;
+  misses: number;
+  joins: number;
+  bytesFromBuffer: number;
+  bytesFetched: number;
+  bytesStreamed: number;
+  requests: number;
+  evictions: number;
+}
+
+export interface FetcherSettings {
+  /** Merge gap and request cap, read at each plan (so an adaptive model's changes apply). */
+  gap(): number;
+  maxRangeSize(): number;
+  signal: AbortSignal;
+  size?: number;
+  etag?: string;
+  /** Hears about every block that leaves the budget (the reader pins its current one). */
+  onEvicted?: (block: Block) => void;
+}
+
+export interface Coverage {
+  pieces: (Piece | Fetch)[];
+  /** Requests this call started. */
+  started: Fetch[];
+  /** Fetches (joined or started) the caller will wait for. */
+  waits: number;
+  /** Bytes already buffered. */
+  fromBuffer: number;
+}
+
+export class Fetcher implements BlockOwner {
+  readonly blocks = new SpanIndex<Block>(blockEnd);
+  readonly fetches = new SpanIndex<Fetch>((f) => f.end);
+  readonly counts: FetcherCounts = { hits: 0, misses: 0, joins: 0, bytesFromBuffer: 0, bytesFetched: 0, bytesStreamed: 0, requests: 0, evictions: 0 };
+  knownSize: number | undefined;
+  etag: string | undefined;
+  closed = false;
+  private readonly ownerId = BufferPool.ownerId();
+
+  constructor(
+    /** The backend requests go to (already wrapped in the reader's limit). */
+    private readonly io: Backend,
+    /** The backend as given, for its kind and capabilities. */
+    private readonly backend: Backend,
+    readonly path: string,
+    readonly pool: BufferPool,
+    private readonly settings: FetcherSettings,
+  ) {
+    this.knownSize = settings.size;
+    this.etag = settings.etag;
+  }
+
+  context(op: string, extra: ErrorContext = {}): ErrorContext {
+    return { backend: this.backend.kind, op, path: this.path, ...extra };
+  }
+
+  /** Largest request whose result is buffered: a block never exceeds the budget. */
+  get blockCap(): number {
+    return Math.max(1, Math.min(this.settings.maxRangeSize(), this.pool.maxMemory));
+  }
+
+  /** Records what a response says of the object; a different ETag means it changed: never stitch versions. */
+  learn(size: number, etag: string | undefined): void {
+    if (etag !== undefined) {
+      if (this.etag === undefined) this.etag = etag;
+      else if (etag !== this.etag) {
+        throw new ReaderError('ConditionNotMatch', `object changed while reading (ETag ${etag}, expected ${this.etag})`, this.context('read'));
+      }
+    }
+    this.knownSize = size;
+  }
+
+  async stat(): Promise<number> {
+    const meta = await this.io.stat(this.path, { signal: this.settings.signal });
+    this.learn(meta.size, meta.etag);
+    return meta.size;
+  }
+
+  /** Called by the pool when one of our blocks leaves the LRU. */
+  onEvicted(block: Block, reason: 'evict' | 'delete'): void {
+    if (!this.blocks.remove(block)) return;
+    if (reason === 'evict') this.counts.evictions++;
+    this.settings.onEvicted?.(block);
+  }
+
+  /** Adds bytes to the budget as a block unless they overlap one; false when refused. */
+  private admit(offset: number, data: Uint8Array): boolean {
+    if (data.byteLength === 0 || this.closed || this.blocks.overlaps(offset, offset + data.byteLength)) return false;
+    const block: Block = { offset, data, owner: this, key: `${this.ownerId}:${offset}` };
+    this.blocks.insert(block);
+    if (this.pool.admit(block)) return true;
+    this.blocks.remove(block);
+    return false;
+  }
+
+  /**
+   * Adds bytes the caller already holds (a footer read, say) at `offset`, so reads of them cost
+   * nothing. Only the parts not already buffered or in flight are added (as views of `bytes`); bytes
+   * over the budget are not kept. Returns the bytes added.
+   */
+  insert(offset: number, bytes: Uint8Array): number {
+    let added = 0;
+    const end = offset + bytes.byteLength;
+    for (let p = offset; p < end; ) {
+      const covering = this.blocks.find(p) ?? this.fetches.find(p);
+      if (covering) {
+        p = 'data' in covering ? blockEnd(covering) : covering.end;
+        continue;
+      }
+      const q = Math.min(end, this.blocks.nextStart(p), this.fetches.nextStart(p));
+      if (this.pool.reserve(q - p)) {
+        this.pool.release(q - p);
+        if (this.admit(p, bytes.subarray(p - offset, q - offset))) added += q - p;
+      }
+      p = q;
+    }
+    return added;
+  }
+
+  /** Starts one request and registers it as in flight (synchronously, so later reads can join it). */
+  private start(span: Span, buffered: boolean): Fetch {
+    const context = this.context('read', { range: span });
+    const fetch: Fetch = { offset: span.offset, end: span.offset + span.length, buffered, promise: undefined as never };
+    const run = async (): Promise<Uint8Array> => {
+      const opts: ReadOptions = { signal: this.settings.signal };
+      if (this.etag !== undefined && this.backend.capabilities.ifMatch && !this.etag.startsWith('W/')) opts.ifMatch = this.etag;
+      this.counts.requests++;
+      const res = await this.io.read(this.path, span, opts);
+      this.learn(res.meta.size, res.meta.etag);
+      const data = await collectBody(res.body);
+      const short = data.byteLength < span.length && span.offset + data.byteLength !== res.meta.size;
+      if (res.range.offset !== span.offset || data.byteLength > span.length || short) {
+        throw new ReaderError('Unexpected', `backend returned ${data.byteLength} bytes at ${res.range.offset}`, context);
+      }
+      this.counts.bytesFetched += data.byteLength;
+      if (!buffered) this.counts.bytesStreamed += data.byteLength;
+      return data;
+    };
+    // Bookkeeping runs before any waiter resumes: the bytes are buffered (or not) by then.
+    fetch.promise = run().then(
+      (data) => {
+        this.fetches.remove(fetch);
+        if (buffered) {
+          this.pool.release(span.length);
+          this.admit(span.offset, data);
+        }
+        return data;
+      },
+      (err: unknown) => {
+        this.fetches.remove(fetch);
+        if (buffered) this.pool.release(span.length);
+        if (isReaderError(err, 'RangeNotSatisfied') && typeof err.context.size === 'number') this.knownSize = err.context.size;
+        throw err;
+      },
+    );
+    fetch.promise.catch(() => undefined); // background fetches may fail unobserved; readers that wait see the error
+    this.fetches.insert(fetch);
+    return fetch;
+  }
+
+  /**
+   * The pieces covering `spans` (sorted, disjoint, clamped to the known size): buffered blocks now,
+   * fetches already in flight, and new requests for the rest. All synchronous, so concurrent reads
+   * see each other's fetches. `need`: what is larger than the whole budget is fetched without
+   * buffering (streamed through); `optional` (prefetch, background read-ahead): requests that find
+   * no room next to those in flight are skipped.
+   */
+  cover(spans: readonly Span[], policy: 'need' | 'optional'): Coverage {
+    const pieces: (Piece | Fetch)[] = [];
+    const started: Fetch[] = [];
+    const missing: Span[] = [];
+    let waits = 0;
+    let fromBuffer = 0;
+    for (const s of spans) {
+      const end = s.offset + s.length;
+      for (let p = s.offset; p < end; ) {
+        const block = this.blocks.find(p);
+        const fetch = block ? undefined : this.fetches.find(p);
+        if (block) {
+          this.pool.touch(block);
+          pieces.push({ offset: block.offset, data: block.data });
+          fromBuffer += Math.min(end, blockEnd(block)) - p;
+          p = blockEnd(block);
+        } else if (fetch) {
+          pieces.push(fetch);
+          waits++;
+          p = fetch.end;
+        } else {
+          const q = Math.min(end, this.blocks.nextStart(p), this.fetches.nextStart(p));
+          missing.push({ offset: p, length: q - p });
+          p = q;
+        }
+      }
+    }
+    if (waits > 0) this.counts.joins++;
+    // Missing pieces merge only across holes nothing covers, so a new block never overlaps another.
+    const groups: Span[][] = [];
+    let prevEnd = -1;
+    for (const m of missing) {
+      const group = groups.at(-1);
+      if (group && !this.blocks.overlaps(prevEnd, m.offset) && !this.fetches.overlaps(prevEnd, m.offset)) group.push(m);
+      else groups.push([m]);
+      prevEnd = m.offset + m.length;
+    }
+    const plan = (cap: number): Span[] => groups.flatMap((g) => planRequests(g, { gap: this.settings.gap(), maxRangeSize: cap }).requests);
+    let requests = plan(this.blockCap);
+    // Larger than the whole budget: stream it through to the caller instead of evicting everything.
+    const direct = policy === 'need' && requests.reduce((n, r) => n + r.length, 0) > this.pool.maxMemory;
+    if (direct) requests = plan(this.settings.maxRangeSize());
+    for (const r of requests) {
+      const buffered = !direct && this.pool.reserve(r.length);
+      if (!buffered && policy === 'optional') continue;
+      const fetch = this.start(r, buffered);
+      pieces.push(fetch);
+      started.push(fetch);
+      waits++;
+    }
+    pieces.sort((a, b) => a.offset - b.offset);
+    return { pieces, started, waits, fromBuffer };
+  }
+
+  /** Waits for the fetches among `pieces`. */
+  async resolve(pieces: readonly (Piece | Fetch)[]): Promise<Piece[]> {
+    return Promise.all(pieces.map(async (p) => ('data' in p ? p : { offset: p.offset, data: await p.promise })));
+  }
+
+  /** Drops every block and waits for requests in flight to end (abort them first through the signal). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const b of [...this.blocks.all()]) this.pool.remove(b);
+    await Promise.allSettled(this.fetches.all().map((f) => f.promise));
+  }
+}

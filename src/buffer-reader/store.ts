@@ -1,0 +1,218 @@
+/**
+ * Where a reader's bytes live: blocks (fetched buffers, each covering `[offset, offset + length)`)
+ * in an LRU under a byte budget (lru-cache `maxSize` / `sizeCalculation`), shared by one reader or
+ * by a pool of readers.
+ *
+ * Accounting, in bytes: `buffered` (blocks in the LRU) + `inFlight` (room reserved by fetches that
+ * will land in the LRU) + `pinned` (blocks evicted from the LRU that a reader still serves from: its
+ * current read block). `held` is their sum and `peak` its maximum. Fetches reserve before they start
+ * and make room by evicting least recently used blocks, so `buffered + inFlight` never exceeds the
+ * budget; each reader pins at most one evicted block, so `held` stays within budget + one block.
+ *
+ * Eviction never breaks a read in progress: a read takes references to the buffers it serves from
+ * before it awaits anything, so an evicted block only leaves the LRU (and the accounting), not the read.
+ */
+import { LRUCache } from 'lru-cache';
+import { ReaderError } from '../errors.js';
+
+const MiB = 1024 * 1024;
+
+/**
+ * Default byte budget of a reader: room for four maximal read-ahead windows (32 MiB) or eight
+ * maximal merged requests (16 MiB) — enough for a wave of column chunks of a typical row group —
+ * while a few dozen open readers stay within a few GiB.
+ */
+export const DEFAULT_MAX_MEMORY = 128 * MiB;
+
+/** Something that owns blocks and must hear when the LRU lets one go. */
+export interface BlockOwner {
+  onEvicted(block: Block, reason: 'evict' | 'delete'): void;
+}
+
+export interface Block {
+  readonly offset: number;
+  readonly data: Uint8Array;
+  readonly owner: BlockOwner;
+  readonly key: string;
+}
+
+export const blockEnd = (b: { offset: number; data: Uint8Array }): number => b.offset + b.data.byteLength;
+
+export interface BufferPoolOptions {
+  /** The byte budget. Default DEFAULT_MAX_MEMORY. */
+  maxMemory?: number;
+}
+
+export interface PoolMemory {
+  budget: number;
+  buffered: number;
+  inFlight: number;
+  pinned: number;
+  held: number;
+  peak: number;
+  blocks: number;
+  evictions: number;
+}
+
+let nextOwnerId = 0;
+
+/** A byte budget and LRU of blocks; pass one to several readers to share a budget between them. */
+export class BufferPool {
+  readonly maxMemory: number;
+  private readonly lru: LRUCache<string, Block>;
+  private reserved = 0;
+  private pinnedBytes = 0;
+  private peakHeld = 0;
+  private evicted = 0;
+
+  constructor(options: BufferPoolOptions = {}) {
+    const max = options.maxMemory ?? DEFAULT_MAX_MEMORY;
+    if (!Number.isSafeInteger(max) || max < 1) throw new ReaderError('InvalidInput', 'maxMemory must be an integer >= 1', { op: 'open' });
+    this.maxMemory = max;
+    this.lru = new LRUCache<string, Block>({
+      maxSize: max,
+      sizeCalculation: (b) => Math.max(1, b.data.byteLength),
+      dispose: (block, _key, reason) => {
+        if (reason === 'evict') this.evicted++;
+        block.owner.onEvicted(block, reason === 'evict' ? 'evict' : 'delete');
+      },
+    });
+  }
+
+  /** A fresh key prefix for a new owner. */
+  static ownerId(): string {
+    return `r${nextOwnerId++}`;
+  }
+
+  private track(): void {
+    this.peakHeld = Math.max(this.peakHeld, this.held);
+  }
+
+  get held(): number {
+    return this.lru.calculatedSize + this.reserved + this.pinnedBytes;
+  }
+
+  memory(): PoolMemory {
+    return {
+      budget: this.maxMemory,
+      buffered: this.lru.calculatedSize,
+      inFlight: this.reserved,
+      pinned: this.pinnedBytes,
+      held: this.held,
+      peak: this.peakHeld,
+      blocks: this.lru.size,
+      evictions: this.evicted,
+    };
+  }
+
+  /**
+   * Reserves room for a fetch of `bytes`, evicting least recently used blocks until
+   * `buffered + inFlight + bytes <= budget`. Returns false, evicting nothing, when the fetches
+   * already in flight leave no room: the caller then fetches without buffering.
+   */
+  reserve(bytes: number): boolean {
+    if (this.reserved + bytes > this.maxMemory) return false;
+    while (this.lru.calculatedSize + this.reserved + bytes > this.maxMemory && this.lru.size > 0) this.lru.pop();
+    this.reserved += bytes;
+    this.track();
+    return true;
+  }
+
+  release(bytes: number): void {
+    this.reserved = Math.max(0, this.reserved - bytes);
+  }
+
+  /** Adds a block (counting as most recently used). Blocks over the budget are refused. */
+  admit(block: Block): boolean {
+    if (block.data.byteLength > this.maxMemory) return false;
+    this.lru.set(block.key, block);
+    this.track();
+    return true;
+  }
+
+  /** Marks a block as just used. */
+  touch(block: Block): void {
+    this.lru.get(block.key);
+  }
+
+  has(block: Block): boolean {
+    return this.lru.peek(block.key) === block;
+  }
+
+  /** Removes a block (its owner hears `delete`). */
+  remove(block: Block): void {
+    if (this.lru.peek(block.key) === block) this.lru.delete(block.key);
+  }
+
+  /** Counts bytes an owner keeps outside the LRU (an evicted block still being read). */
+  pin(bytes: number): void {
+    this.pinnedBytes += bytes;
+    this.track();
+  }
+
+  unpin(bytes: number): void {
+    this.pinnedBytes = Math.max(0, this.pinnedBytes - bytes);
+  }
+}
+
+/**
+ * Disjoint spans sorted by offset, for lookup by position: a reader's blocks (`endOf` = block end)
+ * and its fetches in flight.
+ */
+export class SpanIndex<T extends { offset: number }> {
+  private readonly items: T[] = [];
+
+  constructor(private readonly endOf: (item: T) => number) {}
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  /** Index of the first item ending after `pos`. */
+  private firstEndingAfter(pos: number): number {
+    let lo = 0;
+    let hi = this.items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.endOf(this.items[mid] as T) <= pos) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The item holding byte `pos`, if any. */
+  find(pos: number): T | undefined {
+    const item = this.items[this.firstEndingAfter(pos)];
+    return item && item.offset <= pos ? item : undefined;
+  }
+
+  /** Offset of the first item starting after `pos` (Infinity if none). */
+  nextStart(pos: number): number {
+    let i = this.firstEndingAfter(pos);
+    const item = this.items[i];
+    if (item && item.offset <= pos) i++;
+    return this.items[i]?.offset ?? Infinity;
+  }
+
+  /** Whether any item overlaps `[from, to)`. */
+  overlaps(from: number, to: number): boolean {
+    const item = this.items[this.firstEndingAfter(from)];
+    return item !== undefined && item.offset < to;
+  }
+
+  /** Inserts an item that overlaps none already present. */
+  insert(item: T): void {
+    this.items.splice(this.firstEndingAfter(item.offset), 0, item);
+  }
+
+  remove(item: T): boolean {
+    const i = this.items.indexOf(item, Math.max(0, this.firstEndingAfter(item.offset) - 1));
+    if (i < 0) return false;
+    this.items.splice(i, 1);
+    return true;
+  }
+
+  all(): readonly T[] {
+    return this.items;
+  }
+}
