@@ -1,8 +1,9 @@
 /**
  * The conformance suite over S3 on a real moto server with signature checking on (auth mode): every
  * request the backend sends must carry a valid SigV4 signature from the IAM key moto issued.
- * Two fixtures: path-style addressing with objects uploaded by our own signed PUT, and
- * virtual-hosted addressing (`bucket.localhost:port`) with objects uploaded by boto3.
+ * Three fixtures: path-style addressing with objects uploaded by our own signed PUT; the same over
+ * https (moto's self-signed certificate); virtual-hosted addressing (`bucket.localhost:port`) with
+ * objects uploaded by boto3.
  */
 import { describe } from 'vitest';
 import { Agent } from 'undici';
@@ -36,6 +37,27 @@ describe.skipIf(!ok)('s3 over moto', () => {
       }),
       kind: 's3',
       put: async (key, data) => void (await moto.put('conformance', key, data)),
+      pathOf: (key) => key,
+      teardown: () => moto.stop(),
+    };
+  });
+
+  describeConformance('s3 (moto, auth, https endpoint)', async () => {
+    const moto = await startMoto({ auth: true, ssl: true });
+    await moto.createBucket('tls');
+    const backend = s3Backend({
+      bucket: 'tls',
+      endpoint: moto.endpoint,
+      region: moto.region,
+      credentials: { accessKeyId: moto.accessKeyId, secretAccessKey: moto.secretAccessKey },
+      dispatcher: moto.dispatcher,
+      env: {},
+    });
+    if (!backend.endpoint.startsWith('https://') || !backend.pathStyle) throw new Error('expected an https endpoint, path style');
+    return {
+      backend,
+      kind: 's3',
+      put: async (key, data) => void (await moto.put('tls', key, data)),
       pathOf: (key) => key,
       teardown: () => moto.stop(),
     };

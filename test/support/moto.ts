@@ -10,7 +10,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { getGlobalDispatcher, request } from 'undici';
+import { Agent, getGlobalDispatcher, request, type Dispatcher } from 'undici';
 import { describe, it } from 'vitest';
 import { signS3Request } from '../../src/backends/s3/signer.js';
 import { objectTarget, resolveS3Location } from '../../src/backends/s3/url.js';
@@ -106,6 +106,8 @@ export interface MotoServer {
   accessKeyId: string;
   secretAccessKey: string;
   auth: boolean;
+  /** The dispatcher that reaches it (accepts moto's self-signed certificate in `ssl` mode). */
+  dispatcher: Dispatcher;
   /** Creates a bucket with a signed PUT (our signer). */
   createBucket(bucket: string): Promise<void>;
   /** Stores an object with a signed PUT (our signer); returns its ETag. */
@@ -117,13 +119,13 @@ export interface MotoServer {
   stop(): Promise<void>;
 }
 
-async function waitUntilAnswering(endpoint: string, child: ChildProcess, logs: () => string): Promise<void> {
+async function waitUntilAnswering(endpoint: string, dispatcher: Dispatcher, child: ChildProcess, logs: () => string): Promise<void> {
   const deadline = Date.now() + MOTO_START_TIMEOUT_MS;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`moto exited with ${child.exitCode} before answering: ${logs()}`);
     try {
       // /moto-api/ is moto's dashboard: it answers without counting as an S3/IAM action.
-      const res = await request(`${endpoint}/moto-api/data.json`, { method: 'GET' });
+      const res = await request(`${endpoint}/moto-api/data.json`, { method: 'GET', dispatcher });
       await res.body.dump();
       if (res.statusCode === 200) return;
     } catch {
@@ -136,7 +138,7 @@ async function waitUntilAnswering(endpoint: string, child: ChildProcess, logs: (
 
 /** Sends one signed request to moto with our own signer (test-side PUTs). */
 export async function signedRequest(
-  moto: Pick<MotoServer, 'endpoint' | 'region' | 'accessKeyId' | 'secretAccessKey'>,
+  moto: Pick<MotoServer, 'endpoint' | 'region' | 'accessKeyId' | 'secretAccessKey' | 'dispatcher'>,
   method: 'PUT' | 'GET' | 'DELETE',
   bucket: string,
   key: string | undefined,
@@ -150,20 +152,25 @@ export async function signedRequest(
     moto.region,
   );
   // Origin and path apart: a URL string would be normalised (`a/../b` → `b`) before it is sent.
-  const res = await getGlobalDispatcher().request({ origin: t.origin, path: t.path, method, headers, ...(body ? { body } : {}) });
+  const res = await moto.dispatcher.request({ origin: t.origin, path: t.path, method, headers, ...(body ? { body } : {}) });
   const text = await res.body.text();
   return { status: res.statusCode, headers: res.headers, text };
 }
 
-/** Starts moto on 127.0.0.1 and a free port (`auth: true` checks every signature). */
-export async function startMoto(opts: { auth?: boolean } = {}): Promise<MotoServer> {
+/**
+ * Starts moto on 127.0.0.1 and a free port. `auth: true` checks every signature; `ssl: true` serves
+ * https with a self-signed certificate (use `server.dispatcher`, which accepts it).
+ */
+export async function startMoto(opts: { auth?: boolean; ssl?: boolean } = {}): Promise<MotoServer> {
   const port = await freePort();
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `${opts.ssl ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const dispatcher = opts.ssl ? new Agent({ connect: { rejectUnauthorized: false } }) : getGlobalDispatcher();
   const env: NodeJS.ProcessEnv = { ...process.env, PYTHONUNBUFFERED: '1' };
   delete env.INITIAL_NO_AUTH_ACTION_COUNT;
   if (opts.auth) env.INITIAL_NO_AUTH_ACTION_COUNT = String(MOTO_NO_AUTH_ACTIONS);
   // `python3 -m moto.server`, not the `moto_server` shim: the shim forks, and its PID is not moto's.
-  const child = spawn(PYTHON, ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port), ...(opts.ssl ? ['--ssl'] : [])];
+  const child = spawn(PYTHON, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const keep = (d: Buffer) => {
     log = (log + d.toString('utf8')).slice(-4000);
@@ -171,6 +178,7 @@ export async function startMoto(opts: { auth?: boolean } = {}): Promise<MotoServ
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const stop = async () => {
+    if (opts.ssl) await (dispatcher as Agent).close().catch(() => undefined);
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill('SIGTERM');
@@ -179,7 +187,7 @@ export async function startMoto(opts: { auth?: boolean } = {}): Promise<MotoServ
     clearTimeout(timer);
   };
   try {
-    await waitUntilAnswering(endpoint, child, () => log);
+    await waitUntilAnswering(endpoint, dispatcher, child, () => log);
     let accessKeyId = 'moto-any-key';
     let secretAccessKey = 'moto-any-secret';
     if (opts.auth) {
@@ -195,6 +203,7 @@ export async function startMoto(opts: { auth?: boolean } = {}): Promise<MotoServ
       accessKeyId,
       secretAccessKey,
       auth: !!opts.auth,
+      dispatcher,
       async createBucket(bucket) {
         const res = await signedRequest(server, 'PUT', bucket, undefined);
         if (res.status !== 200) throw new Error(`create bucket ${bucket}: ${res.status} ${res.text}`);
