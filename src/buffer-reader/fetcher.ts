@@ -10,7 +10,10 @@ import type { Piece } from './assemble.js';
 import { planRequests, type Span } from './coalesce.js';
 import { BufferPool, SpanIndex, blockEnd, type Block, type BlockOwner } from './store.js';
 
-/** A request in flight. Its promise resolves to the bytes from `offset` (shorter than asked only at EOF). */
+/**
+ * A request in flight. Its promise resolves to the bytes from `offset`: shorter than asked only at
+ * EOF, empty when `offset` turned out to be at or past EOF.
+ */
 export interface Fetch {
   offset: number;
   /** Nominal end (exclusive). */
@@ -149,7 +152,18 @@ export class Fetcher implements BlockOwner {
       const opts: ReadOptions = { signal: this.settings.signal };
       if (this.etag !== undefined && this.backend.capabilities.ifMatch && !this.etag.startsWith('W/')) opts.ifMatch = this.etag;
       this.counts.requests++;
-      const res = await this.io.read(this.path, span, opts);
+      let res;
+      try {
+        res = await this.io.read(this.path, span, opts);
+      } catch (err) {
+        if (!isReaderError(err, 'RangeNotSatisfied')) throw err;
+        // A part planned past an unknown EOF (the tail of a split read): it holds no bytes. Learn
+        // the size from the error, or ask (a 416 need not carry it), and answer empty past EOF.
+        if (typeof err.context.size === 'number') this.knownSize = err.context.size;
+        if (this.knownSize === undefined) await this.stat();
+        if (span.offset >= (this.knownSize as number)) return new Uint8Array(0);
+        throw err;
+      }
       this.learn(res.meta.size, res.meta.etag);
       const data = await collectBody(res.body);
       const short = data.byteLength < span.length && span.offset + data.byteLength !== res.meta.size;
@@ -173,7 +187,6 @@ export class Fetcher implements BlockOwner {
       (err: unknown) => {
         this.fetches.remove(fetch);
         if (buffered) this.pool.release(span.length);
-        if (isReaderError(err, 'RangeNotSatisfied') && typeof err.context.size === 'number') this.knownSize = err.context.size;
         throw err;
       },
     );
