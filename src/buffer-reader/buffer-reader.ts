@@ -363,7 +363,9 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     for (;;) {
       this.ensureOpen('read');
-      const piece = await this.nextPiece(Infinity, 0);
+      // With read-ahead on, its windows decide the request sizes; off, fetch a first window's worth.
+      const want = this.readahead.max === 0 ? Math.min(READAHEAD_INITIAL, this.fetcher.blockCap) : 0;
+      const piece = await this.nextPiece(Infinity, want);
       if (!piece) return;
       yield sliceOrCopy(piece, 0, piece.byteLength);
     }

@@ -157,3 +157,15 @@ describe('ReadAhead (the state machine)', () => {
     expect(new ReadAhead(0, 0).plan(5, false, 1234)).toEqual([{ offset: 5, length: 1234, sync: true }]);
   });
 });
+
+describe('BufferReader: read-ahead off', () => {
+  it('iterating without read-ahead fetches blocks of a first window, not single bytes', async () => {
+    const backend = withMetrics(memoryBackend({ obj: data }));
+    const reader = new BufferReader(backend, 'obj', { adaptive: false, readahead: false, maxMemory: 128 * KiB });
+    const chunks: Uint8Array[] = [];
+    for await (const c of reader) chunks.push(c);
+    expect(same(Buffer.concat(chunks), data)).toBe(true);
+    // Blocks of min(1 MiB, budget) = 128 KiB.
+    expect(backend.metrics.snapshot().requests.map((r) => r.rangeHeader)).toEqual(['bytes=0-131071', 'bytes=131072-262143', 'bytes=262144-307199']);
+  });
+});
