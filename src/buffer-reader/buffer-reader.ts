@@ -39,7 +39,7 @@ export interface BufferReaderOptions {
   adaptive?: boolean;
   /** A cost model to start from and learn into (share one between readers of the same store). */
   costModel?: CostModel;
-  /** Count every request with `withMetrics`; `stats().requests` then has the request list. */
+  /** Count every request with `withMetrics`; `stats().metrics` then has the request list. */
   metrics?: boolean;
   /** Read this version only (sent as If-Match where supported); otherwise the first response's ETag is pinned. */
   etag?: string;

@@ -34,12 +34,23 @@ describe('cost model', () => {
     expect(maxRangeSizeFor(MAX_GAP)).toBe(MAX_IDEAL_REQUEST_SIZE);
   });
 
-  it('learns by a moving average: one sample moves the estimate by ALPHA of its error', () => {
+  it('learns by a log-space moving average: one sample moves the estimate by ALPHA of its error in orders of magnitude', () => {
     const m = new CostModel();
-    m.observe({ ttfbMs: 130, bytes: 4 * MiB, transferMs: 1000 });
-    expect(m.ttfbMs).toBeCloseTo(DEFAULT_TTFB_MS + ADAPTIVE_ALPHA * (130 - DEFAULT_TTFB_MS));
-    expect(m.bytesPerSecond).toBeCloseTo(DEFAULT_BYTES_PER_SECOND + ADAPTIVE_ALPHA * (4 * MiB - DEFAULT_BYTES_PER_SECOND));
+    m.observe({ ttfbMs: 300, bytes: 4 * MiB, transferMs: 1000 });
+    expect(m.ttfbMs).toBeCloseTo(DEFAULT_TTFB_MS * 10 ** ADAPTIVE_ALPHA, 6); // 10× the prior → ×1.78
+    expect(m.bytesPerSecond).toBeCloseTo(DEFAULT_BYTES_PER_SECOND * (4 / 64) ** ADAPTIVE_ALPHA, 0);
     expect(m.samples).toBe(1);
+  });
+
+  it('on storage far faster than S3 the gap only shrinks, sample after sample (no overshoot)', () => {
+    const m = new CostModel();
+    let gap = m.gap;
+    for (let i = 0; i < 40; i++) {
+      m.observe({ ttfbMs: 0.02, bytes: 1 * MiB, transferMs: 0.2 }); // memory-like: 20 µs, 5 GiB/s
+      expect(m.gap).toBeLessThanOrEqual(gap);
+      gap = m.gap;
+    }
+    expect(gap).toBeLessThan(256 * 1024);
   });
 
   it('converges on a steady network and moves gap and maxRangeSize with it', () => {
