@@ -41,6 +41,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 
 const configs = fc.record({
   knownSize: fc.boolean(),
+  adaptive: fc.boolean(),
   gap: fc.constantFrom(0, 500, 8 * KiB, undefined),
   maxRangeSize: fc.constantFrom(1_000, 16 * KiB, undefined),
   readahead: fc.constantFrom<BufferReaderOptions['readahead']>(true, false, { initial: 2 * KiB, max: 32 * KiB }),
@@ -134,6 +135,7 @@ function property(backend: () => Backend, path: () => string, budget: number | u
     fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 30 }), configs, async (ops, cfg) => {
       const options: BufferReaderOptions = {
         readahead: cfg.readahead,
+        adaptive: cfg.adaptive,
         ...(cfg.knownSize ? { size: SIZE } : {}),
         ...(cfg.gap === undefined ? {} : { gap: cfg.gap }),
         ...(cfg.maxRangeSize === undefined ? {} : { maxRangeSize: cfg.maxRangeSize }),
