@@ -62,3 +62,27 @@ export {
 } from './buffer-reader/cost-model.js';
 export { READAHEAD_INITIAL, READAHEAD_MAX } from './buffer-reader/readahead.js';
 export { COPY_BELOW_FRACTION } from './buffer-reader/assemble.js';
+export {
+  openParquet,
+  ParquetSource,
+  type OpenParquetOptions,
+  type RowGroupInfo,
+} from './parquet/source.js';
+export {
+  planRead,
+  DEFAULT_PLAN_CONCURRENCY,
+  S3_GET_PRICE_USD,
+  type ParquetLayout,
+  type PlanOptions as ReadPlanOptions,
+  type PlanSelection,
+  type ReadPlan,
+} from './parquet/planner.js';
+export { rowGroupMayMatch, type ColumnFilter, type RowGroupFilter } from './parquet/filter.js';
+export { DEFAULT_FOOTER_WINDOW, readTail, type FooterOptions, type Tail } from './parquet/footer.js';
+export { columnChunkRanges, type ColumnChunkRange } from './parquet/metadata.js';
+export { createMetadataCache, sharedMetadataCache, DEFAULT_METADATA_CACHE_BYTES, type CachedFooter, type MetadataCache } from './parquet/cache.js';
+export { DEFAULT_DECODE_TIMEOUT_MS, readBatches, readTable, type ReadTableOptions } from './parquet/decode.js';
+export { toAsyncBuffer } from './adapters/hyparquet.js';
+export { toParquetWasmBlob, PARQUET_WASM_SLICE_ATTEMPTS, type BlobLike, type WasmBlobOptions } from './adapters/parquet-wasm.js';
+export { arrowFileHandle, type ArrowFileHandle, type SizedReader } from './adapters/arrow-ipc.js';
+export type { RandomAccess } from './adapters/random-access.js';

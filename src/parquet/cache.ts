@@ -1,0 +1,63 @@
+/**
+ * Parsed footers across opens, so a warm open costs no request. Keyed by backend instance + path;
+ * each entry remembers the ETag it was read at, and every data request of a source opened from the
+ * cache carries that ETag as If-Match, so a replaced object fails with `ConditionNotMatch` instead of
+ * being read with a stale footer.
+ */
+import type { FileMetaData } from 'hyparquet';
+import { LRUCache } from 'lru-cache';
+import type { Backend } from '../types.js';
+
+/**
+ * Process-wide budget for cached footers. 64 MiB holds ~2,000 typical footers (a few KiB to tens of
+ * KiB each, ×3 once parsed) — the "open 2,000 files" case — while staying small next to data buffers.
+ */
+export const DEFAULT_METADATA_CACHE_BYTES = 64 * 1024 * 1024;
+
+/** Parsed metadata objects take roughly this many times their Thrift size in memory. */
+const PARSED_SIZE_FACTOR = 3;
+
+export interface CachedFooter {
+  size: number;
+  etag?: string;
+  lastModified?: Date;
+  metadata: FileMetaData;
+  metadataLength: number;
+  /** The raw footer (metadata + 8 bytes), kept so a warm source can serve it to decoders without a request. */
+  footer: Uint8Array;
+}
+
+export interface MetadataCache {
+  get(key: string): CachedFooter | undefined;
+  set(key: string, value: CachedFooter): unknown;
+  delete(key: string): unknown;
+}
+
+/** A byte-bounded LRU of footers (what `openParquet` uses unless given another or `false`). */
+export function createMetadataCache(maxBytes = DEFAULT_METADATA_CACHE_BYTES): LRUCache<string, CachedFooter> {
+  return new LRUCache<string, CachedFooter>({
+    maxSize: maxBytes,
+    sizeCalculation: (v) => Math.max(1, v.footer.byteLength + v.metadataLength * PARSED_SIZE_FACTOR),
+  });
+}
+
+let shared: LRUCache<string, CachedFooter> | undefined;
+
+/** The process-wide cache. */
+export function sharedMetadataCache(): LRUCache<string, CachedFooter> {
+  shared ??= createMetadataCache();
+  return shared;
+}
+
+const ids = new WeakMap<Backend, number>();
+let nextId = 1;
+
+/** A cache key for a backend instance and path (two backends never share entries). */
+export function metadataCacheKey(backend: Backend, path: string): string {
+  let id = ids.get(backend);
+  if (id === undefined) {
+    id = nextId++;
+    ids.set(backend, id);
+  }
+  return `${backend.kind}#${id}\u0000${path}`;
+}

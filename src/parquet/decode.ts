@@ -1,0 +1,116 @@
+/**
+ * Decoding through parquet-wasm into apache-arrow: plan → prefetch → parquet-wasm (in a worker thread)
+ * reads from the buffer → `tableFromIPC`. apache-arrow is loaded on first use and parquet-wasm only
+ * inside the worker, so hyparquet-only users never load the wasm.
+ */
+import type { RecordBatch, Table } from 'apache-arrow';
+import { ReaderError, abortError } from '../errors.js';
+import { decoderPool, type WorkerReadOptions } from './decode-worker.js';
+import type { PlanSelection } from './planner.js';
+import type { ParquetSource } from './source.js';
+
+/**
+ * A decode that has not finished after this long is abandoned with a `Timeout` error. parquet-wasm
+ * can wait forever on a failed read (it cannot take an error from its input), so every decode is
+ * guarded; two minutes is far beyond a healthy read of a file this library is meant for.
+ */
+export const DEFAULT_DECODE_TIMEOUT_MS = 120_000;
+
+export interface ReadTableOptions extends PlanSelection {
+  signal?: AbortSignal;
+  /** Give up (reject with `Timeout`) after this many ms. Default DEFAULT_DECODE_TIMEOUT_MS. */
+  timeoutMs?: number;
+  /** Rows per record batch (parquet-wasm's default is 1024). */
+  batchSize?: number;
+}
+
+/** Rejects when the input fails for good, the signal fires, or time runs out; `race` ties a promise to it. */
+class Guard {
+  private fail!: (err: unknown) => void;
+  readonly failed: Promise<never>;
+  private readonly timer: NodeJS.Timeout;
+  private readonly onAbort: () => void;
+
+  constructor(
+    private readonly signal: AbortSignal | undefined,
+    timeoutMs: number,
+    context: { path: string; backend: string },
+  ) {
+    this.failed = new Promise<never>((_, reject) => {
+      this.fail = reject;
+    });
+    this.failed.catch(() => undefined);
+    this.timer = setTimeout(() => {
+      this.fail(new ReaderError('Timeout', `decoding did not finish within ${timeoutMs} ms`, { ...context, op: 'decode' }));
+    }, timeoutMs);
+    this.onAbort = () => this.fail(abortError(signal, { ...context, op: 'decode' }));
+    if (signal?.aborted) this.onAbort();
+    else signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  readonly reject = (err: unknown): void => this.fail(err);
+
+  race<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([p, this.failed]);
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.signal?.removeEventListener('abort', this.onAbort);
+  }
+}
+
+/** Top-level field names for parquet-wasm's `columns` option (it selects by field name). */
+function fieldNames(columns: readonly string[] | undefined): string[] | undefined {
+  if (!columns) return undefined;
+  return [...new Set(columns.map((c) => c.split('.')[0] as string))];
+}
+
+/** One parquet-wasm decode in a worker, tied to the guard (abort, timeout, failed input). */
+async function decode(source: ParquetSource, guard: Guard, options: WorkerReadOptions): Promise<Table> {
+  const { tableFromIPC } = await import('apache-arrow');
+  const read = decoderPool().read(source.size, options, (o, l) => source.readAt(o, l), { backend: source.backend.kind, path: source.path });
+  guard.failed.catch((err: unknown) => read.cancel(err as ReaderError));
+  return tableFromIPC(await guard.race(read.promise));
+}
+
+function wasmOptions(opts: ReadTableOptions, rowGroups: number[]): WorkerReadOptions {
+  const columns = fieldNames(opts.columns);
+  return { rowGroups, ...(columns ? { columns } : {}), ...(opts.batchSize ? { batchSize: opts.batchSize } : {}) };
+}
+
+/**
+ * Reads a selection into one apache-arrow Table: plan, prefetch (one parallel wave), then parquet-wasm
+ * decodes in a worker thread from the buffer. A corrupt file is a `ReaderError` (`InvalidData`), never
+ * a crash or a hang.
+ */
+export async function readTable(source: ParquetSource, opts: ReadTableOptions = {}): Promise<Table> {
+  const plan = source.plan(opts);
+  const guard = new Guard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });
+  try {
+    await guard.race(source.prefetch(plan, { pageIndex: true }));
+    return await decode(source, guard, wasmOptions(opts, plan.rowGroups));
+  } finally {
+    guard.dispose();
+  }
+}
+
+/**
+ * Streams record batches row group by row group: each row group's chunks are prefetched just before
+ * it is decoded, so memory holds about one row group at a time (the reader's budget evicts the rest).
+ */
+export async function* readBatches(source: ParquetSource, opts: ReadTableOptions = {}): AsyncGenerator<RecordBatch> {
+  const whole = source.plan(opts);
+  for (const g of whole.rowGroups) {
+    const guard = new Guard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });
+    let table: Table;
+    try {
+      const plan = source.plan({ ...(opts.columns ? { columns: opts.columns } : {}), rowGroups: [g] });
+      await guard.race(source.prefetch(plan, { pageIndex: true }));
+      table = await decode(source, guard, wasmOptions(opts, [g]));
+    } finally {
+      guard.dispose();
+    }
+    yield* table.batches;
+  }
+}
