@@ -23,6 +23,11 @@ export interface RangeReaderOptions {
   size?: number;
   /** Forward seeks within this many bytes of the open body read through (default RANGE_READER_SKIP_LIMIT). */
   skipLimit?: number;
+  /**
+   * Drop the open body on every seek, even one to the current position: what OpenDAL's RangeReader
+   * did before 0.42 (one GET per seek). For benchmarks of that baseline; default false.
+   */
+  dropOnSeek?: boolean;
   /** Aborts every request of this reader. */
   signal?: AbortSignal;
   /** Sees every state transition (for tests and tracing). */
@@ -162,7 +167,7 @@ export class RangeReader implements AsyncIterable<Uint8Array> {
       throw new ReaderError('InvalidInput', `cannot seek to ${target}: before the start`, this.context('seek'));
     }
     this.pos = target;
-    if (!this.canServe(this.base + target)) {
+    if (this.options.dropOnSeek || !this.canServe(this.base + target)) {
       this.chunk = undefined;
       this.dropBody();
     }

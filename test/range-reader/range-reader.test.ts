@@ -204,3 +204,14 @@ describe('RangeReader edges', () => {
     await expect(reader.read(new Uint8Array(4))).rejects.toMatchObject({ kind: 'Aborted', name: 'AbortError' });
   });
 });
+
+describe('RangeReader dropOnSeek (the old OpenDAL baseline)', () => {
+  it('every seek, even to the current position, drops the body: one GET per seek + read', async () => {
+    const { reader, requests } = setup({ dropOnSeek: true, size: SIZE });
+    for (const offset of [0, 100, 200]) {
+      await reader.seek(SeekFrom.start(offset));
+      expect(same(await readExactly(reader, 100), data.subarray(offset, offset + 100))).toBe(true);
+    }
+    expect(requests()).toEqual(['GET bytes=0-', 'GET bytes=100-', 'GET bytes=200-']);
+  });
+});
