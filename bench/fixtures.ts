@@ -5,6 +5,7 @@
  * - `seed`: the real case — ~800 KiB, 50 row groups × 12 columns of mixed types.
  * - `wide`: 320 columns × 4 row groups: a footer over 128 KiB.
  * - `big`: ≥ 128 MiB, 16 row groups.
+ * - `small`: one row group × 12 columns (~20 KiB), for "open 2,000 files".
  * - `ipc`: an Arrow IPC file with 48 record batches.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -108,6 +109,8 @@ export const FIXTURES = {
   wide: { name: 'wide', file: 'wide-320col.parquet', make: () => toParquet(mixedTable(320, 4, 200, 2), 200) },
   /** ≥ 128 MiB in 16 row groups of random doubles and strings. */
   big: { name: 'big', file: 'big-16rg.parquet', make: () => toParquet(bigTable(16, 3), BIG_ROWS_PER_GROUP) },
+  /** A small file (1 row group × 12 columns, ~20 KiB), served under 2,000 keys for the "many files" case. */
+  small: { name: 'small', file: 'small-1rg-12col.parquet', make: () => toParquet(mixedTable(12, 1, 300, 5), 300) },
   /** An Arrow IPC file of 48 record batches. */
   ipc: { name: 'ipc', file: 'batches-48.arrow', make: () => tableToIPC(mixedTable(12, 48, 500, 4), 'file') },
 } satisfies Record<string, FixtureSpec>;

@@ -1,5 +1,4 @@
 import { SeekFrom } from '../range-reader/seek-from.js';
-import type { RandomAccess } from './random-access.js';
 
 /**
  * A Node `FileHandle`-like object that apache-arrow's `RecordBatchReader.from()` accepts as a
@@ -14,7 +13,7 @@ export interface ArrowFileHandle {
 }
 
 /** A seekable reader with a size (a BufferReader, a RangeReader). */
-export interface SizedReader extends RandomAccess {
+export interface SizedReader {
   size(): Promise<number>;
   seek(to: SeekFrom): Promise<number>;
   read(buf: Uint8Array): Promise<number>;
