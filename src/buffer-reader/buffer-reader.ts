@@ -27,7 +27,10 @@ export interface BufferReaderOptions {
   maxRangeSize?: number;
   /** Requests in flight at once. Default DEFAULT_CONCURRENCY. */
   concurrency?: number;
-  /** Sequential read-ahead for `read()`: false/0 turns it off, a number sets the largest window. Default 1 → 32 MiB. */
+  /**
+   * Sequential read-ahead for `read()`, and for `readAt()` calls that follow each other: false/0
+   * turns it off, a number sets the largest window. Default 1 → 32 MiB.
+   */
   readahead?: boolean | number | { initial?: number; max?: number };
   /** The byte budget for this reader's buffers (ignored when `pool` is given). Default DEFAULT_MAX_MEMORY. */
   maxMemory?: number;
@@ -80,6 +83,8 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
   private readonly pool: BufferPool;
   private readonly model: CostModel;
   private readonly readahead: ReadAhead;
+  /** Read-ahead of positional reads (`readAt`): its own state, so they never reset a `read()` scan. */
+  private readonly positional: ReadAhead;
   private readonly controller = new AbortController();
   /** Requests in flight at once. */
   readonly concurrency: number;
@@ -121,6 +126,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     // Half the budget at most, so the next window never evicts the one being read.
     max = Math.min(max, Math.floor(this.pool.maxMemory / 2));
     this.readahead = new ReadAhead(Math.min(initial, max), max);
+    this.positional = new ReadAhead(Math.min(initial, max), max);
   }
 
   private context(op: string, extra: ErrorContext = {}): ErrorContext {
@@ -209,26 +215,62 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
   /**
    * The bytes of each range, in the order asked: all ranges planned together (merged, split, fetched
    * in parallel). An end past EOF is clamped (short result); a start at or past EOF is
-   * `RangeNotSatisfied`; length 0 gives an empty result without a request.
+   * `RangeNotSatisfied`; length 0 gives an empty result without a request. No read-ahead: the list
+   * is the caller's plan.
    */
   async readRanges(ranges: readonly Span[]): Promise<Uint8Array[]> {
     this.ensureOpen('readRanges');
     if (!Array.isArray(ranges)) throw new ReaderError('InvalidInput', 'readRanges needs an array of ranges', this.context('readRanges'));
-    const spans = this.clampSpans(ranges, 'readRanges');
-    const { pieces, waits, fromBuffer } = this.fetcher.cover(unionRanges(spans), 'need');
+    return this.readSpans(this.clampSpans(ranges, 'readRanges'), 'readRanges');
+  }
+
+  /**
+   * `length` bytes at `offset` (fewer at EOF; `RangeNotSatisfied` for a start at or past EOF).
+   *
+   * A `readAt` after a jump fetches exactly what it asks. One that starts where the previous `readAt`
+   * ended (or at most READAHEAD_SEQUENTIAL_SLACK bytes after) is sequential and gets read-ahead
+   * windows as `read()` does: a window from there if its bytes are not buffered, then doubling
+   * windows in the background. So a decoder that reads forward by position (hyparquet slices,
+   * parquet-wasm, Arrow IPC) costs a few requests, not one per read. Windows are capped like
+   * `read()`'s (half the budget) and only fetched when the budget has room; `readahead: false` turns
+   * them off. Calls issued together without awaiting (`Promise.all`) are seen in the order issued.
+   */
+  async readAt(offset: number, length: number): Promise<Uint8Array> {
+    this.ensureOpen('readAt');
+    const spans = this.clampSpans([{ offset, length }], 'readAt');
+    const own = this.readAheadAt(spans[0] as Span);
+    const [out] = await this.readSpans(spans, 'readAt', own);
+    return out as Uint8Array;
+  }
+
+  /** Reads clamped spans; `own`: read-ahead fetches this call just started (waiting on them is not a join). */
+  private async readSpans(spans: Span[], op: string, own: readonly Fetch[] = []): Promise<Uint8Array[]> {
+    const { pieces, waits, fromBuffer } = this.fetcher.cover(unionRanges(spans), 'need', own);
     const counts = this.fetcher.counts;
     if (waits === 0) counts.hits++;
     else counts.misses++;
     counts.bytesFromBuffer += fromBuffer;
     const resolved = await this.fetcher.resolve(pieces);
     // Clamp again: the responses may have told the size.
-    return this.clampSpans(spans, 'readRanges').map((s) => assemble(resolved, s.offset, s.offset + s.length, this.context('readRanges')));
+    return this.clampSpans(spans, op).map((s) => assemble(resolved, s.offset, s.offset + s.length, this.context(op)));
   }
 
-  /** `length` bytes at `offset` (fewer at EOF; `RangeNotSatisfied` for a start at or past EOF). */
-  async readAt(offset: number, length: number): Promise<Uint8Array> {
-    const [out] = await this.readRanges([{ offset, length }]);
-    return out as Uint8Array;
+  /**
+   * Starts the read-ahead windows of a positional read of `span` (synchronously, before the read
+   * plans its own request, which then joins them). Returns the fetches started.
+   */
+  private readAheadAt(span: Span): Fetch[] {
+    const f = this.fetcher;
+    if (span.length === 0 || this.positional.max === 0) return [];
+    const covered = f.blocks.find(span.offset) !== undefined || f.fetches.find(span.offset) !== undefined;
+    const started: Fetch[] = [];
+    for (const w of this.positional.plan(span.offset, covered, Math.min(span.length, f.blockCap), f.knownSize, 'exact')) {
+      const length = f.knownSize === undefined ? w.length : Math.min(w.length, f.knownSize - w.offset);
+      // Optional even when the read waits for it: without room, the read fetches just its own bytes.
+      if (length > 0) started.push(...f.cover([{ offset: w.offset, length }], 'optional').started);
+    }
+    this.positional.advance(span.offset, span.length);
+    return started;
   }
 
   /**

@@ -199,14 +199,16 @@ export class Fetcher implements BlockOwner {
    * The pieces covering `spans` (sorted, disjoint, clamped to the known size): buffered blocks now,
    * fetches already in flight, and new requests for the rest. All synchronous, so concurrent reads
    * see each other's fetches. `need`: what is larger than the whole budget is fetched without
-   * buffering (streamed through); `optional` (prefetch, background read-ahead): requests that find
-   * no room next to those in flight are skipped.
+   * buffering (streamed through); `optional` (prefetch, read-ahead): requests that find no room
+   * next to those in flight are skipped. `own`: fetches the caller itself just started (its
+   * read-ahead): waiting on them is not counted as a join.
    */
-  cover(spans: readonly Span[], policy: 'need' | 'optional'): Coverage {
+  cover(spans: readonly Span[], policy: 'need' | 'optional', own: readonly Fetch[] = []): Coverage {
     const pieces: (Piece | Fetch)[] = [];
     const started: Fetch[] = [];
     const missing: Span[] = [];
     let waits = 0;
+    let joined = 0;
     let fromBuffer = 0;
     for (const s of spans) {
       const end = s.offset + s.length;
@@ -221,6 +223,7 @@ export class Fetcher implements BlockOwner {
         } else if (fetch) {
           pieces.push(fetch);
           waits++;
+          if (!own.includes(fetch)) joined++;
           p = fetch.end;
         } else {
           const q = Math.min(end, this.blocks.nextStart(p), this.fetches.nextStart(p));
@@ -229,7 +232,7 @@ export class Fetcher implements BlockOwner {
         }
       }
     }
-    if (waits > 0) this.counts.joins++;
+    if (joined > 0) this.counts.joins++;
     // Missing pieces merge only across holes nothing covers, so a new block never overlaps another.
     const groups: Span[][] = [];
     let prevEnd = -1;

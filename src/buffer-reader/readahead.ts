@@ -1,11 +1,14 @@
 /**
- * Sequential read-ahead for `read()`: a pure state machine that decides which windows to fetch; the
- * reader fetches them. Like DuckDB's read buffer and Linux's readahead, the window starts small and
+ * Sequential read-ahead: a pure state machine that decides which windows to fetch; the reader
+ * fetches them. Like DuckDB's read buffer and Linux's readahead, the window starts small and
  * doubles while access stays sequential, so a short peek costs one small request and a long scan
- * converges on a few big ones; a jump resets it.
+ * converges on a few big ones; a jump resets it. The reader runs one for `read()` and one for
+ * `readAt()`.
  *
  * - A read at a position nothing covers (buffered or in flight) fetches a window from there and waits
- *   (`sync`).
+ *   (`sync`). With `onJump: 'exact'` (positional reads) only a sequential read does: a read after a
+ *   jump fetches just what it asks, since positional reads are random access until two of them
+ *   follow each other.
  * - A sequential read reaching the second half of the last window fetches the next window, double
  *   the size, in the background (`sync: false`), so a scan rarely waits.
  */
@@ -63,8 +66,10 @@ export class ReadAhead {
   /**
    * Windows to fetch for a read at `pos` that wants `want` bytes. `covered`: whether byte `pos` is
    * buffered or in flight. `size`: the object's size when known (no window starts at or past it).
+   * `onJump`: what a read at an uncovered position after a jump gets: a window from there
+   * (`'window'`, for `read()`), or nothing (`'exact'`, for positional reads).
    */
-  plan(pos: number, covered: boolean, want: number, size?: number): ReadAheadWindow[] {
+  plan(pos: number, covered: boolean, want: number, size?: number, onJump: 'window' | 'exact' = 'window'): ReadAheadWindow[] {
     const last = this.lastEnd;
     const sequential = last !== undefined && pos >= last && pos - last <= READAHEAD_SEQUENTIAL_SLACK;
     if (!sequential) {
@@ -73,6 +78,7 @@ export class ReadAhead {
     }
     if (size !== undefined && pos >= size) return [];
     if (!covered) {
+      if (!sequential && onJump === 'exact') return [];
       const length = this.max === 0 ? Math.max(1, want) : Math.max(this.nextSize, Math.min(want, this.max));
       this.window = { offset: pos, end: pos + length, triggered: false };
       this.grow(length);
