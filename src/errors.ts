@@ -60,12 +60,12 @@ export class ReaderError extends Error {
   readonly detail: string;
 
   constructor(kind: ReaderErrorKind, message: string, context: ErrorContext = {}, opts: ReaderErrorOptions = {}) {
-    super(formatMessage(message, context), opts.cause === undefined ? undefined : { cause: opts.cause });
+    super(formatMessage(message, redactContext(context)), opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = kind === 'Aborted' ? 'AbortError' : 'ReaderError';
     this.detail = message;
     this.kind = kind;
     this.retryable = opts.retryable ?? RETRYABLE_KINDS.has(kind);
-    this.context = context;
+    this.context = redactContext(context);
     if (opts.retryAfterMs !== undefined) this.retryAfterMs = opts.retryAfterMs;
   }
 
@@ -82,6 +82,41 @@ export class ReaderError extends Error {
 
 export function isReaderError(err: unknown, kind?: ReaderErrorKind): err is ReaderError {
   return err instanceof ReaderError && (kind === undefined || err.kind === kind);
+}
+
+/**
+ * A URL fit for a message or a log: query values and user info replaced by `[redacted]`, because a
+ * presigned URL carries its signature and session token there (`X-Amz-Signature`,
+ * `X-Amz-Security-Token`). Anything that is not an absolute URL is returned as is.
+ */
+export function redactUrl(value: string): string {
+  if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(value)) return value;
+  let out = value.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/?#@]*@/, '$1[redacted]@');
+  const q = out.indexOf('?');
+  if (q >= 0) {
+    const hash = out.indexOf('#', q);
+    const query = out.slice(q + 1, hash < 0 ? undefined : hash);
+    const redacted = query
+      .split('&')
+      .map((pair) => (pair.includes('=') ? `${pair.slice(0, pair.indexOf('='))}=[redacted]` : pair))
+      .join('&');
+    out = `${out.slice(0, q)}?${redacted}`;
+  }
+  return out;
+}
+
+/** Replaces every occurrence of each secret (4 characters or more) in `text` by `[redacted]`. */
+export function redactSecrets(text: string, secrets: readonly (string | undefined)[]): string {
+  let out = text;
+  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('[redacted]');
+  return out;
+}
+
+function redactContext(ctx: ErrorContext): ErrorContext {
+  const path = typeof ctx.path === 'string' ? redactUrl(ctx.path) : ctx.path;
+  const url = typeof ctx.url === 'string' ? redactUrl(ctx.url) : ctx.url;
+  if (path === ctx.path && url === ctx.url) return ctx;
+  return { ...ctx, ...(path === undefined ? {} : { path }), ...(url === undefined ? {} : { url }) };
 }
 
 function formatMessage(message: string, ctx: ErrorContext): string {

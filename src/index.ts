@@ -86,3 +86,15 @@ export { toAsyncBuffer } from './adapters/hyparquet.js';
 export { toParquetWasmBlob, PARQUET_WASM_SLICE_ATTEMPTS, type BlobLike, type WasmBlobOptions } from './adapters/parquet-wasm.js';
 export { arrowFileHandle, type ArrowFileHandle, type SizedReader } from './adapters/arrow-ipc.js';
 export type { RandomAccess } from './adapters/random-access.js';
+export {
+  withRetry,
+  RETRY_BASE_MS,
+  RETRY_CAP_MS,
+  RETRY_MAX_ATTEMPTS,
+  RETRY_STALL_MS,
+  RETRY_TOTAL_MS,
+  type RetryCounters,
+  type RetryEvent,
+  type RetryOptions,
+  type RetryingBackend,
+} from './layers/retry.js';

@@ -1,6 +1,7 @@
 import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ReaderError } from '../errors.js';
+import { withRetry, type RetryOptions } from '../layers/retry.js';
 import type { Backend } from '../types.js';
 import { fsBackend } from './fs/backend.js';
 import { httpBackend, type HttpBackendOptions } from './http/backend.js';
@@ -12,6 +13,11 @@ export interface BackendFromUrlOptions {
   http?: Omit<HttpBackendOptions, 'baseUrl'>;
   /** Options for `s3://` URLs (region, endpoint and credentials default to the `AWS_*` environment). */
   s3?: Omit<S3BackendOptions, 'bucket'>;
+  /**
+   * Retries that resume (`withRetry`) around the backend: on by default with the `RETRY_*` defaults
+   * (10 attempts, 100 ms → 15 s full-jitter backoff, 60 s budget, 30 s stall timeout); `false` turns it off.
+   */
+  retry?: false | RetryOptions;
 }
 
 export interface BackendAndPath {
@@ -28,18 +34,21 @@ export interface BackendAndPath {
  *   `AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL`, credentials from the AWS default chain, unless `options.s3` says;
  * - `file:///dir/f.parquet` and plain paths (`./f.parquet`, `/dir/f.parquet`) → `fsBackend({ root: dir })`,
  *   path = the file name (the backend cannot reach outside that directory).
+ * Each is wrapped in `withRetry` unless `options.retry` is false; its other members (an S3 backend's
+ * `bucket`, `credentialSource`) stay reachable on the result.
  */
 export function backendFromUrl(url: string, options: BackendFromUrlOptions = {}): BackendAndPath {
   if (typeof url !== 'string' || url === '') {
     throw new ReaderError('InvalidInput', 'backendFromUrl needs a URL or path');
   }
+  const wrap = (backend: Backend): Backend => (options.retry === false ? backend : withRetry(backend, options.retry ?? {}));
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
   if (scheme === 'http' || scheme === 'https') {
-    return { backend: httpBackend(options.http), path: url };
+    return { backend: wrap(httpBackend(options.http)), path: url };
   }
   if (scheme === 's3') {
     const { bucket, key } = parseS3Url(url);
-    return { backend: s3Backend({ ...options.s3, bucket }), path: key };
+    return { backend: wrap(s3Backend({ ...options.s3, bucket })), path: key };
   }
   if (scheme === 'file' || scheme === undefined) {
     let file: string;
@@ -48,7 +57,7 @@ export function backendFromUrl(url: string, options: BackendFromUrlOptions = {})
     } catch (err) {
       throw new ReaderError('InvalidInput', `invalid file URL: ${err instanceof Error ? err.message : String(err)}`, {}, { cause: err });
     }
-    return { backend: fsBackend({ root: dirname(file) }), path: basename(file) };
+    return { backend: wrap(fsBackend({ root: dirname(file) })), path: basename(file) };
   }
   throw new ReaderError('Unsupported', `unsupported URL scheme "${scheme}://" (supported: http, https, s3, file, or a local path)`);
 }

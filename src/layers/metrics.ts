@@ -1,10 +1,11 @@
-import { ReaderError, describeRange } from '../errors.js';
+import { ReaderError, describeRange, redactUrl } from '../errors.js';
 import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../types.js';
 
 /** One request as a server would see it. Times are `performance.now()` milliseconds. */
 export interface RequestRecord {
   /** `HEAD` for every `stat`, `GET` for every `read`. */
   op: 'GET' | 'HEAD';
+  /** The path; for an absolute URL, with query values and user info redacted (a presigned URL's signature). */
   path: string;
   /** The range asked for (GET only). */
   range?: ByteRange;
@@ -88,7 +89,7 @@ export function withMetrics<B extends Backend>(inner: B): MeteredBackend<Backend
   };
 
   async function stat(path: string, opts?: StatOptions): Promise<ObjectMeta> {
-    const rec: RequestRecord = { op: 'HEAD', path, status: 'ok', bytes: 0, bytesRequested: 0, start: now(), end: 0, open: true };
+    const rec: RequestRecord = { op: 'HEAD', path: redactUrl(path), status: 'ok', bytes: 0, bytesRequested: 0, start: now(), end: 0, open: true };
     records.push(rec);
     try {
       const meta = await inner.stat(path, opts);
@@ -106,7 +107,7 @@ export function withMetrics<B extends Backend>(inner: B): MeteredBackend<Backend
   async function read(path: string, range: ByteRange, opts?: ReadOptions): Promise<ReadResponse> {
     const rec: RequestRecord = {
       op: 'GET',
-      path,
+      path: redactUrl(path),
       range,
       rangeHeader: describeRange(range),
       status: 'ok',

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { ReaderError, type ErrorContext } from '../errors.js';
-import type { Backend, ByteRange } from '../types.js';
+import type { Backend, ByteRange, ReadOptions } from '../types.js';
 import { SeekFrom } from './seek-from.js';
 
 /**
@@ -58,6 +58,8 @@ export class RangeReader implements AsyncIterable<Uint8Array> {
   private _state: RangeReaderState = 'Idle';
   private pos = 0;
   private objectSize: number | undefined;
+  /** The object's ETag as first seen: later requests carry it as If-Match. */
+  private etag: string | undefined;
   private body: OpenBody | undefined;
   /** The last chunk received, kept so seeks back into it (and short reads) cost nothing. */
   private chunk: { data: Uint8Array; start: number } | undefined;
@@ -112,6 +114,25 @@ export class RangeReader implements AsyncIterable<Uint8Array> {
     this.objectSize = size;
   }
 
+  /**
+   * Pins the first ETag seen; a different one later means the object changed while being read:
+   * `ConditionNotMatch`, never bytes of two versions (catalogue 4, 5).
+   */
+  private learnEtag(etag: string | undefined, op: string): void {
+    if (etag === undefined) return;
+    if (this.etag === undefined) this.etag = etag;
+    else if (etag !== this.etag) {
+      throw new ReaderError('ConditionNotMatch', `object changed while reading (ETag ${etag}, expected ${this.etag})`, this.context(op));
+    }
+  }
+
+  /** Read options: the signal, and If-Match with the pinned ETag when it is strong and the backend enforces it. */
+  private readOptions(): ReadOptions {
+    const opts: ReadOptions = this.options.signal ? { signal: this.options.signal } : {};
+    if (this.etag !== undefined && !this.etag.startsWith('W/') && this.backend.capabilities.ifMatch) opts.ifMatch = this.etag;
+    return opts;
+  }
+
   private ensureOpen(op: string): void {
     if (this.closed) throw new ReaderError('InvalidInput', 'reader is closed', this.context(op));
   }
@@ -124,6 +145,7 @@ export class RangeReader implements AsyncIterable<Uint8Array> {
       this.setState('SendStat');
       try {
         const meta = await this.backend.stat(this.path, this.options.signal ? { signal: this.options.signal } : {});
+        this.learnEtag(meta.etag, 'size');
         this.learnSize(meta.size);
       } finally {
         this.setState(prev);
@@ -223,7 +245,7 @@ export class RangeReader implements AsyncIterable<Uint8Array> {
     this.setState('SendRead');
     let res;
     try {
-      res = await this.backend.read(this.path, range, this.options.signal ? { signal: this.options.signal } : {});
+      res = await this.backend.read(this.path, range, this.readOptions());
     } catch (err) {
       this.setState('Idle');
       if (err instanceof ReaderError && err.kind === 'RangeNotSatisfied') {
@@ -231,6 +253,13 @@ export class RangeReader implements AsyncIterable<Uint8Array> {
         if (typeof err.context.size === 'number') this.learnSize(err.context.size);
         return false;
       }
+      throw err;
+    }
+    try {
+      this.learnEtag(res.meta.etag, 'read');
+    } catch (err) {
+      this.setState('Idle');
+      res.body[Symbol.asyncIterator]().return?.()?.catch(() => undefined);
       throw err;
     }
     this.learnSize(res.meta.size);

@@ -1,5 +1,5 @@
 import { request, type Dispatcher } from 'undici';
-import { ReaderError, throwIfAborted, type ErrorContext } from '../../errors.js';
+import { ReaderError, redactSecrets, throwIfAborted, type ErrorContext } from '../../errors.js';
 import { rangeHeader, validateRange } from '../../range.js';
 import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../../types.js';
 import { mapHttpError, mapHttpStatus } from './errors.js';
@@ -46,6 +46,9 @@ function redact(url: URL): string {
 export function httpBackend(options: HttpBackendOptions = {}): Backend {
   const dispatcher = options.dispatcher ?? sharedDispatcher();
   const baseHeaders = options.headers ?? {};
+  // A server may echo request headers in an error body: the configured values (and each word of
+  // them, the token of `Bearer <token>`) never reach a message.
+  const secrets = Object.values(baseHeaders).flatMap((v) => [String(v), ...String(v).split(/\s+/).filter((w) => w.length >= 8)]);
 
   async function send(
     method: 'GET' | 'HEAD',
@@ -83,7 +86,7 @@ export function httpBackend(options: HttpBackendOptions = {}): Backend {
   }
 
   async function mapStatus(res: HttpResult, context: ErrorContext): Promise<ReaderError> {
-    const text = res.statusCode >= 400 ? (await errorBodyText(res)).trim().slice(0, 200) : (await discard(res), '');
+    const text = res.statusCode >= 400 ? redactSecrets((await errorBodyText(res)).trim(), secrets).slice(0, 200) : (await discard(res), '');
     return mapHttpStatus(res.statusCode, context, header(res, 'retry-after'), text || undefined);
   }
 
