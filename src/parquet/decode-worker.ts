@@ -7,6 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { toArrayBuffer } from '../adapters/random-access.js';
 import { ReaderError, isReaderError } from '../errors.js';
 
 /** The worker's code (plain CommonJS, run with `eval: true`: no separate file to ship or resolve). */
@@ -129,7 +130,10 @@ class DecoderPool {
               throw new ReaderError('Unexpected', `short read: ${bytes.byteLength} of ${end - start} bytes at ${start}`, context);
             }
             if (settled) return;
-            const buffer = bytes.slice().buffer;
+            // An exact copy: `bytes` may be a Node Buffer (from the HTTP body) whose `.slice()` is a view
+            // and whose `.buffer` is a shared pool; transferring that would send the wrong bytes and
+            // detach memory the reader still holds.
+            const buffer = toArrayBuffer(bytes);
             worker.postMessage({ type: 'slice', id, buffer }, [buffer]);
           })
           .catch((err: unknown) => {

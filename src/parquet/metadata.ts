@@ -1,4 +1,4 @@
-import { parquetMetadata, type FileMetaData } from 'hyparquet';
+import { parquetMetadata, parquetSchema, type FileMetaData, type SchemaTree } from 'hyparquet';
 import { ReaderError, type ErrorContext } from '../errors.js';
 import type { ResolvedRange } from '../types.js';
 import type { Tail } from './footer.js';
@@ -10,12 +10,34 @@ export interface ColumnChunkRange extends ResolvedRange {
   column: string;
 }
 
-/** Parses the Thrift FileMetaData held at the end of `tail` (hyparquet, which keeps real page offsets). */
+/**
+ * Every column chunk must name a node of the schema. hyparquet resolves these paths while it starts
+ * its column reads, so a dangling one (bad_data/ARROW-GH-41317) makes it throw with reads already in
+ * flight, whose rejections then escape as an unhandled rejection: catch it here, before any read.
+ */
+function checkSchemaPaths(metadata: FileMetaData, tree: SchemaTree): void {
+  metadata.row_groups.forEach((rg, rowGroup) => {
+    for (const chunk of rg.columns) {
+      const path = chunk.meta_data?.path_in_schema;
+      if (!path) continue; // no metadata: reported by columnChunkRanges
+      let node: SchemaTree | undefined = tree;
+      for (const part of path) node = node?.children.find((c) => c.element.name === part);
+      if (!node) throw new Error(`column chunk ${path.join('.')} of row group ${rowGroup} is not in the schema`);
+    }
+  });
+}
+
+/**
+ * Parses the Thrift FileMetaData held at the end of `tail` (hyparquet, which keeps real page offsets),
+ * and checks that its schema builds and that every column chunk names a schema node.
+ */
 export function parseMetadata(tail: Tail, context: ErrorContext): FileMetaData {
   const footer = tail.bytes.subarray(tail.bytes.byteLength - tail.metadataLength - 8);
   const metadataOffset = tail.meta.size - tail.metadataLength - 8;
   try {
-    return parquetMetadata(footer);
+    const metadata = parquetMetadata(footer);
+    checkSchemaPaths(metadata, parquetSchema(metadata));
+    return metadata;
   } catch (err) {
     throw new ReaderError(
       'InvalidData',
@@ -42,14 +64,20 @@ export function columnChunkRanges(metadata: FileMetaData, size: number, metadata
       if (!md) {
         throw new ReaderError('Unsupported', `row group ${rowGroup} column ${i} has no metadata (encrypted or external column)`, context);
       }
+      if (chunk.crypto_metadata || chunk.encrypted_column_metadata) {
+        // An encrypted file with a plaintext footer (its magic is PAR1, not PARE): still encrypted.
+        throw new ReaderError('Unsupported', `encrypted Parquet files are not supported (column ${md.path_in_schema.join('.')} is encrypted)`, context);
+      }
       if (chunk.file_path) {
         throw new ReaderError('Unsupported', `column chunks in other files (file_path ${JSON.stringify(chunk.file_path)}) are not supported`, context);
       }
       const column = md.path_in_schema.join('.');
       const dict = toNumber(md.dictionary_page_offset);
       const data = toNumber(md.data_page_offset) as number;
-      // Some writers set dictionary_page_offset to 0 when there is none.
-      const offset = dict !== undefined && dict > 0 && dict < data ? dict : data;
+      // The chunk starts at its first page: the dictionary page when there is one. Some writers set
+      // dictionary_page_offset to 0 when there is none (dict-page-offset-zero.parquet); a chunk of
+      // only a dictionary page has data_page_offset 0 (column_chunk_key_value_metadata.parquet).
+      const offset = dict !== undefined && dict > 0 && (dict < data || data === 0) ? dict : data;
       const length = toNumber(md.total_compressed_size) as number;
       if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 4 || length < 0 || offset + length > dataEnd) {
         throw new ReaderError(
@@ -63,21 +91,36 @@ export function columnChunkRanges(metadata: FileMetaData, size: number, metadata
   );
 }
 
-/** The byte span holding every column and offset index, if the file has a page index. */
-export function pageIndexRange(metadata: FileMetaData): ResolvedRange | undefined {
+/**
+ * The byte span holding every column and offset index, if the file has a page index. An index entry
+ * that is not a safe integer or lies outside the data region `[4, size - footer)` is `InvalidData`
+ * (like a column chunk outside the file: catalogue case 22), before anything is fetched.
+ */
+export function pageIndexRange(metadata: FileMetaData, size: number, metadataLength: number, context: ErrorContext): ResolvedRange | undefined {
+  const dataEnd = size - metadataLength - 8;
   let lo = Infinity;
   let hi = -Infinity;
-  for (const rg of metadata.row_groups) {
+  metadata.row_groups.forEach((rg, rowGroup) => {
     for (const c of rg.columns) {
-      for (const [off, len] of [
-        [c.column_index_offset, c.column_index_length],
-        [c.offset_index_offset, c.offset_index_length],
+      for (const [what, off, len] of [
+        ['column index', c.column_index_offset, c.column_index_length],
+        ['offset index', c.offset_index_offset, c.offset_index_length],
       ] as const) {
         if (off === undefined || len === undefined) continue;
-        lo = Math.min(lo, Number(off));
-        hi = Math.max(hi, Number(off) + len);
+        const offset = Number(off);
+        const length = Number(len);
+        if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 4 || length < 0 || offset + length > dataEnd) {
+          const column = c.meta_data?.path_in_schema.join('.') ?? '?';
+          throw new ReaderError(
+            'InvalidData',
+            `corrupt Parquet metadata: the ${what} of column ${column} in row group ${rowGroup} (bytes ${String(off)}+${String(len)}) lies outside the data region [4, ${dataEnd})`,
+            { ...context, rowGroup, column },
+          );
+        }
+        lo = Math.min(lo, offset);
+        hi = Math.max(hi, offset + length);
       }
     }
-  }
+  });
   return lo < hi ? { offset: lo, length: hi - lo } : undefined;
 }

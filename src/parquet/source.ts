@@ -3,8 +3,8 @@
  * through a BufferReader, and adapters for the decoders (see src/adapters).
  */
 import type { RecordBatch, Table } from 'apache-arrow';
-import { parquetSchema, type AsyncBuffer, type FileMetaData, type SchemaTree } from 'hyparquet';
-import { toAsyncBuffer } from '../adapters/hyparquet.js';
+import { parquetReadObjects, parquetSchema, type AsyncBuffer, type FileMetaData, type SchemaTree } from 'hyparquet';
+import { hyparquetError, toAsyncBuffer } from '../adapters/hyparquet.js';
 import { toParquetWasmBlob, type BlobLike } from '../adapters/parquet-wasm.js';
 import { backendFromUrl, type BackendFromUrlOptions } from '../backends/url.js';
 import { BufferReader, type BufferReaderOptions, type BufferReaderStats } from '../buffer-reader/buffer-reader.js';
@@ -27,6 +27,9 @@ export interface OpenParquetOptions {
   url?: BackendFromUrlOptions;
   signal?: AbortSignal;
 }
+
+/** Options of hyparquet's `parquetReadObjects`, but the file and metadata, which the source supplies. */
+export type ReadObjectsOptions = Omit<Parameters<typeof parquetReadObjects>[0], 'file' | 'metadata'>;
 
 export interface RowGroupInfo {
   index: number;
@@ -70,7 +73,7 @@ export class ParquetSource {
       numRows: Number(rg.num_rows),
       bytes: (this.columnChunks[index] ?? []).reduce((n, c) => n + c.length, 0),
     }));
-    this.pageIndex = pageIndexRange(metadata);
+    this.pageIndex = pageIndexRange(metadata, size, metadataLength, context);
     this.numRows = Number(metadata.num_rows);
   }
 
@@ -117,6 +120,33 @@ export class ParquetSource {
   /** hyparquet's AsyncBuffer over the buffer: `parquetRead({ file: source.toAsyncBuffer(), metadata: source.metadata })`. */
   toAsyncBuffer(): AsyncBuffer {
     return toAsyncBuffer(this, this.size);
+  }
+
+  /**
+   * Rows as objects, decoded by hyparquet from the buffer: the row groups overlapping
+   * `[rowStart, rowEnd)` and the selected columns are prefetched in one wave first. Unlike calling
+   * `parquetReadObjects` on `toAsyncBuffer()` yourself, every failure is a `ReaderError`: hyparquet's
+   * own plain errors become `InvalidData` (corrupt bytes) or `Unsupported` (a codec or encoding it
+   * lacks), with hyparquet's error as the `cause`.
+   */
+  async readObjects(opts: ReadObjectsOptions = {}): Promise<Record<string, unknown>[]> {
+    const context: ErrorContext = { backend: this.backend.kind, path: this.path };
+    const start = opts.rowStart ?? 0;
+    const end = opts.rowEnd ?? Infinity;
+    let first = 0;
+    const rowGroups = this.rowGroups
+      .filter((rg) => {
+        const lo = first;
+        first += rg.numRows;
+        return lo < end && first > start;
+      })
+      .map((rg) => rg.index);
+    await this.prefetch(this.plan({ rowGroups, ...(opts.columns ? { columns: opts.columns } : {}) }));
+    try {
+      return await parquetReadObjects({ ...opts, file: this.toAsyncBuffer(), metadata: this.metadata });
+    } catch (err) {
+      throw hyparquetError(err, context);
+    }
   }
 
   /** A Blob-like object for `ParquetFile.fromFile` (parquet-wasm); failed slices reject `onError`'s read instead of panicking. */
