@@ -360,7 +360,14 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
       }
       this.ensureOpen('read');
       const landed = f.blocks.find(fetch.offset);
-      this.setCurrent({ offset: fetch.offset, data }, landed && landed.data === data ? landed : undefined);
+      if (landed && landed.data === data) this.setCurrent({ offset: fetch.offset, data }, landed);
+      else if (data.byteLength <= f.blockCap) this.setCurrent({ offset: fetch.offset, data }, undefined);
+      else {
+        // Joined a request streamed through for a read larger than the budget: keep (pinned) one
+        // block of it from the position, copied, so the big buffer is not held on our account.
+        const from = pos - fetch.offset;
+        this.setCurrent({ offset: pos, data: data.slice(from, from + f.blockCap) }, undefined);
+      }
     }
   }
 

@@ -4,6 +4,7 @@ import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { BufferReader } from '../../src/buffer-reader/buffer-reader.js';
 import { BufferPool, SpanIndex, blockEnd, type Block } from '../../src/buffer-reader/store.js';
 import { withMetrics } from '../../src/layers/metrics.js';
+import { withThrottle } from '../../src/layers/throttle.js';
 import { SeekFrom } from '../../src/range-reader/seek-from.js';
 import { KiB, MiB, gets, patternBytes, same } from './helpers.js';
 
@@ -87,6 +88,44 @@ describe('BufferReader: memory budget', () => {
       [20_000, 16 * KiB],
     ]);
     expect(reader.stats().memory.held).toBeLessThanOrEqual(16 * KiB + 16 * KiB);
+  });
+
+  it('read() joining a request streamed through (larger than the budget) keeps one block of it, not the whole', async () => {
+    // Found by the fuzz (test/buffer-reader/fuzz.test.ts): a read() that joined a readAt's streamed
+    // request pinned all of it, ten times the budget.
+    const data = patternBytes(100 * KiB);
+    const backend = withMetrics(withThrottle(memoryBackend({ obj: data }), { ttfbMs: 2 }));
+    const budget = 1000;
+    const reader = new BufferReader(backend, 'obj', { adaptive: false, maxMemory: budget, maxRangeSize: 16 * KiB, gap: 0, size: data.byteLength, readahead: false });
+    const buf = new Uint8Array(100);
+    const [big, n] = await Promise.all([reader.readAt(0, 10_000), reader.read(buf)]);
+    expect(same(big, data.subarray(0, 10_000))).toBe(true);
+    expect(n).toBe(100);
+    expect(same(buf, data.subarray(0, 100))).toBe(true);
+    expect(gets(backend.metrics.snapshot().requests)).toEqual([[0, 10_000]]); // the read joined it
+    const mem = reader.stats().memory;
+    expect(mem.pinned).toBe(budget); // one block (blockCap = the budget here) of it, from the position
+    expect(mem.peak).toBeLessThanOrEqual(budget + budget);
+    // The rest of that block serves the next reads; after it, a new request.
+    for (let at = 100; at < 2000; at += 100) {
+      expect(await reader.read(buf)).toBe(100);
+      expect(same(buf, data.subarray(at, at + 100))).toBe(true);
+    }
+    expect(gets(backend.metrics.snapshot().requests)).toEqual([
+      [0, 10_000],
+      [1000, 100],
+      [1100, 100],
+      [1200, 100],
+      [1300, 100],
+      [1400, 100],
+      [1500, 100],
+      [1600, 100],
+      [1700, 100],
+      [1800, 100],
+      [1900, 100],
+    ]);
+    await reader.close();
+    expect(reader.stats().memory).toMatchObject({ buffered: 0, inFlight: 0, pinned: 0 });
   });
 
   it('eviction never breaks a read in progress', async () => {
