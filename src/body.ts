@@ -1,5 +1,15 @@
 import { ReaderError, abortError, toReaderError, type ErrorContext } from './errors.js';
 
+/**
+ * A plain Uint8Array view of the same memory. Node Buffers (undici's body chunks, readFile results)
+ * are Uint8Arrays whose `slice()` does NOT copy; downstream code that copies to stop a small result
+ * from pinning a big buffer relies on `slice()` copying, so bytes are handed on as plain views.
+ */
+export function plainBytes(raw: Uint8Array | ArrayBufferLike): Uint8Array {
+  if (!(raw instanceof Uint8Array)) return new Uint8Array(raw);
+  return Buffer.isBuffer(raw) ? new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength) : raw;
+}
+
 /** Reads a whole body into one buffer. */
 export async function collectBody(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
@@ -49,7 +59,7 @@ export async function* windowBody(source: AsyncIterable<Uint8Array>, opts: Windo
   try {
     for await (const raw of source) {
       if (signal?.aborted) throw abortError(signal, context);
-      const chunk = raw instanceof Uint8Array ? raw : new Uint8Array(raw as ArrayBufferLike);
+      const chunk = plainBytes(raw);
       const from = seen;
       seen += chunk.byteLength;
       if (expected !== undefined && seen > expected) {

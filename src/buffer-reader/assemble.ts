@@ -22,7 +22,7 @@ export interface Piece {
 export function sliceOrCopy(data: Uint8Array, from: number, to: number): Uint8Array {
   const view = data.subarray(from, to);
   const backing = data.buffer.byteLength;
-  return view.byteLength >= backing * COPY_BELOW_FRACTION ? view : view.slice();
+  return view.byteLength >= backing * COPY_BELOW_FRACTION ? view : new Uint8Array(view); // a copy, even of a Buffer
 }
 
 /**

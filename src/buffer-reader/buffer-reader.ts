@@ -366,7 +366,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
         // Joined a request streamed through for a read larger than the budget: keep (pinned) one
         // block of it from the position, copied, so the big buffer is not held on our account.
         const from = pos - fetch.offset;
-        this.setCurrent({ offset: pos, data: data.slice(from, from + f.blockCap) }, undefined);
+        this.setCurrent({ offset: pos, data: new Uint8Array(data.subarray(from, from + f.blockCap)) }, undefined);
       }
     }
   }

@@ -250,7 +250,7 @@ export async function openParquet(backendOrUrl: Backend | string, pathOrOptions?
       size: tail.meta.size,
       metadata,
       metadataLength: tail.metadataLength,
-      footer: tail.bytes.slice(tail.bytes.byteLength - tail.metadataLength - 8),
+      footer: new Uint8Array(tail.bytes.subarray(tail.bytes.byteLength - tail.metadataLength - 8)), // a copy: keep only the footer
       ...(tail.meta.etag ? { etag: tail.meta.etag } : {}),
       ...(tail.meta.lastModified ? { lastModified: tail.meta.lastModified } : {}),
     };

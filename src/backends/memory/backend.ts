@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { plainBytes } from '../../body.js';
 import { ReaderError, throwIfAborted } from '../../errors.js';
 import { resolveRange, validateRange } from '../../range.js';
 import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../../types.js';
@@ -25,7 +26,7 @@ export interface MemoryBackend extends Backend {
 }
 
 function toBytes(data: Uint8Array | string): Uint8Array {
-  return typeof data === 'string' ? new TextEncoder().encode(data) : data;
+  return typeof data === 'string' ? new TextEncoder().encode(data) : plainBytes(data);
 }
 
 /**
