@@ -1,0 +1,41 @@
+/** The benchmark's targets (issue 6), checked on whatever matrix ran. */
+import type { BenchResults } from './report.js';
+
+type Check = { name: string; ok: boolean; detail: string };
+
+export function checkTargets(r: BenchResults): Check[] {
+  const checks: Check[] = [];
+  const add = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
+  const cell = (file: string, scenario: string, reader: string) => r.cells.find((c) => c.file === file && c.scenario === scenario && c.reader === reader);
+  const ours = r.cells.filter((c) => c.ours && !c.error);
+
+  const seedOurs = ['ours+parquet-wasm', 'ours+hyparquet'].map((id) => cell('seed', 'full', id)).filter((c) => c !== undefined);
+  const naive = cell('seed', 'full', 'naive');
+  if (seedOurs.length && naive) {
+    const best = seedOurs.reduce((a, b) => (a.wallMs <= b.wallMs ? a : b));
+    add('seed full read: ours 1 GET, 0 HEAD', seedOurs.every((c) => c.gets === 1 && c.heads === 0), seedOurs.map((c) => `${c.reader} ${c.gets} GET ${c.heads} HEAD`).join(', '));
+    add('seed full read: naive ≥ 600 GETs', naive.gets >= 600, `naive ${naive.gets} GETs`);
+    add('seed full read: ours ≥ 100× faster than naive', (best.vsNaive ?? 0) >= 100, `${best.reader} ${(best.vsNaive ?? 0).toFixed(0)}× (${naive.wallMs.toFixed(0)} ms vs ${best.wallMs.toFixed(1)} ms)`);
+    add('seed full read: ours ≥ 3× faster than the best peer', (best.vsBestPeer ?? 0) >= 3, `${best.reader} ${(best.vsBestPeer ?? 0).toFixed(2)}×`);
+  }
+  add('every scenario: 0 HEADs', ours.every((c) => c.heads === 0), ours.filter((c) => c.heads > 0).map((c) => `${c.file}/${c.scenario}/${c.reader}: ${c.heads}`).join(', ') || 'none');
+  const parquetOurs = ours.filter((c) => c.file !== 'ipc');
+  const offFloor = parquetOurs.filter((c) => c.roundTrips > c.floorRoundTrips);
+  add('round trips at the floor (1 in the window, else 2)', offFloor.length === 0, offFloor.map((c) => `${c.file}/${c.scenario}/${c.reader}: ${c.roundTrips} > ${c.floorRoundTrips}`).join(', ') || 'all');
+  const slowIo = parquetOurs.filter((c) => c.ioMs > 1.5 * c.floorMs);
+  add('I/O time ≤ 1.5× the floor', slowIo.length === 0, slowIo.map((c) => `${c.file}/${c.scenario}/${c.reader}: ${c.ioMs.toFixed(1)} > 1.5×${c.floorMs.toFixed(1)}`).join(', ') || 'all');
+  const slower = ours.filter((c) => (c.vsBestPeer ?? Infinity) < 1);
+  add('wall time below every peer', slower.length === 0, slower.map((c) => `${c.file}/${c.scenario}/${c.reader}: ${(c.vsBestPeer ?? 0).toFixed(2)}×`).join(', ') || 'all');
+  const seedGets = r.cells.filter((c) => c.file === 'seed' && !c.error);
+  const fewestPeer = (scenario: string) => Math.min(...seedGets.filter((c) => c.scenario === scenario && !c.ours).map((c) => c.gets));
+  const moreGets = seedGets.filter((c) => c.ours && c.gets > fewestPeer(c.scenario));
+  add('seed-sized files: our GETs ≤ the fewest of any peer', moreGets.length === 0, moreGets.map((c) => `${c.scenario}/${c.reader}: ${c.gets}`).join(', ') || 'all');
+  const bigProj = ours.filter((c) => c.file === 'big' && c.scenario === 'projection');
+  add('big file projections: bytes moved ≤ 1.10× needed', bigProj.length > 0 && bigProj.every((c) => c.bytesMoved <= 1.1 * c.bytesNeeded), bigProj.map((c) => `${c.reader} ${(c.bytesMoved / c.bytesNeeded).toFixed(3)}×`).join(', '));
+  const cold = r.manyFiles.find((m) => m.ours && m.pass === 'cold');
+  const warm = r.manyFiles.find((m) => m.ours && m.pass === 'warm');
+  if (cold && warm) {
+    add('many files: ≤ 1 GET per file cold, 0 warm', cold.gets <= cold.files && cold.heads === 0 && warm.gets === 0 && warm.heads === 0, `cold ${cold.gets} GETs/${cold.files} files, warm ${warm.gets}`);
+  }
+  return checks;
+}

@@ -1,0 +1,277 @@
+/**
+ * The request-count benchmark: every reader on the same modelled object server in one run.
+ *
+ *   npm run bench                      full matrix on the embedded default (generated fixtures)
+ *   npm run bench -- --check           reduced matrix + assert the targets (CI)
+ *   flags: --ttfb MS  --mbps N  --iterations N  --files N (many-files count)
+ *          --s3 s3://bucket/key [--endpoint URL]   the same matrix against S3 / moto
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { parquetMetadata, type FileMetaData } from 'hyparquet';
+import { httpBackend } from '../src/backends/http/backend.js';
+import { backendFromUrl } from '../src/backends/url.js';
+import { DEFAULT_FOOTER_WINDOW } from '../src/parquet/footer.js';
+import { columnChunkRanges } from '../src/parquet/metadata.js';
+import { planRead } from '../src/parquet/planner.js';
+import type { Backend } from '../src/types.js';
+import { checkTargets } from './check.js';
+import { FIXTURE_DIR, FIXTURES, fixture, type FixtureSpec } from './fixtures.js';
+import { runCell, type CellResult, type Expectation, type Model } from './measure.js';
+import { IPC_READERS, MANY_FILES_PEERS, PARQUET_READERS, oursManyFiles, type ReadTarget, type ReaderDef, type Scenario } from './readers.js';
+import { htmlReport, markdownTable, terminalTable, withRatios, type BenchResults, type ManyFilesResult } from './report.js';
+import { ServerClient } from './server-client.js';
+
+/**
+ * S3 one region away: ~15–25 ms network round trip between neighbouring regions plus S3's own
+ * ~10 ms to first byte. 25 ms.
+ */
+const DEFAULT_TTFB_MS = 25;
+/** One S3 GET stream across regions sustains roughly 50–100 MB/s (Durner et al.); 80 MB/s. */
+const DEFAULT_MBPS = 80;
+/** Files in the "many files" case (the full run), and in --check. */
+const MANY_FILES = 2000;
+const MANY_FILES_CHECK = 200;
+/** Opens in flight at once in the many-files case: the HTTP pool's socket bound. */
+const MANY_FILES_CONCURRENCY = 64;
+/** A cell stops iterating after this long (the naive baselines then run once). */
+const CELL_BUDGET_MS = 4000;
+
+const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results');
+
+interface FileCase {
+  name: string;
+  spec: FixtureSpec;
+  scenarios: (meta: FileMetaData) => Scenario[];
+}
+
+function idFilter(meta: FileMetaData, group: number): Pick<Scenario, 'filter' | 'hyparquetFilter'> {
+  let start = 0;
+  for (let g = 0; g < group; g++) start += Number(meta.row_groups[g]?.num_rows ?? 0);
+  const end = start + Number(meta.row_groups[group]?.num_rows ?? 0);
+  return { filter: { column: 'id', gte: start, lt: end }, hyparquetFilter: { id: { $gte: BigInt(start), $lt: BigInt(end) } } };
+}
+
+const FILES: Record<string, FileCase> = {
+  seed: {
+    name: 'seed',
+    spec: FIXTURES.seed,
+    scenarios: (meta) => [
+      { id: 'full', label: 'full read' },
+      { id: 'projection', label: '2 columns', columns: ['price', 'word'] },
+      { id: 'rowgroup', label: 'one row group', rowGroups: [17] },
+      { id: 'filter', label: 'filter: id in one row group', ...idFilter(meta, 31) },
+      { id: 'metadata', label: 'metadata only' },
+    ],
+  },
+  wide: {
+    name: 'wide',
+    spec: FIXTURES.wide,
+    scenarios: () => [
+      { id: 'projection', label: '2 of 320 columns', columns: ['c013_qty', 'c250_token'] },
+      { id: 'rowgroup', label: 'one row group', rowGroups: [2] },
+      { id: 'metadata', label: 'metadata only' },
+    ],
+  },
+  big: {
+    name: 'big',
+    spec: FIXTURES.big,
+    scenarios: (meta) => [
+      { id: 'projection', label: '2 of 9 columns', columns: ['x2', 'x6'] },
+      { id: 'rowgroup', label: 'one row group', rowGroups: [9] },
+      { id: 'filter', label: 'filter: id in one row group', ...idFilter(meta, 12), columns: ['id', 'x0'] },
+      { id: 'metadata', label: 'metadata only' },
+    ],
+  },
+};
+
+function expectation(meta: FileMetaData, size: number, metadataLength: number, s: Scenario, window = DEFAULT_FOOTER_WINDOW): Expectation {
+  const footer = metadataLength + 8;
+  const held = { offset: Math.max(0, size - window), length: Math.min(size, window) };
+  if (s.id === 'metadata') return { bytesNeeded: footer, floorRoundTrips: footer <= window ? 1 : 2 };
+  const chunks = columnChunkRanges(meta, size, metadataLength, {});
+  const layout = { metadata: meta, size, chunks, columns: (chunks[0] ?? []).map((c) => c.column), held };
+  const plan = planRead(layout, {
+    ...(s.columns ? { columns: s.columns } : {}),
+    ...(s.rowGroups ? { rowGroups: s.rowGroups } : {}),
+    ...(s.filter ? { filter: s.filter } : {}),
+  });
+  return { bytesNeeded: footer + plan.bytesNeeded, floorRoundTrips: plan.ranges.length === 0 ? 1 : 2 };
+}
+
+class Progress {
+  private done = 0;
+  constructor(private readonly total: number) {}
+  step(what: string): void {
+    this.done++;
+    const line = `[${String(this.done).padStart(3)}/${this.total}] ${what}`;
+    if (process.stderr.isTTY) process.stderr.write(`\r${line.padEnd(100).slice(0, 100)}`);
+    else process.stderr.write(`${line}\n`);
+  }
+  end(): void {
+    if (process.stderr.isTTY) process.stderr.write('\r'.padEnd(101) + '\r');
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      check: { type: 'boolean', default: false },
+      ttfb: { type: 'string' },
+      mbps: { type: 'string' },
+      iterations: { type: 'string' },
+      files: { type: 'string' },
+      s3: { type: 'string' },
+      endpoint: { type: 'string' },
+    },
+  });
+  const check = values.check ?? false;
+  const model: Model = { ttfbMs: Number(values.ttfb ?? DEFAULT_TTFB_MS), bytesPerSecond: Number(values.mbps ?? DEFAULT_MBPS) * 1e6 };
+  const iterations = Number(values.iterations ?? 3);
+  const manyCount = Number(values.files ?? (check ? MANY_FILES_CHECK : MANY_FILES));
+  if (values.s3) return runS3(values.s3, values.endpoint, model, iterations);
+
+  console.log(`buffered-range-reader benchmark${check ? ' (--check: reduced matrix, targets asserted)' : ''}`);
+  console.log(`object server: ${model.ttfbMs} ms to first byte, ${model.bytesPerSecond / 1e6} MB/s per connection (S3 one region away); counts from the server's own log`);
+  process.stderr.write('preparing fixtures (generated on first run, cached in bench/.fixtures)…\n');
+  const files = check ? { seed: FILES.seed as FileCase, big: { ...(FILES.big as FileCase), scenarios: (m: FileMetaData) => (FILES.big as FileCase).scenarios(m).filter((s) => s.id !== 'filter') } } : FILES;
+  const bytes: Record<string, Uint8Array> = {};
+  for (const f of [...Object.values(files).map((f) => f.spec), FIXTURES.small, FIXTURES.ipc]) bytes[f.name] = await fixture(f);
+
+  const server = await new ServerClient().start({ ttfbMs: model.ttfbMs, bytesPerSecond: model.bytesPerSecond });
+  try {
+    for (const f of [...Object.values(files).map((f) => f.spec), FIXTURES.ipc]) await server.put(f.file, join(FIXTURE_DIR, f.file));
+    await server.put('many/{i}.parquet', join(FIXTURE_DIR, FIXTURES.small.file), manyCount);
+    const backend = (): Backend => httpBackend({ baseUrl: server.url });
+
+    type Job = { file: string; target: ReadTarget; scenario: Scenario; reader: ReaderDef; expect: Expectation };
+    const jobs: Job[] = [];
+    for (const f of Object.values(files)) {
+      const b = bytes[f.spec.name] as Uint8Array;
+      const meta = parquetMetadata(b);
+      const metadataLength = new DataView(b.buffer, b.byteOffset).getUint32(b.byteLength - 8, true);
+      const target: ReadTarget = { backend, key: f.spec.file, httpUrl: `${server.url}/${f.spec.file}`, size: b.byteLength, metadata: meta, metadataLength };
+      for (const s of f.scenarios(meta)) {
+        const expect = expectation(meta, b.byteLength, metadataLength, s);
+        for (const reader of PARQUET_READERS) jobs.push({ file: f.name, target, scenario: s, reader, expect });
+      }
+    }
+    const ipc = bytes.ipc as Uint8Array;
+    const ipcTarget = { backend, key: FIXTURES.ipc.file, httpUrl: `${server.url}/${FIXTURES.ipc.file}`, size: ipc.byteLength, metadata: {} as FileMetaData, metadataLength: 0 };
+    for (const reader of IPC_READERS) {
+      jobs.push({ file: 'ipc', target: ipcTarget, scenario: { id: 'full', label: 'all record batches' }, reader, expect: { bytesNeeded: ipc.byteLength, floorRoundTrips: ipc.byteLength <= DEFAULT_FOOTER_WINDOW ? 1 : 2 } });
+    }
+
+    const progress = new Progress(jobs.length + 2 + MANY_FILES_PEERS.length);
+    const cells: CellResult[] = [];
+    for (const j of jobs) {
+      progress.step(`${j.file} · ${j.scenario.id} · ${j.reader.id}`);
+      cells.push(await runCell(server, j.file, j.target, j.scenario, j.reader, j.expect, { iterations, budgetMs: CELL_BUDGET_MS, model }));
+    }
+
+    const keys = Array.from({ length: manyCount }, (_, i) => `many/${i}.parquet`);
+    const manyFiles: ManyFilesResult[] = [];
+    const runMany = async (r: { id: string; label: string; ours: boolean; open: (u: string, k: string[], c: number) => Promise<{ client?: { gets: number; heads: number } }> }, pass: 'cold' | 'warm') => {
+      progress.step(`many files · ${r.id} · ${pass}`);
+      await server.reset();
+      const t0 = performance.now();
+      const out = await r.open(server.url, keys, MANY_FILES_CONCURRENCY);
+      const wallMs = performance.now() - t0;
+      const log = await server.log();
+      const gets = log.filter((x) => x.method === 'GET').length;
+      const heads = log.filter((x) => x.method === 'HEAD').length;
+      manyFiles.push({
+        reader: r.id,
+        label: r.label,
+        ours: r.ours,
+        pass,
+        files: keys.length,
+        gets,
+        heads,
+        wallMs,
+        ...(out.client ? { clientAgrees: out.client.gets === gets && out.client.heads === heads } : {}),
+      });
+    };
+    for (const peer of MANY_FILES_PEERS) await runMany(peer, 'cold');
+    const ours = oursManyFiles();
+    await runMany(ours, 'cold');
+    await runMany(ours, 'warm');
+    progress.end();
+
+    const results: BenchResults = { when: new Date().toISOString(), model, countsFrom: 'server', cells: withRatios(cells), manyFiles };
+    results.checks = checkTargets(results);
+    await writeOutputs(results, check);
+    const disagree = [...cells.filter((c) => c.clientAgrees === false), ...manyFiles.filter((m) => m.clientAgrees === false)];
+    if (disagree.length) {
+      console.error(`\nCLIENT AND SERVER REQUEST COUNTS DISAGREE for: ${disagree.map((d) => ('file' in d ? `${d.file}/${d.scenario}/${d.reader}` : `many/${d.reader}`)).join(', ')}`);
+      process.exitCode = 1;
+    }
+    const errors = cells.filter((c) => c.error);
+    if (errors.length) {
+      console.error(`\n${errors.length} cells failed: ${errors.map((e) => `${e.file}/${e.scenario}/${e.reader}: ${e.error}`).join('; ')}`);
+      process.exitCode = 1;
+    }
+    if (check && results.checks.some((c) => !c.ok)) process.exitCode = 1;
+  } finally {
+    await server.stop();
+  }
+}
+
+async function writeOutputs(results: BenchResults, check: boolean): Promise<void> {
+  console.log(`\n${terminalTable(results)}`);
+  if (results.checks) {
+    console.log('\ntargets:');
+    for (const c of results.checks) console.log(`  ${c.ok ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`);
+  }
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const base = check ? 'check' : 'latest';
+  await writeFile(join(RESULTS_DIR, `${base}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(join(RESULTS_DIR, `${base}.md`), `${markdownTable(results)}\n`);
+  await writeFile(join(RESULTS_DIR, `${base}.html`), htmlReport(results));
+  console.log(`\nwrote bench/results/${base}.json, ${base}.md and ${base}.html`);
+}
+
+/** The matrix for one object on S3 (or moto): our readers and the baselines; the peers when a plain URL exists. */
+async function runS3(s3url: string, endpoint: string | undefined, model: Model, iterations: number): Promise<void> {
+  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(s3url);
+  if (!m) throw new Error('--s3 needs s3://bucket/key');
+  const [, bucket, key] = m as unknown as [string, string, string];
+  const make = (): Backend => backendFromUrl(s3url, endpoint ? { s3: { endpoint } } : {}).backend;
+  const path = backendFromUrl(s3url, endpoint ? { s3: { endpoint } } : {}).path;
+  const { collectBody } = await import('../src/body.js');
+  const whole = await collectBody((await make().read(path, { offset: 0 })).body);
+  const meta = parquetMetadata(whole);
+  const metadataLength = new DataView(whole.buffer, whole.byteOffset).getUint32(whole.byteLength - 8, true);
+  const httpUrl = endpoint ? `${endpoint.replace(/\/$/, '')}/${bucket}/${key}` : undefined;
+  const target: ReadTarget = { backend: make, key: path, ...(httpUrl ? { httpUrl } : {}), size: whole.byteLength, metadata: meta, metadataLength };
+  console.log(`benchmark against ${s3url}${endpoint ? ` at ${endpoint}` : ''}: counts come from the library's own metrics (no server log)${httpUrl ? '' : '; the peers need a plain URL (--endpoint) and are skipped'}`);
+  const scenarios: Scenario[] = [{ id: 'full', label: 'full read' }, { id: 'metadata', label: 'metadata only' }];
+  for (const s of scenarios) {
+    for (const reader of PARQUET_READERS) {
+      if (!reader.ours && !httpUrl && (reader.id === 'hyparquet' || reader.id === 'parquet-wasm')) continue;
+      const t0 = performance.now();
+      let line: string;
+      try {
+        let out;
+        for (let i = 0; i < iterations; i++) out = await reader.run(target, s);
+        const c = out?.client;
+        line = c ? `${c.gets} GETs, ${c.heads} HEADs, ${c.roundTrips} round trips, ${(c.bytesReceived / 1e6).toFixed(2)} MB` : 'not counted client-side';
+      } catch (err) {
+        line = `error: ${String(err)}`;
+      }
+      console.log(`${s.id.padEnd(9)} ${reader.id.padEnd(18)} ${line}  ${((performance.now() - t0) / iterations).toFixed(0)} ms/run`);
+    }
+  }
+  void model;
+}
+
+main().then(() => {
+  if (process.env.BRR_BENCH_DEBUG_HANDLES) {
+    setTimeout(() => console.error('active handles:', (process as unknown as { _getActiveHandles(): { constructor: { name: string } }[] })._getActiveHandles().map((h) => h.constructor.name)), 15000).unref();
+  }
+}, (err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exitCode = 1;
+});

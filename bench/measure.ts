@@ -1,0 +1,164 @@
+/** Running one benchmark cell: iterations, server-side counts, client/server agreement, memory, the floor. */
+import { countRoundTrips } from '../src/layers/metrics.js';
+import type { ServerRequestLog } from './object-server.js';
+import type { ReadTarget, ReaderDef, ReaderOutcome, Scenario } from './readers.js';
+import type { ServerClient } from './server-client.js';
+
+export interface Model {
+  ttfbMs: number;
+  bytesPerSecond: number;
+}
+
+export interface WaterfallBar {
+  op: string;
+  range?: string;
+  /** ms from the first request's start */
+  start: number;
+  end: number;
+  bytes: number;
+}
+
+export interface CellResult {
+  file: string;
+  scenario: Scenario['id'];
+  reader: string;
+  label: string;
+  ours: boolean;
+  decodes: boolean;
+  iterations: number;
+  gets: number;
+  heads: number;
+  bytesMoved: number;
+  bytesNeeded: number;
+  roundTrips: number;
+  /** Median wall time of the whole read, decode included. */
+  wallMs: number;
+  /** Median time from the first request's start to the last response's end, on the server's clock. */
+  ioMs: number;
+  floorMs: number;
+  floorRoundTrips: number;
+  peakMemMB: number;
+  rows: number;
+  /** Client-side counts agreed with the server's (undefined: the reader is not counted client-side). */
+  clientAgrees?: boolean;
+  waterfall: WaterfallBar[];
+  error?: string;
+}
+
+export interface Expectation {
+  bytesNeeded: number;
+  floorRoundTrips: number;
+}
+
+export function floorMs(e: Expectation, m: Model): number {
+  return e.floorRoundTrips * m.ttfbMs + (e.bytesNeeded / m.bytesPerSecond) * 1000;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+/** Samples heap + external memory while `fn` runs; returns the peak above the starting point, in MB. */
+async function withMemoryPeak<T>(fn: () => Promise<T>): Promise<{ value: T; peakMB: number }> {
+  const used = () => {
+    const m = process.memoryUsage();
+    return m.heapUsed + m.external;
+  };
+  const base = used();
+  let peak = base;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, used());
+  }, 5);
+  try {
+    const value = await fn();
+    peak = Math.max(peak, used());
+    return { value, peakMB: (peak - base) / 1e6 };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export function summarizeLog(log: ServerRequestLog[]): { gets: number; heads: number; bytes: number; roundTrips: number; ioMs: number; waterfall: WaterfallBar[] } {
+  const t0 = Math.min(...log.map((r) => r.start));
+  return {
+    gets: log.filter((r) => r.method === 'GET').length,
+    heads: log.filter((r) => r.method === 'HEAD').length,
+    bytes: log.reduce((n, r) => n + r.bytes, 0),
+    roundTrips: countRoundTrips(log),
+    ioMs: log.length ? Math.max(...log.map((r) => r.end)) - t0 : 0,
+    waterfall: log.map((r) => ({ op: r.method, ...(r.range ? { range: r.range } : {}), start: r.start - t0, end: r.end - t0, bytes: r.bytes })),
+  };
+}
+
+export interface CellOptions {
+  /** Most iterations (the median is reported). */
+  iterations: number;
+  /** Stop iterating once this much time went into the cell (slow baselines get one run). */
+  budgetMs: number;
+  model: Model;
+}
+
+/** Runs a cell: a warm-up-free series of iterations, each on a fresh server log. */
+export async function runCell(
+  server: ServerClient,
+  file: string,
+  target: ReadTarget,
+  scenario: Scenario,
+  reader: ReaderDef,
+  expect: Expectation,
+  opts: CellOptions,
+): Promise<CellResult> {
+  const walls: number[] = [];
+  const ios: number[] = [];
+  const peaks: number[] = [];
+  let last: ReturnType<typeof summarizeLog> | undefined;
+  let outcome: ReaderOutcome | undefined;
+  let agrees: boolean | undefined;
+  const started = performance.now();
+  const base = {
+    file,
+    scenario: scenario.id,
+    reader: reader.id,
+    label: reader.label,
+    ours: reader.ours,
+    decodes: reader.decodes,
+    bytesNeeded: expect.bytesNeeded,
+    floorRoundTrips: expect.floorRoundTrips,
+    floorMs: floorMs(expect, opts.model),
+  };
+  try {
+    for (let i = 0; i < opts.iterations && (i === 0 || performance.now() - started < opts.budgetMs); i++) {
+      await server.reset();
+      const t0 = performance.now();
+      const { value, peakMB } = await withMemoryPeak(() => reader.run(target, scenario));
+      walls.push(performance.now() - t0);
+      peaks.push(peakMB);
+      outcome = value;
+      last = summarizeLog(await server.log());
+      ios.push(last.ioMs);
+      if (value.client) {
+        const ok = value.client.gets === last.gets && value.client.heads === last.heads;
+        agrees = (agrees ?? true) && ok;
+      }
+    }
+  } catch (err) {
+    return { ...base, iterations: walls.length, gets: 0, heads: 0, bytesMoved: 0, roundTrips: 0, wallMs: NaN, ioMs: NaN, peakMemMB: 0, rows: 0, waterfall: [], error: String(err) };
+  }
+  const s = last as ReturnType<typeof summarizeLog>;
+  return {
+    ...base,
+    iterations: walls.length,
+    gets: s.gets,
+    heads: s.heads,
+    bytesMoved: s.bytes,
+    roundTrips: s.roundTrips,
+    wallMs: median(walls),
+    ioMs: median(ios),
+    peakMemMB: median(peaks),
+    rows: outcome?.rows ?? 0,
+    ...(agrees === undefined ? {} : { clientAgrees: agrees }),
+    waterfall: s.waterfall,
+  };
+}
