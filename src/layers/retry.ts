@@ -5,8 +5,9 @@
  * first response's version, so a caller sees one unbroken body of one version, or a typed error.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ReaderError, abortError, toReaderError, type ErrorContext } from '../errors.js';
+import { ReaderError, abortError, toReaderError } from '../errors.js';
 import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../types.js';
+import { Attempt, Operation, release } from './retry-control.js';
 
 /**
  * Attempts per operation, the first included; every retry and every resume of a body takes one.
@@ -96,6 +97,8 @@ export type RetryingBackend<B extends Backend = Backend> = B & {
   readonly retryCounters: () => RetryCounters;
 };
 
+const isStrong = (etag: string | undefined): etag is string => etag !== undefined && !etag.startsWith('W/');
+
 type Settings = Required<Omit<RetryOptions, 'onRetry' | 'deadlineMs'>> & Pick<RetryOptions, 'onRetry' | 'deadlineMs'>;
 
 function check(o: RetryOptions, kind: string): Settings {
@@ -116,129 +119,6 @@ function check(o: RetryOptions, kind: string): Settings {
   for (const k of ['baseMs', 'capMs', 'totalMs', 'stallMs'] as const) if (!(s[k] >= 0)) bad(`${k} must be >= 0`);
   if (s.deadlineMs !== undefined && !(s.deadlineMs > 0)) bad('deadlineMs must be > 0');
   return s;
-}
-
-const isStrong = (etag: string | undefined): etag is string => etag !== undefined && !etag.startsWith('W/');
-
-/** Closes a body we no longer want (its request is aborted separately). */
-function release(body: AsyncIterable<Uint8Array>): void {
-  try {
-    body[Symbol.asyncIterator]().return?.()?.catch(() => undefined);
-  } catch {
-    // nothing to release
-  }
-}
-
-/**
- * One operation: its budget, its deadline and the caller's signal. `signal` fires with a ReaderError
- * as its reason (Aborted for the caller's signal, Timeout for the deadline).
- */
-class Operation {
-  readonly started = performance.now();
-  attempts = 0;
-  /** Failures since the last attempt that delivered bytes (the backoff exponent). */
-  streak = 0;
-  private readonly controller = new AbortController();
-  private readonly timer: NodeJS.Timeout | undefined;
-  private readonly onCallerAbort: (() => void) | undefined;
-  private disposed = false;
-
-  constructor(
-    readonly s: Settings,
-    readonly context: ErrorContext,
-    private readonly caller: AbortSignal | undefined,
-    counters: RetryCounters,
-  ) {
-    if (caller) {
-      this.onCallerAbort = () => this.controller.abort(abortError(caller, context));
-      if (caller.aborted) this.onCallerAbort();
-      else caller.addEventListener('abort', this.onCallerAbort, { once: true });
-    }
-    if (s.deadlineMs !== undefined && !this.controller.signal.aborted) {
-      const ms = s.deadlineMs;
-      this.timer = setTimeout(() => {
-        counters.deadlines++;
-        this.controller.abort(new ReaderError('Timeout', `deadline of ${ms} ms exceeded`, context, { retryable: false }));
-      }, ms);
-    }
-  }
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  /** Why the operation was stopped, if it was. */
-  get stopped(): ReaderError | undefined {
-    return this.signal.aborted ? (this.signal.reason as ReaderError) : undefined;
-  }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    clearTimeout(this.timer);
-    if (this.caller && this.onCallerAbort) this.caller.removeEventListener('abort', this.onCallerAbort);
-  }
-}
-
-/** One request: aborted by its operation, or by its own stall watchdog while armed. */
-class Attempt {
-  private readonly controller = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
-  private fail!: (err: ReaderError) => void;
-  /** Rejects when the attempt must stop: a stall, the deadline, the caller's abort. */
-  private readonly failed: Promise<never>;
-  private readonly onStop: () => void;
-  stalled = false;
-
-  constructor(
-    private readonly op: Operation,
-    private readonly counters: RetryCounters,
-  ) {
-    this.failed = new Promise<never>((_, reject) => (this.fail = reject));
-    this.failed.catch(() => undefined);
-    this.onStop = () => this.stop(op.signal.reason as ReaderError);
-    if (op.signal.aborted) this.onStop();
-    else op.signal.addEventListener('abort', this.onStop, { once: true });
-  }
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  private stop(err: ReaderError): void {
-    this.disarm();
-    this.fail(err);
-    this.controller.abort(err);
-  }
-
-  /** `p`, unless the attempt stops first (then the error that stopped it). The stall watchdog runs meanwhile. */
-  async race<T>(p: Promise<T>): Promise<T> {
-    const ms = this.op.s.stallMs;
-    if (ms > 0 && Number.isFinite(ms)) {
-      this.timer = setTimeout(() => {
-        this.stalled = true;
-        this.counters.stalls++;
-        this.stop(new ReaderError('Timeout', `no bytes for ${ms} ms: request stalled`, this.op.context));
-      }, ms);
-    }
-    try {
-      return await Promise.race([p, this.failed]);
-    } finally {
-      this.disarm();
-    }
-  }
-
-  private disarm(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  /** Ends the attempt; `abort` also aborts its request (a body abandoned before its end). */
-  dispose(abort: boolean): void {
-    this.disarm();
-    this.op.signal.removeEventListener('abort', this.onStop);
-    if (abort && !this.controller.signal.aborted) this.controller.abort(abortError(undefined, this.op.context));
-  }
 }
 
 /**
