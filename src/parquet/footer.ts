@@ -84,6 +84,7 @@ export async function readTail(backend: Backend, path: string, opts: FooterOptio
     offset = Math.max(0, meta.size - window);
     const res = await backend.read(path, { offset, length: meta.size - offset }, { ...signal, ...ifMatch(meta) });
     requests++;
+    sameVersion(meta, res, context);
     bytes = await collectBody(res.body);
   }
   if (bytes.byteLength < 8) parseFooter(new Uint8Array(8), meta.size, context); // throws: too small
@@ -93,6 +94,7 @@ export async function readTail(backend: Backend, path: string, opts: FooterOptio
     const start = meta.size - need;
     const res = await backend.read(path, { offset: start, length: offset - start }, { ...signal, ...ifMatch(meta) });
     requests++;
+    sameVersion(meta, res, context);
     const head = await collectBody(res.body);
     const joined = new Uint8Array(head.byteLength + bytes.byteLength);
     joined.set(head, 0);
@@ -101,6 +103,17 @@ export async function readTail(backend: Backend, path: string, opts: FooterOptio
     offset = start;
   }
   return { meta, bytes, offset, metadataLength, requests };
+}
+
+/**
+ * A later response must be of the version the first one told: same size and ETag. A weak ETag cannot
+ * be a precondition, so this is where it is compared (catalogue 4, 5); the two halves of a footer are
+ * never stitched from two versions.
+ */
+function sameVersion(first: ObjectMeta, res: { meta: ObjectMeta; body: AsyncIterable<Uint8Array> }, context: ErrorContext): void {
+  if (res.meta.size === first.size && res.meta.etag === first.etag) return;
+  res.body[Symbol.asyncIterator]().return?.()?.catch(() => undefined);
+  throw new ReaderError('ConditionNotMatch', `object changed while reading its footer (ETag ${res.meta.etag ?? 'none'}, size ${res.meta.size}; expected ${first.etag ?? 'none'}, ${first.size})`, context);
 }
 
 /** If-Match options for a strong ETag (a weak `W/` one cannot be used as a precondition: catalogue case 5). */

@@ -236,6 +236,22 @@ describe('5. no ETag / weak W/ ETag → not sent as a precondition; compared cli
     expect(rig.proxy.log.every((r) => r.ifMatch === undefined)).toBe(true);
     await br.close();
   });
+  it('weak: a footer read in two requests compares the halves; a changed weak ETag is ConditionNotMatch, never stitched', async () => {
+    const v1 = testingFile('data/alltypes_plain.parquet');
+    const changed = v1.slice();
+    changed[10] = (changed[10] as number) ^ 0xff; // another version of the same size
+    rig.server.put('f.parquet', v1);
+    rig.proxy.script([
+      { match: 'GET', action: 'pass', rewrite: weak(() => 'v1') },
+      { match: 'GET', before: () => void rig.server.put('f.parquet', changed), action: 'pass', rewrite: weak(() => 'v2') },
+    ]);
+    const err = await failure(readTail(http(), 'f.parquet', { footerSizeHint: 100 }), 'ConditionNotMatch');
+    expect(err.message).toContain('W/"v2"');
+    expect(rig.proxy.log.map((r) => [r.range, r.ifMatch ?? null])).toEqual([
+      ['bytes=-100', null],
+      [expect.stringMatching(/^bytes=\d+-\d+$/), null],
+    ]);
+  });
 });
 
 describe('6. ranged request answered 200 with the whole body → cut the window out, never assume 206', () => {
