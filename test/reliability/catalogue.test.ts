@@ -508,7 +508,7 @@ describe('15. stalled body (no bytes for N s) → timeout, abort, retry', () => 
   for (const t of targets()) {
     it(`a body that stops is aborted after stallMs and resumed (${t.name})`, async () => {
       t.proxy().script([{ match: 'GET', action: 'stall', after: 8000 }]);
-      const b = t.backend({ stallMs: 150 });
+      const b = t.backend({ stallMs: 400 });
       const bytes = await within(readBytes(b, 'o.bin', { offset: 0, length: 40_000 }));
       expect(same(bytes, data.subarray(0, 40_000))).toBe(true);
       expect(t.proxy().log.map((r) => [r.range, r.action])).toEqual([
@@ -521,7 +521,7 @@ describe('15. stalled body (no bytes for N s) → timeout, abort, retry', () => 
 
   it('a BufferReader whose parallel requests include a stalled one still answers right', async () => {
     rig.proxy.script([{ match: { range: /^bytes=60000-/ }, action: 'stall', after: 10 }]);
-    const reader = new BufferReader(http({ stallMs: 150 }), 'o.bin', { gap: 0, adaptive: false });
+    const reader = new BufferReader(http({ stallMs: 400 }), 'o.bin', { gap: 0, adaptive: false });
     const parts = await within(reader.readRanges([0, 30_000, 60_000, 90_000].map((offset) => ({ offset, length: 1000 }))));
     parts.forEach((p, i) => expect(same(p, data.subarray(i * 30_000, i * 30_000 + 1000))).toBe(true));
     await reader.close();

@@ -275,7 +275,7 @@ describe('withRetry: bodies resume from the next byte, pinned to the first versi
 describe('withRetry: stalls, the deadline, aborts — and nothing left behind', () => {
   it('a stalled body (no bytes for stallMs) is aborted and resumed', async () => {
     rig.proxy.script([{ match: 'GET', action: 'stall', after: 3000 }]);
-    const b = backend({ stallMs: 150 });
+    const b = backend({ stallMs: 400 });
     const bytes = await within(readBytes(b, 'o.bin', { offset: 0, length: 30_000 }));
     expect(same(bytes, data.subarray(0, 30_000))).toBe(true);
     expect(rig.proxy.log.map((r) => [r.range, r.action])).toEqual([
@@ -288,7 +288,7 @@ describe('withRetry: stalls, the deadline, aborts — and nothing left behind', 
   it('a request whose headers never come is aborted and retried', async () => {
     rig.proxy.script([{ match: 'GET', action: 'stall', after: -1 }]);
     const events: RetryEvent[] = [];
-    const bytes = await within(readBytes(backend({ stallMs: 150 }, events), 'o.bin', { offset: 0, length: 10 }));
+    const bytes = await within(readBytes(backend({ stallMs: 400 }, events), 'o.bin', { offset: 0, length: 10 }));
     expect(same(bytes, data.subarray(0, 10))).toBe(true);
     expect(events.map((e) => [e.error.kind, e.error.message.includes('stalled')])).toEqual([['Timeout', true]]);
   });
