@@ -1,15 +1,23 @@
 import { collectBody } from '../body.js';
+import { DEFAULT_BYTES_PER_SECOND, DEFAULT_TTFB_MS } from '../buffer-reader/cost-model.js';
 import { ReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ObjectMeta } from '../types.js';
 
 /**
- * Bytes of the tail fetched by the first (suffix) GET. 1 MiB holds the whole footer of every file in
- * apache/parquet-testing (largest: 19 KiB) and of wide files up to a few thousand column chunks, and
- * brings back a whole object of ≤ 1 MiB in one request (the 800 KiB, 600-chunk case costs one GET).
- * At ~100 MB/s per S3 stream the extra bytes cost ~10 ms, half of a 20 ms first byte: cheaper than
- * the risk of a second round trip. fsspec uses 1 MB; hyparquet and DataFusion 512 KiB; Arrow C++ 64 KiB.
+ * Share of one first-byte wait worth spending on reading extra tail bytes. Over-reading W bytes costs
+ * W / bandwidth; at 0.4 × TTFB × bandwidth an open that only needed the footer stays within 1.4× of
+ * its floor (one TTFB plus the footer's own bytes), while a file that fits comes back whole.
  */
-export const DEFAULT_FOOTER_WINDOW = 1024 * 1024;
+export const FOOTER_WINDOW_TTFB_SHARE = 0.4;
+
+/**
+ * Bytes of the tail fetched by the first (suffix) GET: FOOTER_WINDOW_TTFB_SHARE × the S3 defaults'
+ * 30 ms × 64 MiB/s ≈ 786 KiB. That holds the whole footer of every file in apache/parquet-testing
+ * (largest: 19 KiB) and of wide files up to thousands of column chunks (320 columns × 4 row groups:
+ * 166 KiB), and brings back a whole object of up to ~786 KiB in one request — the 800 KB,
+ * 600-chunk case costs one GET. Others: hyparquet and DataFusion 512 KiB, fsspec 1 MB, Arrow C++ 64 KiB.
+ */
+export const DEFAULT_FOOTER_WINDOW = Math.round(FOOTER_WINDOW_TTFB_SHARE * (DEFAULT_TTFB_MS / 1000) * DEFAULT_BYTES_PER_SECOND);
 
 /** Smallest valid Parquet file: `PAR1` + empty metadata length + `PAR1` (catalogue case 18). */
 export const PARQUET_MIN_SIZE = 12;

@@ -20,6 +20,9 @@ export const DEFAULT_PLAN_CONCURRENCY = 64;
 /** S3 Standard GET price: $0.0004 per 1,000 requests (us-east-1). Transfer within a region is free. */
 export const S3_GET_PRICE_USD = 0.0004 / 1000;
 
+/** Bytes of the `PAR1` magic at the start of every Parquet file. */
+const LEADING_MAGIC = 4;
+
 export interface PlanSelection {
   /** Columns to read: leaf paths (`a`, `s.x`) or a parent, which selects its leaves. Default: all. */
   columns?: readonly string[];
@@ -126,6 +129,12 @@ export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, o
   const wanted = new Set(columns);
   const chunks = rowGroups.flatMap((g) => (layout.chunks[g] ?? []).filter((c) => wanted.has(c.column))).sort((a, b) => a.offset - b.offset);
   const ranges = chunks.flatMap((c) => subtract({ offset: c.offset, length: c.length }, layout.held)).filter((r) => r.length > 0);
+  // Decoders check the leading magic: when a request starts within the merge gap of it, fetch it along
+  // (same request, 4 bytes more) rather than as a direct fetch later.
+  const first = ranges[0];
+  if (first && first.offset > 0 && first.offset <= gap && subtract({ offset: 0, length: LEADING_MAGIC }, layout.held).length > 0) {
+    ranges.unshift({ offset: 0, length: Math.min(LEADING_MAGIC, first.offset) });
+  }
   const plan = planRequests(ranges, { gap, maxRangeSize });
   const needed = planRequests(chunks, { gap: 0, maxRangeSize: Number.MAX_SAFE_INTEGER, split: false }).bytesWanted;
   const requestCount = plan.requests.length;

@@ -5,7 +5,7 @@
  * buffer) and a prefetch of the chunk ranges: ≤ 2 GETs in all, and the 600 chunk reads cost none.
  * RangeReader on the same sequence is the baseline the issue note compares against.
  *
- * Request lists are `METHOD range` strings as the metrics layer records them (`GET bytes=-1048576`);
+ * Request lists are `METHOD range` strings as the metrics layer records them (`GET bytes=-805306`);
  * every reader runs with `adaptive: false`, so plans do not depend on this machine's speed. A 1 ms
  * first byte keeps requests open long enough for round trips (waves) to be counted reliably.
  */
@@ -185,7 +185,7 @@ describe('the seed file (50 row groups × 12 columns): BufferReader', () => {
     for (const order of [fileOrder, outOfOrder, columnMajor]) expect(await decoderPattern(reader, seed, order)).toBe(600);
     expect(requestList(backend)).toEqual([`GET bytes=-${DEFAULT_FOOTER_WINDOW}`]);
     expect(reader.stats()).toMatchObject({ requests: 0, misses: 0 });
-    record('seed, 3 × (footer + metadata + 600 chunks)', 'BufferReader, open with 1 MiB tail + prefetch', backend);
+    record('seed, 3 × (footer + metadata + 600 chunks)', 'BufferReader, open with the default tail + prefetch', backend);
     await reader.close();
   });
 
@@ -269,8 +269,8 @@ describe('the seed file: RangeReader on the same sequence (the baseline)', () =>
     const list = requestList(backend);
     expect(list.slice(0, 3)).toEqual(headFooterMetadata());
     // Only a chunk that starts within the skip limit (8 KiB) after the open body's position, or inside
-    // the last body chunk it kept, is served without a new request: 47 of the 600 in this order.
-    expect(list.filter((r) => r.startsWith('GET'))).toHaveLength(2 + 553);
+    // the last body chunk it kept, is served without a new request: 60 of the 600 in this order.
+    expect(list.filter((r) => r.startsWith('GET'))).toHaveLength(2 + 540);
     record('seed, footer + metadata + 600 chunks out of order', 'RangeReader', backend);
   });
 
@@ -279,7 +279,7 @@ describe('the seed file: RangeReader on the same sequence (the baseline)', () =>
     await decoderPattern(new RangeReader(backend, 'f.parquet'), seed, columnMajor);
     // Each column's 50 chunks lie in increasing order; the jump over the other columns of a row
     // group (~14 KiB on average) is often under 8 KiB and read through instead.
-    expect(backend.metrics.snapshot()).toMatchObject({ heads: 1, gets: 2 + 116 });
+    expect(backend.metrics.snapshot()).toMatchObject({ heads: 1, gets: 2 + 24 });
     record('seed, footer + metadata + 600 chunks column by column', 'RangeReader', backend);
   });
 
