@@ -110,6 +110,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     this.fetcher = new Fetcher(io, backend, path, this.pool, {
       gap: () => this.gap,
       maxRangeSize: () => this.maxRangeSize,
+      concurrency: this.concurrency,
       signal,
       ...(options.size === undefined ? {} : { size: options.size }),
       ...(options.etag === undefined ? {} : { etag: options.etag }),

@@ -136,9 +136,43 @@ export interface RequestPlan {
   bytesFetched: number;
 }
 
+export interface SpreadOptions {
+  /** Requests that can be in flight at once: a wave never grows past this by spreading. */
+  parallel: number;
+  /** Smallest part worth its own request (≈ TTFB × bandwidth: a smaller part waits longer than it transfers). */
+  minPart: number;
+}
+
 export interface PlanOptions extends CoalesceOptions {
   /** Split merged requests longer than `maxRangeSize` into parallel parts (default true). */
   split?: boolean;
+  /** Also spread a wave over idle connections (see `spreadRequests`). */
+  spread?: SpreadOptions;
+}
+
+/**
+ * Splits the requests of one wave into more, smaller parallel parts while the wave has fewer than
+ * `parallel` requests and the parts stay at least `minPart` bytes. Where a connection's bandwidth is
+ * the limit (S3 serves ~100 MB/s per GET and far more in parallel), a request of S bytes finishes in
+ * TTFB + S/bw, and k parts of it in TTFB + S/(k·bw): a 10 MB row group goes from ~150 ms to ~50 ms.
+ * Pure; parts are near-equal; the output stays sorted and disjoint and covers the same bytes.
+ */
+export function spreadRequests(requests: readonly Span[], opts: SpreadOptions): Span[] {
+  if (!Number.isSafeInteger(opts.parallel) || opts.parallel < 1 || !(opts.minPart >= 1)) {
+    throw new ReaderError('InvalidInput', 'spread needs parallel >= 1 and minPart >= 1', { op: 'plan' });
+  }
+  if (requests.length >= opts.parallel) return requests.map((r) => ({ offset: r.offset, length: r.length }));
+  const total = requests.reduce((n, r) => n + r.length, 0);
+  // The part size: at least minPart, and large enough that the wave fits in `parallel` requests.
+  // A request of S bytes becomes floor(S / part) near-equal parts, so no part is below `part`.
+  let part = Math.max(Math.ceil(opts.minPart), Math.ceil(total / opts.parallel));
+  const partsOf = (r: Span, p: number) => Math.max(1, Math.floor(r.length / p));
+  const count = (p: number) => requests.reduce((n, r) => n + partsOf(r, p), 0);
+  while (count(part) > opts.parallel) part = Math.ceil(part * 1.05);
+  return requests.flatMap((r) => {
+    const k = partsOf(r, part);
+    return k > 1 ? splitRange(r, Math.ceil(r.length / k)) : [{ offset: r.offset, length: r.length }];
+  });
 }
 
 /**
@@ -147,7 +181,8 @@ export interface PlanOptions extends CoalesceOptions {
  */
 export function planRequests(ranges: readonly Span[], opts: PlanOptions): RequestPlan {
   const merged = coalesceRanges(ranges, opts);
-  const parts = opts.split === false ? merged : merged.flatMap((m) => splitRange(m, opts.maxRangeSize));
+  const split = opts.split === false ? merged : merged.flatMap((m) => splitRange(m, opts.maxRangeSize));
+  const parts = opts.spread ? spreadRequests(split, opts.spread) : split;
   const requests: PlannedRequest[] = parts.map((p) => ({ ...p, inputs: [] }));
   const requestsOf: number[][] = ranges.map(() => []);
   ranges.forEach((r, i) => {

@@ -87,6 +87,18 @@ export function maxRangeSizeFor(gap: number, utilization = IDEAL_BANDWIDTH_UTILI
   return Math.round(clamp((gap * utilization) / (1 - utilization), MIN_REQUEST_SIZE, MAX_IDEAL_REQUEST_SIZE));
 }
 
+/**
+ * Smallest part a wave is spread into. A part should carry at least a gap's worth of bytes (its
+ * transfer then outlasts its extra first-byte wait), and never less than 1 MiB: below that, on fast
+ * local storage, per-request overhead outweighs parallel transfer.
+ */
+export const MIN_SPREAD_PART = 1 * MiB;
+
+/** The smallest parallel part for a merge gap: max(gap, MIN_SPREAD_PART). */
+export function minPartFor(gap: number): number {
+  return Math.max(gap, MIN_SPREAD_PART);
+}
+
 /** S3 defaults: 30 ms × 64 MiB/s ≈ 1.9 MiB gap (object_store and OpenDAL use 1 MiB). */
 export const DEFAULT_GAP = gapFor(DEFAULT_TTFB_MS, DEFAULT_BYTES_PER_SECOND);
 /** S3 defaults: min(16 MiB, 9 × 1.9 MiB) = 16 MiB, the measured sweet spot. */

@@ -7,7 +7,8 @@ import { collectBody } from '../body.js';
 import { ReaderError, isReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ReadOptions } from '../types.js';
 import type { Piece } from './assemble.js';
-import { planRequests, type Span } from './coalesce.js';
+import { planRequests, spreadRequests, type Span } from './coalesce.js';
+import { minPartFor } from './cost-model.js';
 import { BufferPool, SpanIndex, blockEnd, type Block, type BlockOwner } from './store.js';
 
 /**
@@ -38,6 +39,8 @@ export interface FetcherSettings {
   /** Merge gap and request cap, read at each plan (so an adaptive model's changes apply). */
   gap(): number;
   maxRangeSize(): number;
+  /** Requests in flight at once: a wave is spread over this many connections. */
+  concurrency: number;
   signal: AbortSignal;
   size?: number;
   etag?: string;
@@ -242,7 +245,11 @@ export class Fetcher implements BlockOwner {
       else groups.push([m]);
       prevEnd = m.offset + m.length;
     }
-    const plan = (cap: number): Span[] => groups.flatMap((g) => planRequests(g, { gap: this.settings.gap(), maxRangeSize: cap }).requests);
+    const plan = (cap: number): Span[] =>
+      spreadRequests(
+        groups.flatMap((g) => planRequests(g, { gap: this.settings.gap(), maxRangeSize: cap }).requests),
+        { parallel: this.settings.concurrency, minPart: minPartFor(this.settings.gap()) },
+      );
     let requests = plan(this.blockCap);
     // Larger than the whole budget: stream it through to the caller instead of evicting everything.
     const direct = policy === 'need' && requests.reduce((n, r) => n + r.length, 0) > this.pool.maxMemory;

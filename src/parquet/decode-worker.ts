@@ -2,8 +2,8 @@
  * parquet-wasm in a worker thread. On corrupt input parquet-wasm panics, and the panic escapes as an
  * uncaught `RuntimeError: unreachable` that would take the user's process down, while its read never
  * settles. In a worker, a panic only ends the worker: the read rejects with `InvalidData` and the next
- * read gets a fresh worker. The worker asks the main thread for every byte range, which serves it from
- * the source's buffer (so prefetched bytes cost nothing and the request counts stay in one place).
+ * read gets a fresh worker. The main thread ships the prefetched bytes with the job; any other range
+ * the worker asks for is served from the source's buffer (so the request counts stay in one place).
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -16,7 +16,16 @@ const { parentPort, workerData } = require('node:worker_threads');
 const pw = require(workerData.parquetWasm);
 const pendingSlices = new Map();
 let nextSlice = 1;
-function blob(job, size, start, end) {
+// Bytes the main thread shipped with the job: slices inside them never cross threads.
+function local(chunks, start, end) {
+  for (const c of chunks) {
+    if (c.offset <= start && end <= c.offset + c.bytes.byteLength) {
+      return c.bytes.buffer.slice(c.bytes.byteOffset + start - c.offset, c.bytes.byteOffset + end - c.offset);
+    }
+  }
+  return undefined;
+}
+function blob(job, chunks, start, end) {
   return {
     size: end - start,
     type: '',
@@ -25,10 +34,12 @@ function blob(job, size, start, end) {
       const rel = (v, d) => (v === undefined ? d : v < 0 ? Math.max(n + v, 0) : Math.min(v, n));
       const lo = rel(a, 0);
       const hi = Math.max(lo, rel(b, n));
-      return blob(job, size, start + lo, start + hi);
+      return blob(job, chunks, start + lo, start + hi);
     },
     arrayBuffer() {
       if (end <= start) return Promise.resolve(new ArrayBuffer(0));
+      const here = local(chunks, start, end);
+      if (here) return Promise.resolve(here);
       const id = nextSlice++;
       // A failed slice never settles: rejecting would panic the decoder. The main thread fails the job.
       return new Promise((resolve) => {
@@ -47,9 +58,19 @@ parentPort.on('message', async (msg) => {
   }
   if (msg.type !== 'read') return;
   try {
-    const file = await pw.ParquetFile.fromFile(blob(msg.job, msg.size, 0, msg.size));
-    const table = await file.read(msg.options);
-    file.free();
+    const chunks = msg.chunks.map((c) => ({ offset: c.offset, bytes: new Uint8Array(c.buffer) }));
+    const whole = msg.syncOk && chunks.find((c) => c.offset === 0 && c.bytes.byteLength === msg.size);
+    let table;
+    if (whole) {
+      // The whole object is here: the synchronous reader is several times faster than the async one.
+      // (It ignores the columns option in parquet-wasm 0.8; the main thread selects them. It also trusts
+      // the footer's num_rows, so the main thread allows it only where that agrees with the row groups.)
+      table = pw.readParquet(whole.bytes, { rowGroups: msg.options.rowGroups, batchSize: msg.options.batchSize });
+    } else {
+      const file = await pw.ParquetFile.fromFile(blob(msg.job, chunks, 0, msg.size));
+      table = await file.read(msg.options);
+      file.free();
+    }
     const ipc = table.intoIPCStream();
     const out = ipc.buffer.slice(ipc.byteOffset, ipc.byteOffset + ipc.byteLength);
     parentPort.postMessage({ type: 'done', job: msg.job, ipc: out }, [out]);
@@ -90,7 +111,15 @@ class DecoderPool {
   }
 
   /** Decodes with parquet-wasm in a worker; resolves with the Arrow IPC stream bytes. */
-  read(size: number, options: WorkerReadOptions, readAt: (offset: number, length: number) => Promise<Uint8Array>, context: { backend: string; path: string }): WorkerRead {
+  read(
+    size: number,
+    options: WorkerReadOptions,
+    readAt: (offset: number, length: number) => Promise<Uint8Array>,
+    context: { backend: string; path: string },
+    shipped: readonly { offset: number; bytes: Uint8Array }[] = [],
+    /** The synchronous whole-object reader gives the same rows as the async one (num_rows is consistent). */
+    syncOk = false,
+  ): WorkerRead {
     const worker = this.idle.pop() ?? this.spawn();
     worker.ref();
     const job = this.nextJob++;
@@ -151,7 +180,8 @@ class DecoderPool {
     worker.on('message', onMessage);
     worker.on('error', onError);
     worker.on('exit', onExit);
-    worker.postMessage({ type: 'read', job, size, options });
+    const chunks = shipped.map((c) => ({ offset: c.offset, buffer: toArrayBuffer(c.bytes) }));
+    worker.postMessage({ type: 'read', job, size, options, chunks, syncOk }, chunks.map((c) => c.buffer));
     return { promise, cancel: (err) => fail(err, false) };
   }
 }

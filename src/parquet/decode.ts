@@ -6,7 +6,8 @@
 import type { RecordBatch, Table } from 'apache-arrow';
 import { ReaderError, abortError } from '../errors.js';
 import { decoderPool, type WorkerReadOptions } from './decode-worker.js';
-import type { PlanSelection } from './planner.js';
+import { unionRanges } from '../buffer-reader/coalesce.js';
+import type { PlanSelection, ReadPlan } from './planner.js';
 import type { ParquetSource } from './source.js';
 
 /**
@@ -66,12 +67,28 @@ function fieldNames(columns: readonly string[] | undefined): string[] | undefine
   return [...new Set(columns.map((c) => c.split('.')[0] as string))];
 }
 
+/** The bytes to ship with a decode: the plan's ranges, the held tail and the page index, as buffered. */
+async function shippable(source: ParquetSource, plan: ReadPlan): Promise<{ offset: number; bytes: Uint8Array }[]> {
+  const spans = unionRanges([
+    ...plan.ranges,
+    source.held,
+    ...(source.pageIndex ? [source.pageIndex] : []),
+  ]);
+  const bytes = await source.reader.readRanges(spans);
+  return spans.map((s, i) => ({ offset: s.offset, bytes: bytes[i] as Uint8Array }));
+}
+
 /** One parquet-wasm decode in a worker, tied to the guard (abort, timeout, failed input). */
-async function decode(source: ParquetSource, guard: Guard, options: WorkerReadOptions): Promise<Table> {
+async function decode(source: ParquetSource, guard: Guard, plan: ReadPlan, options: WorkerReadOptions): Promise<Table> {
   const { tableFromIPC } = await import('apache-arrow');
-  const read = decoderPool().read(source.size, options, (o, l) => source.readAt(o, l), { backend: source.backend.kind, path: source.path });
+  const shipped = await guard.race(shippable(source, plan));
+  const rows = source.rowGroups.reduce((n, g) => n + g.numRows, 0);
+  const read = decoderPool().read(source.size, options, (o, l) => source.readAt(o, l), { backend: source.backend.kind, path: source.path }, shipped, rows === source.numRows);
   guard.failed.catch((err: unknown) => read.cancel(err as ReaderError));
-  return tableFromIPC(await guard.race(read.promise));
+  const table = tableFromIPC(await guard.race(read.promise));
+  // The whole-object fast path decodes every column: keep the ones asked for.
+  const names = options.columns;
+  return names && table.schema.fields.length !== names.length ? table.select(names) : table;
 }
 
 function wasmOptions(opts: ReadTableOptions, rowGroups: number[]): WorkerReadOptions {
@@ -89,7 +106,7 @@ export async function readTable(source: ParquetSource, opts: ReadTableOptions = 
   const guard = new Guard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });
   try {
     await guard.race(source.prefetch(plan, { pageIndex: true }));
-    return await decode(source, guard, wasmOptions(opts, plan.rowGroups));
+    return await decode(source, guard, plan, wasmOptions(opts, plan.rowGroups));
   } finally {
     guard.dispose();
   }
@@ -107,7 +124,7 @@ export async function* readBatches(source: ParquetSource, opts: ReadTableOptions
     try {
       const plan = source.plan({ ...(opts.columns ? { columns: opts.columns } : {}), rowGroups: [g] });
       await guard.race(source.prefetch(plan, { pageIndex: true }));
-      table = await decode(source, guard, wasmOptions(opts, [g]));
+      table = await decode(source, guard, plan, wasmOptions(opts, [g]));
     } finally {
       guard.dispose();
     }

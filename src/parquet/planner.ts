@@ -4,18 +4,16 @@
  * before any I/O. Coalescing is the BufferReader's own `planRequests`, so the plan is what happens.
  */
 import type { FileMetaData } from 'hyparquet';
+import { DEFAULT_CONCURRENCY } from '../buffer-reader/buffer-reader.js';
 import { planRequests, type PlannedRequest } from '../buffer-reader/coalesce.js';
-import { DEFAULT_GAP, DEFAULT_MAX_RANGE_SIZE } from '../buffer-reader/cost-model.js';
+import { DEFAULT_GAP, DEFAULT_MAX_RANGE_SIZE, minPartFor } from '../buffer-reader/cost-model.js';
 import { ReaderError } from '../errors.js';
 import type { ResolvedRange } from '../types.js';
 import { rowGroupMayMatch, validateFilter, type RowGroupFilter } from './filter.js';
 import type { ColumnChunkRange } from './metadata.js';
 
-/**
- * Parallel requests per wave when the plan is not told: object stores serve dozens of parallel GETs
- * per client (S3 easily 50+), so a whole wave goes out at once; matches the HTTP pool's 64 sockets.
- */
-export const DEFAULT_PLAN_CONCURRENCY = 64;
+/** Parallel requests per wave when the plan is not told: the BufferReader's default, which executes it. */
+export const DEFAULT_PLAN_CONCURRENCY = DEFAULT_CONCURRENCY;
 
 /** S3 Standard GET price: $0.0004 per 1,000 requests (us-east-1). Transfer within a region is free. */
 export const S3_GET_PRICE_USD = 0.0004 / 1000;
@@ -135,7 +133,7 @@ export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, o
   if (first && first.offset > 0 && first.offset <= gap && subtract({ offset: 0, length: LEADING_MAGIC }, layout.held).length > 0) {
     ranges.unshift({ offset: 0, length: Math.min(LEADING_MAGIC, first.offset) });
   }
-  const plan = planRequests(ranges, { gap, maxRangeSize });
+  const plan = planRequests(ranges, { gap, maxRangeSize, spread: { parallel: concurrency, minPart: minPartFor(gap) } });
   const needed = planRequests(chunks, { gap: 0, maxRangeSize: Number.MAX_SAFE_INTEGER, split: false }).bytesWanted;
   const requestCount = plan.requests.length;
   return {

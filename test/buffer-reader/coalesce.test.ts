@@ -7,6 +7,7 @@ import {
   planRequests,
   sortRanges,
   splitRange,
+  spreadRequests,
   unionRanges,
   type Span,
 } from '../../src/buffer-reader/coalesce.js';
@@ -178,6 +179,45 @@ describe('coalesce: properties', () => {
         const sizes = parts.map((p) => p.length);
         expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(Math.ceil(length / parts.length));
       }),
+    );
+  });
+});
+
+describe('spreadRequests', () => {
+  const MiB = 1024 * 1024;
+
+  it('splits one big request of a short wave into parallel parts of at least minPart', () => {
+    expect(spreadRequests([{ offset: 0, length: 10 * MiB }], { parallel: 32, minPart: 2 * MiB })).toEqual(
+      Array.from({ length: 5 }, (_, i) => ({ offset: i * 2 * MiB, length: 2 * MiB })),
+    );
+    // A request smaller than two parts stays whole.
+    expect(spreadRequests([{ offset: 5, length: 3 * MiB }], { parallel: 32, minPart: 2 * MiB })).toEqual([{ offset: 5, length: 3 * MiB }]);
+    // A full wave is left alone.
+    const wave = Array.from({ length: 4 }, (_, i) => ({ offset: i * 100 * MiB, length: 50 * MiB }));
+    expect(spreadRequests(wave, { parallel: 4, minPart: 1 })).toEqual(wave);
+  });
+
+  it('properties: same bytes, sorted, disjoint, within the wave, parts ≥ minPart unless an input was smaller', () => {
+    const spans = fc
+      .array(fc.record({ gap: fc.integer({ min: 0, max: 5 * MiB }), length: fc.integer({ min: 1, max: 40 * MiB }) }), { minLength: 1, maxLength: 12 })
+      .map((xs) => {
+        let at = 0;
+        return xs.map(({ gap, length }) => {
+          const r = { offset: at + gap, length };
+          at = r.offset + length;
+          return r;
+        });
+      });
+    fc.assert(
+      fc.property(spans, fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 4 * MiB }), (reqs, parallel, minPart) => {
+        const out = spreadRequests(reqs, { parallel, minPart });
+        expect(out.reduce((n, r) => n + r.length, 0)).toBe(reqs.reduce((n, r) => n + r.length, 0));
+        for (let i = 1; i < out.length; i++) expect((out[i] as Span).offset).toBeGreaterThanOrEqual((out[i - 1] as Span).offset + (out[i - 1] as Span).length);
+        expect(out.length).toBeLessThanOrEqual(Math.max(parallel, reqs.length));
+        const inputs = new Set(reqs.map((r) => `${r.offset}+${r.length}`));
+        for (const r of out) if (!inputs.has(`${r.offset}+${r.length}`)) expect(r.length).toBeGreaterThanOrEqual(minPart);
+      }),
+      { seed: 4242, numRuns: 300 },
     );
   });
 });

@@ -19,7 +19,9 @@ import { ObjectServer } from '../../bench/object-server.js';
 import { fsBackend } from '../../src/backends/fs/backend.js';
 import { httpBackend } from '../../src/backends/http/backend.js';
 import { memoryBackend } from '../../src/backends/memory/backend.js';
-import { BufferReader } from '../../src/buffer-reader/buffer-reader.js';
+import { BufferReader, DEFAULT_CONCURRENCY } from '../../src/buffer-reader/buffer-reader.js';
+import { splitRange, spreadRequests } from '../../src/buffer-reader/coalesce.js';
+import { minPartFor } from '../../src/buffer-reader/cost-model.js';
 import { withMetrics, type MeteredBackend } from '../../src/layers/metrics.js';
 import { withThrottle } from '../../src/layers/throttle.js';
 import { DEFAULT_FOOTER_WINDOW, readTail, type Tail } from '../../src/parquet/footer.js';
@@ -363,20 +365,22 @@ describe('bigger than the tail window and the default budget (161 MB, 16 row gro
     await reader.close();
   });
 
-  it('all 144 chunks with a budget that holds them: the tail, then one wave of 16 MiB parts', async () => {
+  it('all 144 chunks with a budget that holds them: the tail, then one wave of parallel parts', async () => {
     const backend = remote(big.bytes);
     const { reader, tail } = await openBuffered(backend, 'f.parquet', { maxMemory: 256 * MiB });
     const res = await reader.prefetch(big.chunks);
-    // Everything before the tail window, as one merged span split into near-equal parts of ≤ 16 MiB.
+    // Everything before the tail window as one merged span, split into ≤ 16 MiB parts and then
+    // spread over the reader's connections (one wave, parts of at least one gap).
     const span = tail.offset - big.dataStart;
-    const parts = Math.ceil(span / (16 * MiB));
-    expect(res).toEqual({ requests: parts, bytes: span });
-    const afterPrefetch = requestList(backend);
-    const partSize = Math.ceil(span / parts);
-    const expectedParts = Array.from({ length: parts }, (_, i) => {
-      const from = big.dataStart + i * partSize;
-      return `GET ${bytesRange(from, Math.min(from + partSize, tail.offset))}`;
+    const parts = spreadRequests(splitRange({ offset: big.dataStart, length: span }, 16 * MiB), {
+      parallel: DEFAULT_CONCURRENCY,
+      minPart: minPartFor(reader.gap),
     });
+    expect(parts.length).toBeLessThanOrEqual(DEFAULT_CONCURRENCY);
+    expect(parts.length).toBeGreaterThan(Math.ceil(span / (16 * MiB)));
+    expect(res).toEqual({ requests: parts.length, bytes: span });
+    const expectedParts = parts.map((p) => `GET ${bytesRange(p.offset, p.offset + p.length)}`);
+    const afterPrefetch = requestList(backend);
     expect(afterPrefetch).toEqual([`GET bytes=-${DEFAULT_FOOTER_WINDOW}`, ...expectedParts]);
     expect(backend.metrics.snapshot().roundTrips).toBe(2);
     expect(await decoderPattern(reader, big, outOfOrder)).toBe(144);

@@ -39,7 +39,7 @@ const BAD_DATA: Record<string, BadCase> = {
   // whose rejections it would leave unhandled.
   'ARROW-GH-41317.parquet': { open: { kind: 'InvalidData', message: /column chunk timestampWus_no_tz of row group 1 is not in the schema/ } },
   'ARROW-GH-41321.parquet': {
-    readTable: { kind: 'InvalidData', message: /parquet-wasm crashed/ },
+    readTable: { kind: 'InvalidData', message: /parquet-wasm (crashed|could not decode)/ },
     readObjects: { kind: 'InvalidData', message: /hyparquet could not decode the file: parquet bitpack offset/ },
   },
   // A 0 bit-width RLE dictionary index: Arrow C++'s bug; arrow-rs (inside parquet-wasm) decodes it,
@@ -49,16 +49,16 @@ const BAD_DATA: Record<string, BadCase> = {
     readObjects: { kind: 'Unsupported', message: /unsupported compression codec: ZSTD/ },
   },
   'ARROW-GH-45185.parquet': {
-    readTable: { kind: 'InvalidData', message: /parquet-wasm crashed/ },
+    readTable: { kind: 'InvalidData', message: /parquet-wasm (crashed|could not decode)/ },
     readObjects: { kind: 'InvalidData', message: /hyparquet could not decode the file/ },
   },
   'ARROW-GH-47662.parquet': {
-    readTable: { kind: 'InvalidData', message: /parquet-wasm crashed/ },
+    readTable: { kind: 'InvalidData', message: /parquet-wasm (crashed|could not decode)/ },
     readObjects: { kind: 'InvalidData', message: /hyparquet could not decode the file: Invalid typed array length/ },
   },
   'ARROW-RS-GH-6229-DICTHEADER.parquet': { open: { kind: 'InvalidData', message: /column chunk name of row group 0 .* lies outside the data region/ } },
   'ARROW-RS-GH-6229-LEVELS.parquet': {
-    readTable: { kind: 'InvalidData', message: /parquet-wasm crashed/ },
+    readTable: { kind: 'InvalidData', message: /parquet-wasm (crashed|could not decode)/ },
     readObjects: { kind: 'InvalidData', message: /hyparquet could not decode the file/ },
   },
   'PARQUET-1481.parquet': { open: { kind: 'InvalidData', message: /corrupt Parquet metadata \(154 bytes at offset 289\)/ } },

@@ -6,7 +6,7 @@ import { ReaderError } from '../../src/errors.js';
 import { readTail } from '../../src/parquet/footer.js';
 import { rowGroupMayMatch, type RowGroupFilter } from '../../src/parquet/filter.js';
 import { columnChunkRanges, parseMetadata } from '../../src/parquet/metadata.js';
-import { planRead, type ParquetLayout } from '../../src/parquet/planner.js';
+import { DEFAULT_PLAN_CONCURRENCY, planRead, type ParquetLayout } from '../../src/parquet/planner.js';
 
 async function layoutOf(bytes: Uint8Array, held: 'all' | number): Promise<ParquetLayout> {
   const tail = await readTail(memoryBackend({ f: bytes }), 'f', { footerSizeHint: held === 'all' ? bytes.byteLength : held });
@@ -100,14 +100,19 @@ describe('planRead on the seed file (50 row groups × 12 columns)', () => {
 });
 
 describe('planRead on the big file (≥ 128 MiB, 16 row groups)', () => {
-  it('splits into ≤ 16 MiB requests fetched in one wave', async () => {
+  it('splits into ≤ 16 MiB requests, spread over the connections: one wave', async () => {
     const big = await fixture(FIXTURES.big);
     const layout = await layoutOf(big, 64 * 1024);
     const plan = planRead(layout);
     expect(plan.requests.every((r) => r.length <= 16 * 1024 * 1024)).toBe(true);
-    expect(plan.requestCount).toBe(Math.ceil(plan.bytesToFetch / (16 * 1024 * 1024)));
+    // More parts than 16 MiB alone would make (parallel transfer), never more than one wave.
+    expect(plan.requestCount).toBeGreaterThan(Math.ceil(plan.bytesToFetch / (16 * 1024 * 1024)));
+    expect(plan.requestCount).toBeLessThanOrEqual(DEFAULT_PLAN_CONCURRENCY);
     expect(plan.roundTrips).toBe(1);
-    expect(planRead(layout, {}, { concurrency: 4 }).roundTrips).toBe(Math.ceil(plan.requestCount / 4));
+    // With 4 connections the 16 MiB parts are already more than a wave: no spreading, 3 waves.
+    const four = planRead(layout, {}, { concurrency: 4 });
+    expect(four.requestCount).toBe(Math.ceil(plan.bytesToFetch / (16 * 1024 * 1024)));
+    expect(four.roundTrips).toBe(Math.ceil(four.requestCount / 4));
   });
 });
 
