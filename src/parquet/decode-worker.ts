@@ -107,7 +107,25 @@ class DecoderPool {
 
   private spawn(): Worker {
     const parquetWasm = createRequire(import.meta.url).resolve('parquet-wasm');
-    return new Worker(WORKER_SOURCE, { eval: true, workerData: { parquetWasm } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { parquetWasm } });
+    // Always listened to (an 'error' event without a listener would throw in the main thread); an
+    // idle worker that dies just leaves the pool.
+    worker.on('error', () => this.drop(worker));
+    worker.on('exit', () => this.drop(worker));
+    return worker;
+  }
+
+  /** Starts a worker now if none is idle, so its start-up (tens of ms) overlaps the caller's I/O. */
+  prewarm(): void {
+    if (this.idle.length > 0) return;
+    const worker = this.spawn();
+    worker.unref();
+    this.idle.push(worker);
+  }
+
+  private drop(worker: Worker): void {
+    const i = this.idle.indexOf(worker);
+    if (i >= 0) this.idle.splice(i, 1);
   }
 
   /** Decodes with parquet-wasm in a worker; resolves with the Arrow IPC stream bytes. */

@@ -103,6 +103,7 @@ function wasmOptions(opts: ReadTableOptions, rowGroups: number[]): WorkerReadOpt
  */
 export async function readTable(source: ParquetSource, opts: ReadTableOptions = {}): Promise<Table> {
   const plan = source.plan(opts);
+  decoderPool().prewarm(); // the worker starts while the data arrives
   const guard = new Guard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });
   try {
     await guard.race(source.prefetch(plan, { pageIndex: true }));
