@@ -139,6 +139,11 @@ export interface RequestPlan {
 export interface SpreadOptions {
   /** Requests that can be in flight at once: a wave never grows past this by spreading. */
   parallel: number;
+  /**
+   * Holes up to this size are always merged over (default 0). Bigger holes, up to the plan's `gap`,
+   * are merged only while the wave has more requests than `parallel` (see `mergeForWave`).
+   */
+  smallGap?: number;
   /** Smallest part worth its own request (≈ TTFB × bandwidth: a smaller part waits longer than it transfers). */
   minPart: number;
 }
@@ -150,6 +155,55 @@ export interface PlanOptions extends CoalesceOptions {
   spread?: SpreadOptions;
 }
 
+export interface WaveMergeOptions extends CoalesceOptions {
+  parallel: number;
+  smallGap: number;
+}
+
+/**
+ * Merging for one parallel wave. Merging over a hole saves a request but puts the hole's bytes on one
+ * connection's clock; while the wave has idle connections a separate request costs no time at all.
+ * So: always merge holes ≤ `smallGap`; then merge the smallest remaining holes (each ≤ `gap`) only
+ * while the wave has more than `parallel` requests. The merged-size cap holds throughout.
+ * Input: sorted, no containment (`dropContained`). Output: sorted, disjoint, covering every input byte.
+ */
+export function mergeForWave(sorted: readonly Span[], opts: WaveMergeOptions): Span[] {
+  checkOptions(opts);
+  // Overlaps first (they are holes of negative size): the plain merge with no gap handles them.
+  const spans = mergeRanges(sorted, { gap: 0, maxRangeSize: opts.maxRangeSize });
+  const n = spans.length;
+  if (n <= 1) return spans;
+  // A doubly linked list of segments; hole i lies between segment i and the next.
+  const start = spans.map((r) => r.offset);
+  const stop = spans.map((r) => end(r));
+  const next = spans.map((_, i) => (i + 1 < n ? i + 1 : -1));
+  const alive = spans.map(() => true);
+  let count = n;
+  const holes = Array.from({ length: n - 1 }, (_, i) => ({ i, size: (start[i + 1] as number) - (stop[i] as number) })).sort((a, b) => a.size - b.size || a.i - b.i);
+  // Hole i is still between segment `head(i)` and segment i + 1 (the left side may have absorbed others).
+  const head = spans.map((_, i) => i);
+  const find = (i: number): number => {
+    while (head[i] !== i) i = head[i] as number;
+    return i;
+  };
+  for (const h of holes) {
+    if (h.size > opts.gap) break;
+    if (h.size > opts.smallGap && count <= opts.parallel) break;
+    const left = find(h.i);
+    const right = h.i + 1;
+    if (!alive[right]) continue;
+    if ((stop[right] as number) - (start[left] as number) > opts.maxRangeSize) continue;
+    stop[left] = stop[right] as number;
+    next[left] = next[right] as number;
+    alive[right] = false;
+    head[right] = left;
+    count--;
+  }
+  const out: Span[] = [];
+  for (let i = 0; i !== -1 && i < n; i = next[i] as number) out.push({ offset: start[i] as number, length: (stop[i] as number) - (start[i] as number) });
+  return out;
+}
+
 /**
  * Splits the requests of one wave into more, smaller parallel parts while the wave has fewer than
  * `parallel` requests and the parts stay at least `minPart` bytes. Where a connection's bandwidth is
@@ -158,8 +212,8 @@ export interface PlanOptions extends CoalesceOptions {
  * Pure; parts are near-equal; the output stays sorted and disjoint and covers the same bytes.
  */
 export function spreadRequests(requests: readonly Span[], opts: SpreadOptions): Span[] {
-  if (!Number.isSafeInteger(opts.parallel) || opts.parallel < 1 || !(opts.minPart >= 1)) {
-    throw new ReaderError('InvalidInput', 'spread needs parallel >= 1 and minPart >= 1', { op: 'plan' });
+  if (!Number.isSafeInteger(opts.parallel) || opts.parallel < 1 || !(opts.minPart >= 1) || !Number.isFinite(opts.minPart)) {
+    throw new ReaderError('InvalidInput', 'spread needs parallel >= 1 and a finite minPart >= 1', { op: 'plan' });
   }
   if (requests.length >= opts.parallel) return requests.map((r) => ({ offset: r.offset, length: r.length }));
   const total = requests.reduce((n, r) => n + r.length, 0);
@@ -180,7 +234,9 @@ export function spreadRequests(requests: readonly Span[], opts: SpreadOptions): 
  * Pure: the same input gives the same plan.
  */
 export function planRequests(ranges: readonly Span[], opts: PlanOptions): RequestPlan {
-  const merged = coalesceRanges(ranges, opts);
+  const merged = opts.spread
+    ? mergeForWave(dropContained(sortRanges(ranges)), { ...opts, parallel: opts.spread.parallel, smallGap: opts.spread.smallGap ?? 0 })
+    : coalesceRanges(ranges, opts);
   const split = opts.split === false ? merged : merged.flatMap((m) => splitRange(m, opts.maxRangeSize));
   const parts = opts.spread ? spreadRequests(split, opts.spread) : split;
   const requests: PlannedRequest[] = parts.map((p) => ({ ...p, inputs: [] }));

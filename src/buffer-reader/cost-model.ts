@@ -94,6 +94,13 @@ export function maxRangeSizeFor(gap: number, utilization = IDEAL_BANDWIDTH_UTILI
  */
 export const MIN_SPREAD_PART = 1 * MiB;
 
+/**
+ * Holes always merged over, even when a wave has idle connections: 64 KiB (fsspec's gap) transfers in
+ * under a millisecond at S3 speeds, less than a request's own overhead. Bigger holes, up to the gap,
+ * are merged only when the wave has more requests than connections.
+ */
+export const SMALL_GAP = 64 * KiB;
+
 /** The smallest parallel part for a merge gap: max(gap, MIN_SPREAD_PART). */
 export function minPartFor(gap: number): number {
   return Math.max(gap, MIN_SPREAD_PART);

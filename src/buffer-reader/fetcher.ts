@@ -7,8 +7,8 @@ import { collectBody } from '../body.js';
 import { ReaderError, isReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ReadOptions } from '../types.js';
 import type { Piece } from './assemble.js';
-import { planRequests, spreadRequests, type Span } from './coalesce.js';
-import { minPartFor } from './cost-model.js';
+import { dropContained, mergeForWave, sortRanges, splitRange, spreadRequests, type Span } from './coalesce.js';
+import { SMALL_GAP, minPartFor } from './cost-model.js';
 import { BufferPool, SpanIndex, blockEnd, type Block, type BlockOwner } from './store.js';
 
 /**
@@ -245,11 +245,15 @@ export class Fetcher implements BlockOwner {
       else groups.push([m]);
       prevEnd = m.offset + m.length;
     }
-    const plan = (cap: number): Span[] =>
-      spreadRequests(
-        groups.flatMap((g) => planRequests(g, { gap: this.settings.gap(), maxRangeSize: cap }).requests),
-        { parallel: this.settings.concurrency, minPart: minPartFor(this.settings.gap()) },
+    const plan = (cap: number): Span[] => {
+      const gap = this.settings.gap();
+      const parallel = this.settings.concurrency;
+      // Each group merges for the wave on its own (nothing merges across a buffered block or a fetch).
+      const merged = groups.flatMap((g) =>
+        mergeForWave(dropContained(sortRanges(g)), { gap, maxRangeSize: cap, parallel, smallGap: Math.min(gap, SMALL_GAP) }).flatMap((m) => splitRange(m, cap)),
       );
+      return spreadRequests(merged, { parallel, minPart: minPartFor(gap) });
+    };
     let requests = plan(this.blockCap);
     // Larger than the whole budget: stream it through to the caller instead of evicting everything.
     const direct = policy === 'need' && requests.reduce((n, r) => n + r.length, 0) > this.pool.maxMemory;

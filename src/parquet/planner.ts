@@ -6,7 +6,7 @@
 import type { FileMetaData } from 'hyparquet';
 import { DEFAULT_CONCURRENCY } from '../buffer-reader/buffer-reader.js';
 import { planRequests, type PlannedRequest } from '../buffer-reader/coalesce.js';
-import { DEFAULT_GAP, DEFAULT_MAX_RANGE_SIZE, minPartFor } from '../buffer-reader/cost-model.js';
+import { DEFAULT_GAP, DEFAULT_MAX_RANGE_SIZE, SMALL_GAP, minPartFor } from '../buffer-reader/cost-model.js';
 import { ReaderError } from '../errors.js';
 import type { ResolvedRange } from '../types.js';
 import { rowGroupMayMatch, validateFilter, type RowGroupFilter } from './filter.js';
@@ -133,7 +133,7 @@ export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, o
   if (first && first.offset > 0 && first.offset <= gap && subtract({ offset: 0, length: LEADING_MAGIC }, layout.held).length > 0) {
     ranges.unshift({ offset: 0, length: Math.min(LEADING_MAGIC, first.offset) });
   }
-  const plan = planRequests(ranges, { gap, maxRangeSize, spread: { parallel: concurrency, minPart: minPartFor(gap) } });
+  const plan = planRequests(ranges, { gap, maxRangeSize, spread: { parallel: concurrency, minPart: minPartFor(gap), smallGap: Math.min(gap, SMALL_GAP) } });
   const needed = planRequests(chunks, { gap: 0, maxRangeSize: Number.MAX_SAFE_INTEGER, split: false }).bytesWanted;
   const requestCount = plan.requests.length;
   return {

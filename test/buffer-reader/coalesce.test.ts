@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   coalesceRanges,
   dropContained,
+  mergeForWave,
   mergeRanges,
   planRequests,
   sortRanges,
@@ -218,6 +219,56 @@ describe('spreadRequests', () => {
         for (const r of out) if (!inputs.has(`${r.offset}+${r.length}`)) expect(r.length).toBeGreaterThanOrEqual(minPart);
       }),
       { seed: 4242, numRuns: 300 },
+    );
+  });
+});
+
+describe('mergeForWave', () => {
+  it('merges small holes always, bigger ones (≤ gap) only while the wave is over its connections', () => {
+    const r = [
+      { offset: 0, length: 10 },
+      { offset: 15, length: 10 }, // hole 5
+      { offset: 1000, length: 10 }, // hole 975
+      { offset: 3000, length: 10 }, // hole 1990
+    ];
+    const opts = { gap: 2000, maxRangeSize: 1e9, smallGap: 8 };
+    expect(mergeForWave(r, { ...opts, parallel: 8 })).toEqual([
+      { offset: 0, length: 25 },
+      { offset: 1000, length: 10 },
+      { offset: 3000, length: 10 },
+    ]);
+    expect(mergeForWave(r, { ...opts, parallel: 2 })).toEqual([
+      { offset: 0, length: 1010 },
+      { offset: 3000, length: 10 },
+    ]);
+    expect(mergeForWave(r, { ...opts, parallel: 1 })).toEqual([{ offset: 0, length: 3010 }]);
+    expect(mergeForWave(r, { ...opts, parallel: 1, gap: 1000 })).toEqual([
+      { offset: 0, length: 1010 },
+      { offset: 3000, length: 10 },
+    ]);
+  });
+
+  it('properties: covers every byte, sorted and disjoint, merges no hole over the gap, fits the wave when it can', () => {
+    const arb = fc.array(fc.record({ offset: fc.integer({ min: 0, max: 100_000 }), length: fc.integer({ min: 1, max: 5_000 }) }), { minLength: 1, maxLength: 60 });
+    fc.assert(
+      fc.property(arb, fc.integer({ min: 1, max: 40 }), fc.integer({ min: 0, max: 20_000 }), fc.integer({ min: 0, max: 2_000 }), (ranges, parallel, gap, small) => {
+        const smallGap = Math.min(small, gap);
+        const input = dropContained(sortRanges(ranges));
+        const out = mergeForWave(input, { gap, maxRangeSize: Number.MAX_SAFE_INTEGER, parallel, smallGap });
+        for (const r of ranges) for (const pos of [r.offset, end(r) - 1]) expect(covers(out, pos)).toBe(true);
+        for (let i = 1; i < out.length; i++) expect((out[i] as Span).offset).toBeGreaterThan(end(out[i - 1] as Span));
+        // Every byte an output covers that no input asks for lies in a hole of at most `gap`.
+        const union = unionRanges(ranges);
+        for (let i = 1; i < union.length; i++) {
+          const hole = (union[i] as Span).offset - end(union[i - 1] as Span);
+          const bridged = out.some((o) => o.offset <= end(union[i - 1] as Span) && end(o) >= (union[i] as Span).offset);
+          if (bridged) expect(hole).toBeLessThanOrEqual(gap);
+          if (hole <= smallGap) expect(bridged).toBe(true);
+        }
+        const mergeable = union.length - union.slice(1).filter((u, i) => u.offset - end(union[i] as Span) <= gap).length;
+        expect(out.length).toBeLessThanOrEqual(Math.max(parallel, mergeable));
+      }),
+      { seed: 777, numRuns: 400 },
     );
   });
 });
