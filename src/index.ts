@@ -98,3 +98,12 @@ export {
   type RetryOptions,
   type RetryingBackend,
 } from './layers/retry.js';
+export type { Value as FilterValue } from './parquet/filter.js';
+export type { SpreadOptions, WaveMergeOptions } from './buffer-reader/coalesce.js';
+export { spreadRequests, mergeForWave } from './buffer-reader/coalesce.js';
+export { MIN_SPREAD_PART, SMALL_GAP, minPartFor } from './buffer-reader/cost-model.js';
+export type { MemoryBackendOptions } from './backends/memory/backend.js';
+export type { Block } from './buffer-reader/store.js';
+export type { ReadObjectsOptions } from './parquet/source.js';
+export type { ReaderErrorOptions } from './errors.js';
+export type { ChainLoader } from './backends/s3/credentials.js';

@@ -8,7 +8,8 @@ import type { ColumnChunk, RowGroup, Statistics } from 'hyparquet';
 type MinMaxType = NonNullable<Statistics['min_value']>;
 import { ReaderError } from '../errors.js';
 
-type Value = number | bigint | string | boolean | Date;
+/** A value a column filter compares with. */
+export type Value = number | bigint | string | boolean | Date;
 
 /** A comparison on one column (leaf path joined with '.'); several bounds in one object are ANDed. */
 export interface ColumnFilter {
