@@ -15,14 +15,34 @@ export interface ColumnChunkRange extends ResolvedRange {
  * its column reads, so a dangling one (bad_data/ARROW-GH-41317) makes it throw with reads already in
  * flight, whose rejections then escape as an unhandled rejection: catch it here, before any read.
  */
+const schemas = new WeakMap<FileMetaData, SchemaTree>();
+
+/** hyparquet's schema tree for a metadata object, built once. */
+export function schemaOf(metadata: FileMetaData): SchemaTree {
+  let tree = schemas.get(metadata);
+  if (!tree) {
+    tree = parquetSchema(metadata);
+    schemas.set(metadata, tree);
+  }
+  return tree;
+}
+
 function checkSchemaPaths(metadata: FileMetaData, tree: SchemaTree): void {
+  // Every path from the root, as one key: one walk of the tree, then a lookup per chunk.
+  const paths = new Set<string>();
+  const walk = (node: SchemaTree, prefix: string): void => {
+    for (const child of node.children) {
+      const key = prefix === '' ? child.element.name : `${prefix}\u0000${child.element.name}`;
+      paths.add(key);
+      walk(child, key);
+    }
+  };
+  walk(tree, '');
   metadata.row_groups.forEach((rg, rowGroup) => {
     for (const chunk of rg.columns) {
       const path = chunk.meta_data?.path_in_schema;
       if (!path) continue; // no metadata: reported by columnChunkRanges
-      let node: SchemaTree | undefined = tree;
-      for (const part of path) node = node?.children.find((c) => c.element.name === part);
-      if (!node) throw new Error(`column chunk ${path.join('.')} of row group ${rowGroup} is not in the schema`);
+      if (!paths.has(path.join('\u0000'))) throw new Error(`column chunk ${path.join('.')} of row group ${rowGroup} is not in the schema`);
     }
   });
 }
@@ -36,7 +56,7 @@ export function parseMetadata(tail: Tail, context: ErrorContext): FileMetaData {
   const metadataOffset = tail.meta.size - tail.metadataLength - 8;
   try {
     const metadata = parquetMetadata(footer);
-    checkSchemaPaths(metadata, parquetSchema(metadata));
+    checkSchemaPaths(metadata, schemaOf(metadata));
     return metadata;
   } catch (err) {
     throw new ReaderError(

@@ -3,7 +3,7 @@
  * through a BufferReader, and adapters for the decoders (see src/adapters).
  */
 import type { RecordBatch, Table } from 'apache-arrow';
-import { parquetReadObjects, parquetSchema, type AsyncBuffer, type FileMetaData, type SchemaTree } from 'hyparquet';
+import { parquetReadObjects, type AsyncBuffer, type FileMetaData, type SchemaTree } from 'hyparquet';
 import { hyparquetError, toAsyncBuffer } from '../adapters/hyparquet.js';
 import { toParquetWasmBlob, type BlobLike } from '../adapters/parquet-wasm.js';
 import { backendFromUrl, type BackendFromUrlOptions } from '../backends/url.js';
@@ -13,7 +13,7 @@ import type { Backend, ResolvedRange } from '../types.js';
 import { metadataCacheKey, sharedMetadataCache, type CachedFooter, type MetadataCache } from './cache.js';
 import { readBatches, readTable, type ReadTableOptions } from './decode.js';
 import { readTail } from './footer.js';
-import { columnChunkRanges, pageIndexRange, parseMetadata, type ColumnChunkRange } from './metadata.js';
+import { columnChunkRanges, pageIndexRange, parseMetadata, schemaOf, type ColumnChunkRange } from './metadata.js';
 import { planRead, type ParquetLayout, type PlanSelection, type ReadPlan } from './planner.js';
 
 export interface OpenParquetOptions {
@@ -65,7 +65,7 @@ export class ParquetSource {
     readonly reader: BufferReader,
   ) {
     const context: ErrorContext = { backend: backend.kind, op: 'open', path };
-    this.schema = parquetSchema(metadata);
+    this.schema = schemaOf(metadata);
     this.columnChunks = columnChunkRanges(metadata, size, metadataLength, context);
     this.columns = leafColumns(metadata);
     this.rowGroups = metadata.row_groups.map((rg, index) => ({
@@ -190,7 +190,7 @@ function leafColumns(metadata: FileMetaData): string[] {
     if (node.children.length === 0) out.push(path.join('.'));
     for (const child of node.children) walk(child, [...path, child.element.name]);
   };
-  walk(parquetSchema(metadata), []);
+  walk(schemaOf(metadata), []);
   return out;
 }
 
