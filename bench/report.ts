@@ -19,7 +19,7 @@ export interface BenchResults {
   countsFrom: 'server' | 'client metrics';
   cells: (CellResult & { vsNaive?: number; vsBestPeer?: number })[];
   manyFiles: ManyFilesResult[];
-  checks?: { name: string; ok: boolean; detail: string }[];
+  checks?: { name: string; ok: boolean; detail: string; advisory?: string }[];
 }
 
 const mb = (n: number) => (n / 1e6).toFixed(n >= 1e7 ? 0 : 2);
@@ -111,10 +111,25 @@ export function htmlReport(r: BenchResults): string {
   }
   const sections: string[] = [];
   for (const [title, cells] of groups) {
-    const span = Math.max(1, ...cells.flatMap((c) => c.waterfall.map((b) => b.end)));
-    const parts = cells.map((c) => {
-      const maxBars = 200;
+    // A summary on one log-scale axis (wall time per reader), then each reader's own waterfall on its own axis.
+    const done = cells.filter((c) => !c.error);
+    const maxWall = Math.max(1, ...done.map((c) => c.wallMs));
+    const minWall = Math.max(1, Math.min(...done.map((c) => c.wallMs)) / 2);
+    const logX = (v: number) => (Math.log(Math.max(v, minWall) / minWall) / Math.log(maxWall / minWall || 2)) * 560;
+    const summary = done
+      .map((c, i) => {
+        const w = Math.max(2, logX(c.wallMs));
+        const color = c.ours ? '#2b8a3e' : '#5c7cfa';
+        return `<text x="0" y="${14 + i * 18}" font-size="12">${escapeHtml(c.reader)}</text><rect x="150" y="${4 + i * 18}" width="${w.toFixed(1)}" height="12" fill="${color}"/><text x="${(156 + w).toFixed(1)}" y="${14 + i * 18}" font-size="12">${ms(c.wallMs)} ms · ${c.gets} GET${c.heads ? ` + ${c.heads} HEAD` : ''}</text>`;
+      })
+      .join('');
+    const summarySvg = `<svg width="1000" height="${done.length * 18 + 6}" viewBox="0 0 1000 ${done.length * 18 + 6}">${summary}</svg>`;
+    // Ours first, then the peers from fastest to slowest.
+    const ordered = [...cells].sort((a, b) => Number(b.ours) - Number(a.ours) || a.wallMs - b.wallMs);
+    const parts = ordered.map((c) => {
+      const maxBars = 120;
       const bars = c.waterfall.slice(0, maxBars);
+      const span = Math.max(1, ...bars.map((b) => b.end));
       const h = Math.max(14, bars.length * 3 + 4);
       const width = 900;
       const rects = bars
@@ -125,10 +140,10 @@ export function htmlReport(r: BenchResults): string {
           return `<rect x="${x.toFixed(1)}" y="${2 + i * 3}" width="${w.toFixed(1)}" height="2.5" fill="${color}"><title>${escapeHtml(`${b.op} ${b.range ?? ''} ${b.bytes} B ${b.start.toFixed(1)}–${b.end.toFixed(1)} ms`)}</title></rect>`;
         })
         .join('');
-      const more = c.waterfall.length > maxBars ? ` (first ${maxBars} of ${c.waterfall.length} shown)` : '';
+      const more = c.waterfall.length > maxBars ? `; first ${maxBars} of ${c.waterfall.length} requests, 0–${span.toFixed(0)} ms shown` : `; axis 0–${span.toFixed(0)} ms`;
       return `<div class="cell"><div class="label${c.ours ? ' ours' : ''}">${escapeHtml(c.reader)} — ${c.gets} GET, ${c.heads} HEAD, ${c.roundTrips} round trips, ${ms(c.ioMs)} ms I/O, ${ms(c.wallMs)} ms wall${more}</div><svg width="${width}" height="${h}" viewBox="0 0 ${width} ${h}">${rects}</svg></div>`;
     });
-    sections.push(`<section><h2>${escapeHtml(title)}</h2><div class="axis">time axis: 0 – ${span.toFixed(0)} ms (server clock); one bar per request; orange = HEAD</div>${parts.join('')}</section>`);
+    sections.push(`<section><h2>${escapeHtml(title)}</h2><div class="axis">wall time per reader (log scale)</div>${summarySvg}<div class="axis">each reader's requests over time (its own time axis; one bar per request; orange = HEAD)</div>${parts.join('')}</section>`);
   }
   return `<!doctype html><html><head><meta charset="utf-8"><title>buffered-range-reader benchmark</title><style>
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;background:#fff}h1{font-size:20px}h2{font-size:16px;margin:24px 0 4px}
