@@ -18,7 +18,8 @@ console.log(`bucket ${s3.bucket} at ${s3.endpoint} (${s3.region}, ${s3.pathStyle
 
 const metered = withMetrics(backend);
 const source = await openParquet(metered, path);
-console.log(`${path}: ${source.size} bytes, etag ${source.etag}, ${source.numRows} rows, ${source.rowGroups.length} row groups, columns ${source.columns.join(', ')}`);
+const shown = source.columns.slice(0, 4).join(', ') + (source.columns.length > 4 ? ', …' : '');
+console.log(`${path}: ${source.size} bytes, etag ${source.etag}, ${source.numRows} rows, ${source.rowGroups.length} row groups, ${source.columns.length} columns (${shown})`);
 
 // The first row group: the farthest from the footer, so it was not in the tail the open fetched.
 const columns = source.columns.slice(0, 2);
