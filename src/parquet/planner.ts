@@ -130,8 +130,10 @@ export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, o
   // Decoders check the leading magic: when a request starts within the merge gap of it, fetch it along
   // (same request, 4 bytes more) rather than as a direct fetch later.
   const first = ranges[0];
+  let magic = 0;
   if (first && first.offset > 0 && first.offset <= gap && subtract({ offset: 0, length: LEADING_MAGIC }, layout.held).length > 0) {
-    ranges.unshift({ offset: 0, length: Math.min(LEADING_MAGIC, first.offset) });
+    magic = Math.min(LEADING_MAGIC, first.offset);
+    ranges.unshift({ offset: 0, length: magic });
   }
   const plan = planRequests(ranges, { gap, maxRangeSize, spread: { parallel: concurrency, minPart: minPartFor(gap), smallGap: Math.min(gap, SMALL_GAP) } });
   const needed = planRequests(chunks, { gap: 0, maxRangeSize: Number.MAX_SAFE_INTEGER, split: false }).bytesWanted;
@@ -145,7 +147,7 @@ export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, o
     requests: plan.requests,
     bytesNeeded: needed,
     bytesToFetch: plan.bytesFetched,
-    bytesHeld: needed - plan.bytesWanted,
+    bytesHeld: needed - (plan.bytesWanted - magic), // the magic is fetched along, not needed by the chunks
     requestCount,
     roundTrips: Math.ceil(requestCount / concurrency),
     s3CostUsd: requestCount * S3_GET_PRICE_USD,

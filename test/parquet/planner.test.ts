@@ -168,3 +168,19 @@ describe('rowGroupMayMatch', () => {
     expect(may({ or: [{ column: 'x', gte: 25 }, { column: 'x', lt: 10 }] }, g)).toBe(false);
   });
 });
+
+describe('planRead accounting', () => {
+  it('bytesHeld is never negative when the leading magic is fetched along', async () => {
+    const wide = await fixture(FIXTURES.wide);
+    const layout = await layoutOf(wide, 'all');
+    const tail = await layoutOf(wide, 64 * 1024);
+    for (const l of [layout, tail]) {
+      for (let g = 0; g < 4; g++) {
+        const plan = planRead(l, { columns: ['c013_qty'], rowGroups: [g] });
+        expect(plan.bytesHeld).toBeGreaterThanOrEqual(0);
+        expect(plan.bytesHeld).toBeLessThanOrEqual(plan.bytesNeeded);
+        expect(plan.bytesToFetch).toBeGreaterThanOrEqual(plan.bytesNeeded - plan.bytesHeld);
+      }
+    }
+  });
+});
