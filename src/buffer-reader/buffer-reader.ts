@@ -108,8 +108,8 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     const observed = options.adaptive === false ? base : withCostObserver(base, this.model);
     const io = withLimit(observed, { concurrency: this.concurrency });
     const signal = options.signal ? AbortSignal.any([options.signal, this.controller.signal]) : this.controller.signal;
-    // Every request in flight listens to this one signal: up to `concurrency` of them, plus layers'.
-    setMaxListeners(Math.max(10, 4 * this.concurrency), signal);
+    // Every request in flight listens to this one signal, several times over (limit, retry, undici).
+    setMaxListeners(Math.max(64, 8 * this.concurrency), signal);
     this.fetcher = new Fetcher(io, backend, path, this.pool, {
       gap: () => this.gap,
       maxRangeSize: () => this.maxRangeSize,
