@@ -24,7 +24,7 @@ export function checkTargets(r: BenchResults): Check[] {
       'seed full read: ours ≥ 3× faster than the best peer',
       (best.vsBestPeer ?? 0) >= 3,
       `${best.reader} ${(best.vsBestPeer ?? 0).toFixed(2)}×`,
-      'the best peer (hyparquet) needs 3 round trips to our 1, so the ratio reaches 3× only if transfer and decoding cost nothing; both readers move the same bytes and decode',
+      'the best peer (hyparquet) needs 3 round trips to our 1 and both then decode: at 25 ms TTFB that bounds the ratio near 2.5–3× (2.4–3.6× seen across runs, depending on how the shared machine slows the peer); 3× holds only while decoding costs little next to round trips',
     );
   }
   add('every scenario: 0 HEADs', ours.every((c) => c.heads === 0), ours.filter((c) => c.heads > 0).map((c) => `${c.file}/${c.scenario}/${c.reader}: ${c.heads}`).join(', ') || 'none');
