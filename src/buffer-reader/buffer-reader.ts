@@ -1,9 +1,10 @@
 import { setMaxListeners } from 'node:events';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { ReaderError, isReaderError, type ErrorContext } from '../errors.js';
 import { withLimit } from '../layers/limit.js';
 import { withMetrics, type Metrics, type MetricsSnapshot } from '../layers/metrics.js';
 import { SeekFrom } from '../range-reader/seek-from.js';
+import { nodeStreamOf, webStreamOf } from '../range-reader/streams.js';
 import type { Backend } from '../types.js';
 import { assemble, sliceOrCopy, type Piece } from './assemble.js';
 import { unionRanges, type Span } from './coalesce.js';
@@ -426,22 +427,12 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
 
   /** A Web ReadableStream of the bytes from the position to the end. */
   toReadableStream(): ReadableStream<Uint8Array> {
-    const it = this[Symbol.asyncIterator]();
-    return new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        const step = await it.next();
-        if (step.done) controller.close();
-        else controller.enqueue(step.value);
-      },
-      async cancel() {
-        await it.return?.();
-      },
-    });
+    return webStreamOf(this);
   }
 
   /** A Node Readable of the bytes from the position to the end. */
   toNodeReadable(): Readable {
-    return Readable.from(this, { objectMode: false });
+    return nodeStreamOf(this);
   }
 }
 

@@ -1,7 +1,8 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { ReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ByteRange, ReadOptions } from '../types.js';
 import { SeekFrom } from './seek-from.js';
+import { nodeStreamOf, webStreamOf } from './streams.js';
 
 /**
  * `Idle`: no request open. `SendStat`: asking for the size (only for a seek relative to an unknown
@@ -335,22 +336,12 @@ export class RangeReader implements AsyncIterable<Uint8Array> {
 
   /** A Web ReadableStream of the bytes from the current position to the end. Cancelling it closes nothing but the stream. */
   toReadableStream(): ReadableStream<Uint8Array> {
-    const it = this[Symbol.asyncIterator]();
-    return new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        const step = await it.next();
-        if (step.done) controller.close();
-        else controller.enqueue(step.value);
-      },
-      async cancel() {
-        await it.return?.();
-      },
-    });
+    return webStreamOf(this);
   }
 
   /** A Node Readable of the bytes from the current position to the end. */
   toNodeReadable(): Readable {
-    return Readable.from(this, { objectMode: false });
+    return nodeStreamOf(this);
   }
 }
 

@@ -25,6 +25,7 @@ import { SeekFrom } from '../../src/range-reader/seek-from.js';
 import type { Backend } from '../../src/types.js';
 import { randomBytes } from '../support/data.js';
 import { KiB } from './helpers.js';
+import { prng } from '../support/data.js';
 
 const SIZE = 150_001;
 const data = randomBytes(SIZE, 2026);
@@ -33,17 +34,6 @@ const PATH = 'fuzz.bin';
 /** Per-op guard: a hang becomes a failure that names the seed, not a bare test timeout. */
 const OP_TIMEOUT_MS = 10_000;
 
-/** mulberry32: small, fast, good enough to pick operations. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rng = () => number;
 const int = (rnd: Rng, lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));

@@ -17,6 +17,7 @@ import { ReaderError, type ReaderErrorKind } from '../../src/errors.js';
 import { pageIndexRange } from '../../src/parquet/metadata.js';
 import { openParquet, type ParquetSource } from '../../src/parquet/source.js';
 import { PARQUET_TESTING_DIR } from '../support/parquet-testing.js';
+import { prng } from '../support/data.js';
 
 /** A case that has not settled after this long is a hang. A bound on settling, not a speed target. */
 const CASE_BOUND_MS = 5_000;
@@ -159,17 +160,6 @@ describe('bad_data/: a typed ReaderError, quickly, never a crash or a hang', () 
   });
 });
 
-/** mulberry32: a small seeded PRNG, so every run damages the same bytes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Variant {
   name: string;

@@ -27,6 +27,7 @@ import type { Backend } from '../../src/types.js';
 import { FaultProxy, type FaultStep, type ProxyRequest } from '../support/fault-proxy.js';
 import { randomBytes } from '../support/data.js';
 import { requireMotoInCi, startMoto, type MotoServer } from '../support/moto.js';
+import { prng } from '../support/data.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const motoOk = requireMotoInCi('test/reliability/fuzz.test.ts');
@@ -48,17 +49,6 @@ type Target = keyof typeof OPS;
 /** The retry settings under faults: quick backoff and stall detection, a budget no random streak exhausts. */
 const FUZZ_RETRY = { baseMs: 1, capMs: 5, maxAttempts: 30, stallMs: 100, totalMs: 60_000 };
 
-/** mulberry32: a small seeded generator. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A random fault for a request (most requests pass). Only retryable faults: final ones are tested case by case. */
 function faultPolicy(rnd: () => number): (req: ProxyRequest) => FaultStep | undefined {

@@ -13,6 +13,7 @@ export function randomBytes(length: number, seed = 1): Uint8Array {
   return out;
 }
 
+export { prng } from '../../bench/fixtures.js';
 import { collectBody } from '../../src/body.js';
 import type { Backend, ByteRange } from '../../src/types.js';
 

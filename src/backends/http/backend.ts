@@ -4,7 +4,7 @@ import { rangeHeader, validateRange } from '../../range.js';
 import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../../types.js';
 import { mapHttpError, mapHttpStatus } from './errors.js';
 import { sharedDispatcher } from './pool.js';
-import { discard, errorBodyText, header, interpretRangedResponse, metaFromHeaders, type HttpResult } from './response.js';
+import { discard, errorBodyText, header, interpretRangedResponse, metaFromHead, type HttpResult } from './response.js';
 
 /** Redirects followed per request: enough for a CDN hop or two, few enough to stop a loop quickly. */
 export const HTTP_MAX_REDIRECTS = 5;
@@ -107,11 +107,7 @@ export function httpBackend(options: HttpBackendOptions = {}): Backend {
     }
     if (res.statusCode !== 200 && res.statusCode !== 204) throw await mapStatus(res, context);
     await discard(res);
-    const cl = header(res, 'content-length');
-    if (cl === undefined || !/^\d+$/.test(cl.trim())) {
-      throw new ReaderError('Unexpected', 'HEAD response has no Content-Length, so the size is unknown', { ...context, status: res.statusCode });
-    }
-    return metaFromHeaders(res, Number(cl));
+    return metaFromHead(res, context);
   }
 
   async function read(path: string, range: ByteRange, opts: ReadOptions = {}): Promise<ReadResponse> {

@@ -59,6 +59,15 @@ export function metaFromHeaders(res: HttpResult, size: number): ObjectMeta {
   return meta;
 }
 
+/** Metadata of a HEAD response: its Content-Length is the size (no Content-Length is `Unexpected`). */
+export function metaFromHead(res: HttpResult, context: ErrorContext): ObjectMeta {
+  const cl = contentLength(res);
+  if (cl === undefined) {
+    throw new ReaderError('Unexpected', 'HEAD response has no Content-Length, so the size is unknown', { ...context, status: res.statusCode });
+  }
+  return metaFromHeaders(res, cl);
+}
+
 function contentLength(res: HttpResult): number | undefined {
   const v = header(res, 'content-length');
   if (v === undefined || !/^\s*\d+\s*$/.test(v)) return undefined;

@@ -3,7 +3,7 @@ import { ReaderError, throwIfAborted, type ErrorContext } from '../../errors.js'
 import { rangeHeader, validateRange } from '../../range.js';
 import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../../types.js';
 import { sharedDispatcher } from '../http/pool.js';
-import { discard, errorBodyText, header, interpretRangedResponse, metaFromHeaders, type HttpResult } from '../http/response.js';
+import { discard, errorBodyText, header, interpretRangedResponse, metaFromHead, type HttpResult } from '../http/response.js';
 import { createCredentialSource, type ChainLoader, type S3CredentialsInput } from './credentials.js';
 import { mapS3Error, mapS3TransportError, parseS3ErrorXml } from './errors.js';
 import { signS3Request, type S3Credentials } from './signer.js';
@@ -126,11 +126,7 @@ export function s3Backend(options: S3BackendOptions): S3Backend {
     const { res, credentials } = await send('HEAD', path, {}, context, opts.signal);
     if (res.statusCode !== 200) throw await failure(res, 'HEAD', context, credentials);
     await discard(res);
-    const cl = header(res, 'content-length');
-    if (cl === undefined || !/^\d+$/.test(cl.trim())) {
-      throw new ReaderError('Unexpected', 'HEAD response has no Content-Length, so the size is unknown', { ...context, status: res.statusCode });
-    }
-    return metaFromHeaders(res, Number(cl));
+    return metaFromHead(res, context);
   }
 
   async function read(path: string, range: ByteRange, opts: ReadOptions = {}): Promise<ReadResponse> {

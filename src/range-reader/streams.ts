@@ -1,0 +1,22 @@
+/** Web and Node streams over a reader's chunk iterator (shared by RangeReader and BufferReader). */
+import { Readable } from 'node:stream';
+
+/** A Web ReadableStream pulling from `source`; cancelling it ends the iteration (the reader stays open). */
+export function webStreamOf(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const it = source[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const step = await it.next();
+      if (step.done) controller.close();
+      else controller.enqueue(step.value);
+    },
+    async cancel() {
+      await it.return?.();
+    },
+  });
+}
+
+/** A Node Readable of the bytes `source` yields. */
+export function nodeStreamOf(source: AsyncIterable<Uint8Array>): Readable {
+  return Readable.from(source, { objectMode: false });
+}
