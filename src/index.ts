@@ -107,3 +107,4 @@ export type { Block } from './buffer-reader/store.js';
 export type { ReadObjectsOptions } from './parquet/source.js';
 export type { ReaderErrorOptions } from './errors.js';
 export type { ChainLoader } from './backends/s3/credentials.js';
+export { parsePageIndex, matchingRows, chunkRangesForRows, type PageIndex, type ChunkPageIndex, type RowRanges } from './parquet/page-index.js';

@@ -102,7 +102,7 @@ function wasmOptions(opts: ReadTableOptions, rowGroups: number[]): WorkerReadOpt
  * a crash or a hang.
  */
 export async function readTable(source: ParquetSource, opts: ReadTableOptions = {}): Promise<Table> {
-  const plan = source.plan(opts);
+  const plan = source.plan({ ...opts, pages: false }); // parquet-wasm reads whole column chunks
   decoderPool().prewarm(); // the worker starts while the data arrives
   const guard = new Guard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });
   try {
@@ -118,7 +118,7 @@ export async function readTable(source: ParquetSource, opts: ReadTableOptions = 
  * it is decoded, so memory holds about one row group at a time (the reader's budget evicts the rest).
  */
 export async function* readBatches(source: ParquetSource, opts: ReadTableOptions = {}): AsyncGenerator<RecordBatch> {
-  const whole = source.plan(opts);
+  const whole = source.plan({ ...opts, pages: false });
   for (const g of whole.rowGroups) {
     const guard = new Guard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });
     let table: Table;

@@ -47,7 +47,8 @@ function compare(a: MinMaxType | Value, b: MinMaxType | Value): Cmp | undefined 
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-interface MinMax {
+/** A page's or chunk's statistics. */
+export interface MinMax {
   min: MinMaxType;
   max: MinMaxType;
 }
@@ -62,7 +63,7 @@ function statsOf(chunk: ColumnChunk | undefined): MinMax | undefined {
 }
 
 /** May some value v with min ≤ v ≤ max satisfy the comparison? */
-function mayMatch(f: ColumnFilter, s: MinMax): boolean {
+export function mayMatch(f: ColumnFilter, s: MinMax): boolean {
   const lt = (a: MinMaxType | Value, b: MinMaxType | Value) => compare(a, b) === -1;
   const le = (a: MinMaxType | Value, b: MinMaxType | Value) => {
     const c = compare(a, b);

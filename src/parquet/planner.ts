@@ -11,6 +11,7 @@ import { ReaderError } from '../errors.js';
 import type { ResolvedRange } from '../types.js';
 import { rowGroupMayMatch, validateFilter, type RowGroupFilter } from './filter.js';
 import type { ColumnChunkRange } from './metadata.js';
+import { chunkRangesForRows, matchingRows, type PageIndex, type RowRanges } from './page-index.js';
 
 /** Parallel requests per wave when the plan is not told: the BufferReader's default, which executes it. */
 export const DEFAULT_PLAN_CONCURRENCY = DEFAULT_CONCURRENCY;
@@ -26,8 +27,13 @@ export interface PlanSelection {
   columns?: readonly string[];
   /** Row group indices. Default: all. */
   rowGroups?: readonly number[];
-  /** Prune row groups whose min/max statistics cannot match. */
+  /** Prune row groups whose min/max statistics cannot match (and pages, with a loaded page index). */
   filter?: RowGroupFilter;
+  /**
+   * With a filter and a loaded page index, plan only the pages that may match (default true). Set
+   * false for decoders that read whole column chunks (parquet-wasm), or they fetch the rest anyway.
+   */
+  pages?: boolean;
 }
 
 export interface PlanOptions {
@@ -45,13 +51,17 @@ export interface ParquetLayout {
   columns: readonly string[];
   /** Bytes already held (the tail window of the open): chunks inside it need no request. */
   held?: ResolvedRange;
+  /** The parsed page index, when loaded: filters then prune pages too. */
+  pages?: PageIndex;
 }
 
 export interface ReadPlan {
   columns: string[];
   rowGroups: number[];
-  /** Row groups the filter pruned. */
+  /** Row groups the filter pruned (by row group statistics, or by page statistics). */
   prunedRowGroups: number[];
+  /** Pruned to pages: for each planned row group, the rows (relative to the group) whose pages are fetched. */
+  rowRanges?: { rowGroup: number; rows: RowRanges }[];
   /** The column chunks to read, in file order. */
   chunks: ColumnChunkRange[];
   /** The byte ranges to fetch (the chunks minus what is already held), before coalescing. */
@@ -124,9 +134,31 @@ export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, o
       return keep;
     });
   }
+  let rowRanges: { rowGroup: number; rows: RowRanges }[] | undefined;
+  if (selection.filter && layout.pages && selection.pages !== false) {
+    const filter = selection.filter;
+    const pages = layout.pages;
+    rowRanges = [];
+    rowGroups = rowGroups.filter((g) => {
+      const rows = matchingRows(filter, layout.metadata.row_groups[g] as FileMetaData['row_groups'][number], pages[g] ?? []);
+      if (rows.length === 0) prunedRowGroups.push(g);
+      else rowRanges?.push({ rowGroup: g, rows });
+      return rows.length > 0;
+    });
+    prunedRowGroups.sort((a, b) => a - b);
+  }
   const wanted = new Set(columns);
   const chunks = rowGroups.flatMap((g) => (layout.chunks[g] ?? []).filter((c) => wanted.has(c.column))).sort((a, b) => a.offset - b.offset);
-  const ranges = chunks.flatMap((c) => subtract({ offset: c.offset, length: c.length }, layout.held)).filter((r) => r.length > 0);
+  // What the plan needs: whole chunks, or with page pruning the pages of the matching rows.
+  const needed = rowRanges
+    ? chunks.flatMap((c) => {
+        const group = layout.chunks[c.rowGroup] ?? [];
+        const rows = rowRanges?.find((r) => r.rowGroup === c.rowGroup)?.rows ?? [];
+        const numRows = Number(layout.metadata.row_groups[c.rowGroup]?.num_rows ?? 0);
+        return chunkRangesForRows(c, layout.pages?.[c.rowGroup]?.[group.indexOf(c)], rows, numRows);
+      })
+    : chunks.map((c) => ({ offset: c.offset, length: c.length }));
+  const ranges = needed.flatMap((r) => subtract(r, layout.held)).filter((r) => r.length > 0).sort((a, b) => a.offset - b.offset);
   // Decoders check the leading magic: when a request starts within the merge gap of it, fetch it along
   // (same request, 4 bytes more) rather than as a direct fetch later.
   const first = ranges[0];
@@ -136,18 +168,19 @@ export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, o
     ranges.unshift({ offset: 0, length: magic });
   }
   const plan = planRequests(ranges, { gap, maxRangeSize, spread: { parallel: concurrency, minPart: minPartFor(gap), smallGap: Math.min(gap, SMALL_GAP) } });
-  const needed = planRequests(chunks, { gap: 0, maxRangeSize: Number.MAX_SAFE_INTEGER, split: false }).bytesWanted;
+  const bytesNeeded = planRequests(needed, { gap: 0, maxRangeSize: Number.MAX_SAFE_INTEGER, split: false }).bytesWanted;
   const requestCount = plan.requests.length;
   return {
     columns,
     rowGroups,
     prunedRowGroups,
+    ...(rowRanges ? { rowRanges } : {}),
     chunks,
     ranges,
     requests: plan.requests,
-    bytesNeeded: needed,
+    bytesNeeded,
     bytesToFetch: plan.bytesFetched,
-    bytesHeld: needed - (plan.bytesWanted - magic), // the magic is fetched along, not needed by the chunks
+    bytesHeld: bytesNeeded - (plan.bytesWanted - magic), // the magic is fetched along, not needed by the chunks
     requestCount,
     roundTrips: Math.ceil(requestCount / concurrency),
     s3CostUsd: requestCount * S3_GET_PRICE_USD,

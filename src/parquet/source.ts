@@ -14,6 +14,7 @@ import { metadataCacheKey, sharedMetadataCache, type CachedFooter, type Metadata
 import { readBatches, readTable, type ReadTableOptions } from './decode.js';
 import { readTail } from './footer.js';
 import { columnChunkRanges, pageIndexRange, parseMetadata, schemaOf, type ColumnChunkRange } from './metadata.js';
+import { parsePageIndex, type PageIndex } from './page-index.js';
 import { planRead, type ParquetLayout, type PlanSelection, type ReadPlan } from './planner.js';
 
 export interface OpenParquetOptions {
@@ -49,6 +50,8 @@ export class ParquetSource {
   /** Where the page index (ColumnIndex + OffsetIndex) lives, if the file has one. */
   readonly pageIndex: ResolvedRange | undefined;
   readonly numRows: number;
+  /** The parsed page index, once `loadPageIndex()` has run. */
+  pages: PageIndex | undefined;
 
   /** @internal use `openParquet` */
   constructor(
@@ -83,7 +86,28 @@ export class ParquetSource {
   }
 
   private layout(): ParquetLayout {
-    return { metadata: this.metadata, size: this.size, chunks: this.columnChunks, columns: this.columns, held: this.held };
+    return {
+      metadata: this.metadata,
+      size: this.size,
+      chunks: this.columnChunks,
+      columns: this.columns,
+      held: this.held,
+      ...(this.pages ? { pages: this.pages } : {}),
+    };
+  }
+
+  /**
+   * Fetches and parses the page index (ColumnIndex + OffsetIndex), so plans with a filter prune pages
+   * too. One request for the whole region (none when the open's tail window already holds it).
+   * Resolves false when the file has no page index.
+   */
+  async loadPageIndex(): Promise<boolean> {
+    if (this.pages) return true;
+    const region = this.pageIndex;
+    if (!region) return false;
+    const bytes = await this.readAt(region.offset, region.length);
+    this.pages = parsePageIndex(this.metadata, this.schema, bytes, region.offset, { backend: this.backend.kind, op: 'open', path: this.path });
+    return true;
   }
 
   /** The read plan for a selection, before any I/O: ranges, merged requests, bytes, round trips, cost. */
