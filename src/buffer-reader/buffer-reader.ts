@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { ReaderError, isReaderError, type ErrorContext } from '../errors.js';
 import { withLimit } from '../layers/limit.js';
 import { withMetrics, type Metrics, type MetricsSnapshot } from '../layers/metrics.js';
-import { SeekFrom } from '../range-reader/seek-from.js';
+import { SeekFrom, seekTarget } from '../range-reader/seek-from.js';
 import { nodeStreamOf, webStreamOf } from '../range-reader/streams.js';
 import type { Backend } from '../types.js';
 import { assemble, sliceOrCopy, type Piece } from './assemble.js';
@@ -296,14 +296,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
   /** Moves the position; returns it. Never drops buffered data. */
   async seek(to: SeekFrom): Promise<number> {
     this.ensureOpen('seek');
-    const n = to?.offset;
-    if (!Number.isSafeInteger(n)) throw new ReaderError('InvalidInput', 'seek offset must be a safe integer', this.context('seek'));
-    let target: number;
-    if (to.whence === 'start') target = n;
-    else if (to.whence === 'current') target = this.pos + n;
-    else if (to.whence === 'end') target = (await this.size()) + n;
-    else throw new ReaderError('InvalidInput', 'seek needs SeekFrom.start/end/current', this.context('seek'));
-    if (target < 0) throw new ReaderError('InvalidInput', `cannot seek to ${target}: before the start`, this.context('seek'));
+    const target = await seekTarget(to, this.pos, () => this.size(), this.context('seek'));
     this.pos = target;
     return target;
   }

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { ReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ByteRange, ReadOptions } from '../types.js';
-import { SeekFrom } from './seek-from.js';
+import { SeekFrom, seekTarget } from './seek-from.js';
 import { nodeStreamOf, webStreamOf } from './streams.js';
 
 /**
@@ -179,16 +179,7 @@ export class RangeReader implements AsyncIterable<Uint8Array> {
   /** Moves the position; returns the new position. */
   async seek(to: SeekFrom): Promise<number> {
     this.ensureOpen('seek');
-    const n = to?.offset;
-    if (!Number.isSafeInteger(n)) throw new ReaderError('InvalidInput', 'seek offset must be a safe integer', this.context('seek'));
-    let target: number;
-    if (to.whence === 'start') target = n;
-    else if (to.whence === 'current') target = this.pos + n;
-    else if (to.whence === 'end') target = (await this.size()) + n;
-    else throw new ReaderError('InvalidInput', 'seek needs SeekFrom.start/end/current', this.context('seek'));
-    if (target < 0) {
-      throw new ReaderError('InvalidInput', `cannot seek to ${target}: before the start`, this.context('seek'));
-    }
+    const target = await seekTarget(to, this.pos, () => this.size(), this.context('seek'));
     this.pos = target;
     if (this.options.dropOnSeek || !this.canServe(this.base + target)) {
       this.chunk = undefined;

@@ -1,3 +1,5 @@
+import { ReaderError, type ErrorContext } from '../errors.js';
+
 /** Where a seek counts from, as in `std::io::SeekFrom`. */
 export type SeekFrom =
   | { readonly whence: 'start'; readonly offset: number }
@@ -12,3 +14,19 @@ export const SeekFrom = {
   /** `n` bytes from the current position, backward when negative. */
   current: (n: number): SeekFrom => ({ whence: 'current', offset: n }),
 } as const;
+
+/**
+ * The absolute position a seek lands on, from the current position and (only for `end`) the size.
+ * A non-integer offset or a target before 0 is `InvalidInput`; past the end is allowed.
+ */
+export async function seekTarget(to: SeekFrom, current: number, size: () => Promise<number>, context: ErrorContext): Promise<number> {
+  const n = to?.offset;
+  if (!Number.isSafeInteger(n)) throw new ReaderError('InvalidInput', 'seek offset must be a safe integer', context);
+  let target: number;
+  if (to.whence === 'start') target = n;
+  else if (to.whence === 'current') target = current + n;
+  else if (to.whence === 'end') target = (await size()) + n;
+  else throw new ReaderError('InvalidInput', 'seek needs SeekFrom.start/end/current', context);
+  if (target < 0) throw new ReaderError('InvalidInput', `cannot seek to ${target}: before the start`, context);
+  return target;
+}
