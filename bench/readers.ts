@@ -19,7 +19,7 @@ import { columnChunkRanges } from '../src/parquet/metadata.js';
 import { planRead, type PlanSelection } from '../src/parquet/planner.js';
 import { openParquet } from '../src/parquet/source.js';
 import { RangeReader } from '../src/range-reader/range-reader.js';
-import { ClearingBufReader, readChunksBySeeks, readFooterBySeeks } from './baselines.js';
+import { ClearingBufReader, readChunksBySeeks, readFooterBySeeks, type SeekRead } from './baselines.js';
 
 export interface Scenario {
   id: 'full' | 'projection' | 'rowgroup' | 'filter' | 'metadata' | 'many-files';
@@ -105,20 +105,24 @@ function url(t: ReadTarget): string {
   return t.httpUrl;
 }
 
+/** The byte-only baselines: footer by seeks, then one seek + read per chunk, over a RangeReader that drops its body on every seek. */
+async function chunksBySeeks(t: ReadTarget, s: Scenario, wrap: (r: RangeReader) => SeekRead): Promise<ReaderOutcome> {
+  const backend = withMetrics(t.backend());
+  const inner = new RangeReader(backend, t.key, { dropOnSeek: true });
+  const reader = wrap(inner);
+  await readFooterBySeeks(reader);
+  const bytes = await readChunksBySeeks(reader, chunksFor(t, s));
+  await inner.close();
+  return { rows: 0, bytes, client: backend.metrics.snapshot() };
+}
+
 const naive: ReaderDef = {
   id: 'naive',
   label: 'naive: RangeReader, one seek + read per chunk (old OpenDAL)',
   ours: false,
   decodes: false,
   kind: 'parquet',
-  async run(t, s) {
-    const backend = withMetrics(t.backend());
-    const reader = new RangeReader(backend, t.key, { dropOnSeek: true });
-    await readFooterBySeeks(reader);
-    const bytes = await readChunksBySeeks(reader, chunksFor(t, s));
-    await reader.close();
-    return { rows: 0, bytes, client: backend.metrics.snapshot() };
-  },
+  run: (t, s) => chunksBySeeks(t, s, (r) => r),
 };
 
 const bufreader: ReaderDef = {
@@ -127,15 +131,7 @@ const bufreader: ReaderDef = {
   ours: false,
   decodes: false,
   kind: 'parquet',
-  async run(t, s) {
-    const backend = withMetrics(t.backend());
-    const inner = new RangeReader(backend, t.key, { dropOnSeek: true });
-    const reader = new ClearingBufReader(inner);
-    await readFooterBySeeks(reader);
-    const bytes = await readChunksBySeeks(reader, chunksFor(t, s));
-    await inner.close();
-    return { rows: 0, bytes, client: backend.metrics.snapshot() };
-  },
+  run: (t, s) => chunksBySeeks(t, s, (r) => new ClearingBufReader(r)),
 };
 
 const hyparquetPeer: ReaderDef = {

@@ -18,6 +18,7 @@ import { pageIndexRange } from '../../src/parquet/metadata.js';
 import { openParquet, type ParquetSource } from '../../src/parquet/source.js';
 import { PARQUET_TESTING_DIR } from '../support/parquet-testing.js';
 import { prng } from '../support/data.js';
+import { watchUncaught } from '../support/uncaught.js';
 
 /** A case that has not settled after this long is a hang. A bound on settling, not a speed target. */
 const CASE_BOUND_MS = 5_000;
@@ -97,17 +98,12 @@ function expectTyped(outcome: Outcome<unknown>): void {
 
 let server: ObjectServer;
 let nextKey = 0;
-const uncaught: unknown[] = [];
-const onUncaught = (err: unknown) => uncaught.push(err);
+const uncaught = watchUncaught();
 
 beforeAll(async () => {
-  process.on('uncaughtException', onUncaught);
-  process.on('unhandledRejection', onUncaught);
   server = await new ObjectServer().start();
 });
 afterAll(async () => {
-  process.off('uncaughtException', onUncaught);
-  process.off('unhandledRejection', onUncaught);
   await server.stop();
 });
 

@@ -38,6 +38,7 @@ import { ReaderError, type ReaderErrorKind } from '../../src/errors.js';
 import { DEFAULT_FOOTER_WINDOW } from '../../src/parquet/footer.js';
 import { openParquet, type ParquetSource } from '../../src/parquet/source.js';
 import { PARQUET_TESTING_DIR } from '../support/parquet-testing.js';
+import { watchUncaught } from '../support/uncaught.js';
 
 const DATA_DIR = join(PARQUET_TESTING_DIR, 'data');
 
@@ -181,17 +182,12 @@ async function failure(p: Promise<unknown>): Promise<unknown> {
 const arrayBufferOf = (b: Uint8Array): ArrayBuffer => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 
 let server: ObjectServer;
-const uncaught: unknown[] = [];
-const onUncaught = (err: unknown) => uncaught.push(err);
+const uncaught = watchUncaught();
 
 beforeAll(async () => {
-  process.on('uncaughtException', onUncaught);
-  process.on('unhandledRejection', onUncaught);
   server = await new ObjectServer().start();
 });
 afterAll(async () => {
-  process.off('uncaughtException', onUncaught);
-  process.off('unhandledRejection', onUncaught);
   await server.stop();
 });
 
