@@ -25,6 +25,78 @@ export type ReaderErrorKind =
   | 'InvalidData'
   | 'Unexpected';
 
+/**
+ * A stable, documented name for the cause of a `ReaderError`: match on `code` (or `kind`), never on
+ * the message text, which may change. Codes are never renamed or reused across versions; new ones
+ * may be added. The README's "Errors" table lists each with its meaning.
+ */
+export const READER_ERROR_CODES = [
+  // Where the object is, and who may read it.
+  'NOT_FOUND',
+  'ACCESS_DENIED',
+  'SIGNATURE_MISMATCH',
+  'INVALID_ACCESS_KEY',
+  'CREDENTIALS_MISSING',
+  'PATH_ESCAPE',
+  // What the server sent.
+  'RANGE_NOT_SATISFIABLE',
+  'ETAG_CHANGED',
+  'SHORT_BODY',
+  'LONG_BODY',
+  'BAD_CONTENT_RANGE',
+  'RANGE_IGNORED',
+  'BAD_STATUS',
+  'TOO_MANY_REDIRECTS',
+  'CORS_HEADER_HIDDEN',
+  // Transient trouble, and when retrying ends.
+  'RATE_LIMITED',
+  'SERVER_UNAVAILABLE',
+  'CONNECTION_RESET',
+  'NETWORK_ERROR',
+  'DNS_FAILURE',
+  'RETRIES_EXHAUSTED',
+  'STALLED',
+  'TIMEOUT',
+  'ABORTED',
+  // The caller's input.
+  'INVALID_ARGUMENT',
+  'SEEK_BEFORE_START',
+  'UNSUPPORTED',
+  // The file's bytes.
+  'FOOTER_TOO_SHORT',
+  'BAD_MAGIC',
+  'ENCRYPTED',
+  'METADATA_TOO_LONG',
+  'METADATA_CORRUPT',
+  'CHUNK_OUT_OF_FILE',
+  'COLUMN_NOT_FOUND',
+  'INVALID_DATA',
+  'UNSUPPORTED_CODEC',
+  'DECODER_PANIC',
+  'DECODER_TIMEOUT',
+  // Anything else (a bug or an unknown failure): report it.
+  'INTERNAL',
+] as const;
+
+export type ReaderErrorCode = (typeof READER_ERROR_CODES)[number];
+
+/** The code an error gets when its throw site names none: the most general one for its kind. */
+const DEFAULT_CODE: Readonly<Record<ReaderErrorKind, ReaderErrorCode>> = {
+  NotFound: 'NOT_FOUND',
+  PermissionDenied: 'ACCESS_DENIED',
+  InvalidInput: 'INVALID_ARGUMENT',
+  RangeNotSatisfied: 'RANGE_NOT_SATISFIABLE',
+  ConditionNotMatch: 'ETAG_CHANGED',
+  RateLimited: 'RATE_LIMITED',
+  Unavailable: 'SERVER_UNAVAILABLE',
+  Interrupted: 'CONNECTION_RESET',
+  Timeout: 'TIMEOUT',
+  Aborted: 'ABORTED',
+  Unsupported: 'UNSUPPORTED',
+  InvalidData: 'INVALID_DATA',
+  Unexpected: 'INTERNAL',
+};
+
 const RETRYABLE_KINDS: ReadonlySet<ReaderErrorKind> = new Set([
   'RateLimited',
   'Unavailable',
@@ -44,6 +116,8 @@ export interface ErrorContext {
 }
 
 export interface ReaderErrorOptions {
+  /** The stable cause; defaults to the most general code of the kind. */
+  code?: ReaderErrorCode;
   retryable?: boolean;
   cause?: unknown;
   /** Server-suggested delay before a retry (Retry-After), in milliseconds. */
@@ -53,6 +127,8 @@ export interface ReaderErrorOptions {
 /** The one error class of this library. */
 export class ReaderError extends Error {
   readonly kind: ReaderErrorKind;
+  /** The stable name of the cause (see `READER_ERROR_CODES`). */
+  readonly code: ReaderErrorCode;
   readonly retryable: boolean;
   readonly context: ErrorContext;
   readonly retryAfterMs?: number;
@@ -64,6 +140,7 @@ export class ReaderError extends Error {
     this.name = kind === 'Aborted' ? 'AbortError' : 'ReaderError';
     this.detail = message;
     this.kind = kind;
+    this.code = opts.code ?? DEFAULT_CODE[kind];
     this.retryable = opts.retryable ?? RETRYABLE_KINDS.has(kind);
     this.context = redactContext(context);
     if (opts.retryAfterMs !== undefined) this.retryAfterMs = opts.retryAfterMs;
@@ -73,6 +150,7 @@ export class ReaderError extends Error {
   withContext(extra: ErrorContext): ReaderError {
     const merged = { ...extra, ...this.context };
     return new ReaderError(this.kind, this.detail, merged, {
+      code: this.code,
       retryable: this.retryable,
       cause: this.cause,
       ...(this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs }),
@@ -82,6 +160,11 @@ export class ReaderError extends Error {
 
 export function isReaderError(err: unknown, kind?: ReaderErrorKind): err is ReaderError {
   return err instanceof ReaderError && (kind === undefined || err.kind === kind);
+}
+
+/** `err` is a `ReaderError` with this `code`. */
+export function hasErrorCode(err: unknown, code: ReaderErrorCode): err is ReaderError {
+  return err instanceof ReaderError && err.code === code;
 }
 
 /**
@@ -137,7 +220,7 @@ export function describeRange(range: ByteRange): string {
 
 /** The error to throw when `signal` has fired. */
 export function abortError(signal: AbortSignal | undefined, context: ErrorContext = {}): ReaderError {
-  return new ReaderError('Aborted', 'the operation was aborted', context, { cause: signal?.reason });
+  return new ReaderError('Aborted', 'the operation was aborted', context, { code: 'ABORTED', cause: signal?.reason });
 }
 
 export function throwIfAborted(signal: AbortSignal | undefined, context: ErrorContext = {}): void {

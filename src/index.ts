@@ -8,7 +8,7 @@ export type {
   ResolvedRange,
   StatOptions,
 } from './types.js';
-export { ReaderError, isReaderError, type ErrorContext, type ReaderErrorKind } from './errors.js';
+export { ReaderError, isReaderError, hasErrorCode, READER_ERROR_CODES, type ErrorContext, type ReaderErrorCode, type ReaderErrorKind } from './errors.js';
 export { collectBody } from './body.js';
 export { memoryBackend, type MemoryBackend } from './backends/memory/backend.js';
 export { fsBackend, type FsBackendOptions } from './backends/fs/backend.js';
