@@ -63,7 +63,7 @@ export async function* windowBody(source: AsyncIterable<Uint8Array>, opts: Windo
       const from = seen;
       seen += chunk.byteLength;
       if (expected !== undefined && seen > expected) {
-        throw new ReaderError('Unexpected', `body is longer than the ${expected} bytes announced`, context, { retryable: false });
+        throw new ReaderError('Unexpected', `body is longer than the ${expected} bytes announced`, context, { code: 'LONG_BODY', retryable: false });
       }
       const lo = Math.max(skip, from) - from;
       const hi = Math.min(end, seen) - from;
@@ -72,7 +72,7 @@ export async function* windowBody(source: AsyncIterable<Uint8Array>, opts: Windo
       if (seen >= end && (expected === undefined || expected > end)) return;
     }
     if (seen < (expected ?? end)) {
-      throw new ReaderError('Interrupted', `body ended after ${seen} of ${expected ?? end} bytes`, { ...context, received: Math.max(0, Math.min(seen, end) - skip) });
+      throw new ReaderError('Interrupted', `body ended after ${seen} of ${expected ?? end} bytes`, { ...context, received: Math.max(0, Math.min(seen, end) - skip) }, { code: 'SHORT_BODY' });
     }
   } catch (err) {
     throw (opts.mapError ?? toReaderError)(err, context, signal);

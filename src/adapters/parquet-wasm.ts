@@ -37,7 +37,7 @@ async function readWithRetry(source: RandomAccess, offset: number, length: numbe
     try {
       const bytes = await source.readAt(offset, length);
       if (bytes.byteLength !== length) {
-        throw new ReaderError('Unexpected', `short read for the decoder: ${bytes.byteLength} of ${length} bytes at ${offset}`, { op: 'read' });
+        throw new ReaderError('Unexpected', `short read for the decoder: ${bytes.byteLength} of ${length} bytes at ${offset}`, { op: 'read' }, { code: 'SHORT_BODY' });
       }
       return bytes;
     } catch (err) {
@@ -61,7 +61,7 @@ export function toParquetWasmBlob(source: RandomAccess, size: number, opts: Wasm
     arrayBuffer(): Promise<ArrayBuffer> {
       if (end <= start) return Promise.resolve(new ArrayBuffer(0));
       return readWithRetry(source, start, end - start, opts).then(toArrayBuffer, (err: unknown) => {
-        opts.onError(isReaderError(err) ? err : new ReaderError('Unexpected', String(err), { op: 'read' }, { cause: err }));
+        opts.onError(isReaderError(err) ? err : new ReaderError('Unexpected', String(err), { op: 'read' }, { code: 'INTERNAL', cause: err }));
         return new Promise<ArrayBuffer>(() => {}); // never settles: a rejection would panic the decoder
       });
     },

@@ -94,7 +94,7 @@ export class Fetcher implements BlockOwner {
     if (etag !== undefined) {
       if (this.etag === undefined) this.etag = etag;
       else if (etag !== this.etag) {
-        throw new ReaderError('ConditionNotMatch', `object changed while reading (ETag ${etag}, expected ${this.etag})`, this.context('read'));
+        throw new ReaderError('ConditionNotMatch', `object changed while reading (ETag ${etag}, expected ${this.etag})`, this.context('read'), { code: 'ETAG_CHANGED' });
       }
     }
     this.knownSize = size;
@@ -171,7 +171,7 @@ export class Fetcher implements BlockOwner {
       const data = await collectBody(res.body);
       const short = data.byteLength < span.length && span.offset + data.byteLength !== res.meta.size;
       if (res.range.offset !== span.offset || data.byteLength > span.length || short) {
-        throw new ReaderError('Unexpected', `backend returned ${data.byteLength} bytes at ${res.range.offset}`, context);
+        throw new ReaderError('Unexpected', `backend returned ${data.byteLength} bytes at ${res.range.offset}`, context, { code: 'BAD_CONTENT_RANGE' });
       }
       this.counts.bytesFetched += data.byteLength;
       if (!buffered) this.counts.bytesStreamed += data.byteLength;
