@@ -45,6 +45,8 @@ export interface WindowOptions {
   mapError?: (err: unknown, context: ErrorContext, signal?: AbortSignal) => ReaderError;
   /** Called once when the source is done with (ended, failed, or abandoned by the consumer). */
   onClose?: () => void;
+  /** Hears the size of every chunk read from the source, skipped bytes included (bytes on the wire). */
+  onWire?: (bytes: number) => void;
 }
 
 /**
@@ -60,6 +62,7 @@ export async function* windowBody(source: AsyncIterable<Uint8Array>, opts: Windo
     for await (const raw of source) {
       if (signal?.aborted) throw abortError(signal, context);
       const chunk = plainBytes(raw);
+      opts.onWire?.(chunk.byteLength);
       const from = seen;
       seen += chunk.byteLength;
       if (expected !== undefined && seen > expected) {

@@ -92,7 +92,8 @@ function protocolError(message: string, context: ErrorContext, res: HttpResult, 
  * - 206: the Content-Range must cover what was asked (a superset is trimmed: catalogue case 7);
  *   anything else is `Unexpected`. Content-Length must agree with it.
  * - 200 (the server ignored Range): the wanted window is cut out of the whole body (case 6); the
- *   connection is dropped once the window is complete.
+ *   connection is dropped once the window is complete. The response says `rangeIgnored`, and its
+ *   `wireBytes()` counts the skipped bytes too (what the metrics report as received).
  * - 416: `RangeNotSatisfied`, except an empty object read from 0 or by suffix, which is empty (case 9).
  * The body then checks its own length: short is `Interrupted` (case 1), long is `Unexpected` (case 2).
  */
@@ -144,8 +145,10 @@ export async function interpretRangedResponse(res: HttpResult, range: ByteRange,
         'BAD_CONTENT_RANGE',
       );
     }
-    const body = windowBody(res.body, { skip: want.offset - cr.start, take: want.length, expected: sent, context, mapError: mapHttpError, ...(signal ? { signal } : {}) });
-    return { meta: metaFromHeaders(res, size), range: want, body, status };
+    let wire = 0;
+    const onWire = (n: number): void => void (wire += n);
+    const body = windowBody(res.body, { skip: want.offset - cr.start, take: want.length, expected: sent, context, mapError: mapHttpError, onWire, ...(signal ? { signal } : {}) });
+    return { meta: metaFromHeaders(res, size), range: want, body, status, wireBytes: () => wire };
   }
 
   if (status === 200) {
@@ -161,8 +164,12 @@ export async function interpretRangedResponse(res: HttpResult, range: ByteRange,
       await discard(res);
       throw err;
     }
-    const body = windowBody(res.body, { skip: want.offset, take: want.length, expected: size, context, mapError: mapHttpError, ...(signal ? { signal } : {}) });
-    return { meta: metaFromHeaders(res, size), range: want, body, status };
+    let wire = 0;
+    const onWire = (n: number): void => void (wire += n);
+    const body = windowBody(res.body, { skip: want.offset, take: want.length, expected: size, context, mapError: mapHttpError, onWire, ...(signal ? { signal } : {}) });
+    // A 200 to a request for all of the object is the right answer, not an ignored Range.
+    const ignored = want.offset > 0 || want.length < size;
+    return { meta: metaFromHeaders(res, size), range: want, body, status, wireBytes: () => wire, ...(ignored ? { rangeIgnored: true } : {}) };
   }
 
   throw await opts.mapStatus(res);
