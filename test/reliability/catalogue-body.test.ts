@@ -9,6 +9,7 @@ import { collectBody } from '../../src/body.js';
 import { BufferReader } from '../../src/buffer-reader/buffer-reader.js';
 import { ReaderError } from '../../src/errors.js';
 import { withRetry } from '../../src/layers/retry.js';
+import { withMetrics } from '../../src/layers/metrics.js';
 import { RangeReader } from '../../src/range-reader/range-reader.js';
 import { failure, readBytes, same, within } from './helpers.js';
 import { SIZE, data, drain, http, rawHttp, rig, targets, useCatalogue } from './catalogue-setup.js';
@@ -181,5 +182,37 @@ describe('15. stalled body (no bytes for N s) → timeout, abort, retry', () => 
     const parts = await within(reader.readRanges([0, 30_000, 60_000, 90_000].map((offset) => ({ offset, length: 1000 }))));
     parts.forEach((p, i) => expect(same(p, data.subarray(i * 30_000, i * 30_000 + 1000))).toBe(true));
     await reader.close();
+  });
+});
+
+describe('35. a server that ignores Range: the metrics count the bytes that crossed the wire, and say so', () => {
+  // also: test/cli/cli.test.ts ("--stats says when the server ignored Range")
+  it('withMetrics and BufferReader.stats(): wire bytes apart from delivered bytes, the ignored range counted', async () => {
+    rig.server.fault = 'ignore-range'; // the real server answers every ranged GET with 200 and the whole object
+    const metered = withMetrics(rawHttp());
+    const reader = new BufferReader(metered, 'o.bin', { gap: 0, readahead: false, adaptive: false });
+    expect(same(await reader.readAt(50_000, 1000), data.subarray(50_000, 51_000))).toBe(true);
+    const snap = metered.metrics.snapshot();
+    const [rec] = snap.requests;
+    expect([rec?.rangeHeader, rec?.status, rec?.rangeIgnored, rec?.delivered]).toEqual(['bytes=50000-50999', 200, true, 1000]);
+    // the body came from byte 0: everything up to byte 50,999 crossed the wire (a chunk boundary may add some)
+    expect(rec?.bytes).toBeGreaterThanOrEqual(51_000);
+    expect(rec?.bytes).toBeLessThanOrEqual(SIZE);
+    expect(snap).toMatchObject({ gets: 1, rangesIgnored: 1, bytesDelivered: 1000, bytesReceived: rec?.bytes });
+    expect(reader.stats()).toMatchObject({ requests: 1, rangesIgnored: 1, bytesFetched: 1000, bytesReceived: rec?.bytes });
+    await reader.close();
+  });
+
+  it('a 206, and a 200 to a request for the whole object, are not an ignored range', async () => {
+    const metered = withMetrics(rawHttp());
+    await readBytes(metered, 'o.bin', { offset: 50_000, length: 1000 });
+    rig.server.fault = 'ignore-range';
+    await readBytes(metered, 'o.bin', { offset: 0 });
+    const snap = metered.metrics.snapshot();
+    expect(snap.requests.map((r) => [r.status, r.rangeIgnored ?? false, r.bytes, r.delivered])).toEqual([
+      [206, false, 1000, 1000],
+      [200, false, SIZE, SIZE],
+    ]);
+    expect(snap).toMatchObject({ rangesIgnored: 0, bytesReceived: 1000 + SIZE, bytesDelivered: 1000 + SIZE });
   });
 });
