@@ -74,7 +74,7 @@ export function resumableBody<Op extends Deadline & { streak: number; dispose():
     if (stopped) throw stopped;
     if (!err.retryable || err.kind === 'Aborted') throw err;
     if (!canResume) {
-      throw new ReaderError(err.kind, `${err.detail} (not resumed: the response had no ETag or Last-Modified to prove the object did not change)`, err.context, {
+      throw new ReaderError(err.kind, `${err.detail} (not resumed: the response had no ETag or Last-Modified to prove the object did not change)`, { ...err.context, resumable: false }, {
         code: err.code,
         retryable: err.retryable,
         cause: err,

@@ -53,7 +53,7 @@ describe('4. object replaced between requests → If-Match with the first ETag �
         })(),
         'ConditionNotMatch',
       );
-      expect(err.message).toContain('object changed while reading');
+      expect(err.code).toBe('ETAG_CHANGED');
       expect(same(Buffer.concat(got), data.subarray(0, 3000))).toBe(true);
     });
   }
@@ -100,7 +100,7 @@ describe('5. no ETag / weak W/ ETag → not sent as a precondition; compared cli
       { match: 'GET', before: () => void rig.server.put('f.parquet', changed), action: 'pass', rewrite: weak(() => 'v2') },
     ]);
     const err = await failure(readTail(http(), 'f.parquet', { footerSizeHint: 100 }), 'ConditionNotMatch');
-    expect(err.message).toContain('W/"v2"');
+    expect(err.code).toBe('ETAG_CHANGED');
     expect(rig.proxy.log.map((r) => [r.range, r.ifMatch ?? null])).toEqual([
       ['bytes=-100', null],
       [expect.stringMatching(/^bytes=\d+-\d+$/), null],

@@ -87,7 +87,8 @@ describe('17. 404 → NotFound with backend, path; 403 → PermissionDenied; sig
     it(`404 (${t.name})`, async () => {
       const err = await failure(t.backend().stat('no/such.bin'), 'NotFound');
       expect(err.context).toMatchObject({ backend: t.name, path: 'no/such.bin' });
-      expect(err.message).toContain('no/such.bin');
+      expect(err.code).toBe('NOT_FOUND');
+      expect(err.message).toContain('no/such.bin'); // the message names the path
     });
   }
 
@@ -95,8 +96,8 @@ describe('17. 404 → NotFound with backend, path; 403 → PermissionDenied; sig
     const body = `<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message><AWSAccessKeyId>AKIDCATALOGUE</AWSAccessKeyId><StringToSign>AWS4-HMAC-SHA256 ${SECRET}</StringToSign><SignatureProvided>deadbeef</SignatureProvided></Error>`;
     (s3proxy as FaultProxy).script([{ match: 'GET', action: 'status', status: 403, body }]);
     const err = await failure(s3().read('o.bin', { offset: 0, length: 1 }), 'PermissionDenied');
-    expect(err.message).toContain('explicit credentials');
-    expect(err.message).toContain('SignatureDoesNotMatch');
+    expect([err.code, err.context.credentials]).toEqual(['SIGNATURE_MISMATCH', 'explicit credentials']);
+    expect(err.message).toContain('explicit credentials'); // names the credential source
     expect(`${err.message} ${err.stack} ${JSON.stringify(err.context)}`).not.toContain(SECRET);
   });
 });

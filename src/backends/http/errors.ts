@@ -52,7 +52,11 @@ export function mapHttpError(err: unknown, context: ErrorContext, signal?: Abort
   const code = e?.code ?? e?.cause?.code;
   const message = e?.message ?? String(err);
   if (e?.name === 'AbortError' || code === 'UND_ERR_ABORTED') return new ReaderError('Aborted', 'the operation was aborted', context, { code: 'ABORTED', cause: err });
-  if (code && INTERRUPTED_CODES.has(code)) return new ReaderError('Interrupted', `connection interrupted (${code})`, context, { code: 'CONNECTION_RESET', cause: err });
+  if (code && INTERRUPTED_CODES.has(code)) {
+    // undici's length check: the connection ended before Content-Length bytes (catalogue case 1)
+    const stable = code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' ? 'SHORT_BODY' : 'CONNECTION_RESET';
+    return new ReaderError('Interrupted', `connection interrupted (${code})`, context, { code: stable, cause: err });
+  }
   if (code && TIMEOUT_CODES.has(code)) return new ReaderError('Timeout', `timed out (${code})`, context, { code: 'TIMEOUT', cause: err });
   if (code && DNS_CODES.has(code)) {
     return new ReaderError('Unavailable', `cannot resolve the host name (${code})`, { ...context, errno: code }, { code: 'DNS_FAILURE', retryable: code === 'EAI_AGAIN', cause: err });
