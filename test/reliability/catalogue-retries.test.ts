@@ -51,7 +51,9 @@ describe('32. 503 forever → exactly maxAttempts requests, then RETRIES_EXHAUST
     rig.proxy.policy = () => ({ action: 'reset', after: 1000 });
     const res = await targets()[0].backend({ maxAttempts: 3 }).read('o.bin', { offset: 0, length: 50_000 });
     const err = await failure(collectBody(res.body), 'Interrupted');
-    expectExhausted(err, 3, 'CONNECTION_RESET');
+    // a reset mid-body reaches undici as a reset or as a body short of its Content-Length, as the socket closes
+    expect(['CONNECTION_RESET', 'SHORT_BODY']).toContain(err.context.lastCode);
+    expectExhausted(err, 3, err.context.lastCode as ReaderError['code']);
     expect(rig.proxy.log).toHaveLength(3);
   });
 
