@@ -47,6 +47,19 @@ describe('32. 503 forever → exactly maxAttempts requests, then RETRIES_EXHAUST
     });
   }
 
+  it("a caller's own loop that retries while err.retryable stops at once: still exactly maxAttempts requests", async () => {
+    rig.proxy.policy = () => ({ action: 'status', status: 503, headers: { 'retry-after': '0' } });
+    const b = targets()[0].backend({ maxAttempts: 3 });
+    let calls = 0;
+    let last: unknown;
+    for (let i = 0; i < 5; i++) {
+      calls++;
+      last = await b.read('o.bin', { offset: 0, length: 10 }).then(() => undefined, (e: unknown) => e);
+      if (!(last as ReaderError).retryable) break;
+    }
+    expect([calls, (last as ReaderError).code, rig.proxy.log.length]).toEqual([1, 'RETRIES_EXHAUSTED', 3]);
+  });
+
   it('a body reset on every attempt: the resumes share the same budget', async () => {
     rig.proxy.policy = () => ({ action: 'reset', after: 1000 });
     const res = await targets()[0].backend({ maxAttempts: 3 }).read('o.bin', { offset: 0, length: 50_000 });
