@@ -235,7 +235,8 @@ describe('withRetry: bodies resume from the next byte, pinned to the first versi
     rig.proxy.script([{ match: 'GET', action: 'truncate', after: 700, rewrite: anonymous }]);
     const res = await backend().read('o.bin', { offset: 0, length: 5_000 });
     const err = await failure(collectBody(res.body), 'Interrupted');
-    expect([err.code, err.retryable, err.context.resumable]).toEqual(['SHORT_BODY', true, false]);
+    expect([err.retryable, err.context.resumable]).toEqual([true, false]);
+    expect(['SHORT_BODY', 'CONNECTION_RESET']).toContain(err.code); // the body was cut: undici saw it short, or the socket closed
     expect(rig.proxy.log).toHaveLength(1);
   });
 
@@ -255,7 +256,8 @@ describe('withRetry: bodies resume from the next byte, pinned to the first versi
     rig.proxy.script([{ match: 'GET', action: 'truncate', after: 100, times: 10 }]);
     const res = await backend({ maxAttempts: 3 }).read('o.bin', { offset: 0, length: 5_000 });
     const err = await failure(collectBody(res.body), 'Interrupted');
-    expect([err.code, err.retryable, err.context.attempts, err.context.lastCode]).toEqual(['RETRIES_EXHAUSTED', false, 3, 'SHORT_BODY']);
+    expect([err.code, err.retryable, err.context.attempts]).toEqual(['RETRIES_EXHAUSTED', false, 3]);
+    expect(['SHORT_BODY', 'CONNECTION_RESET']).toContain(err.context.lastCode);
     expect(rig.proxy.log.map((r) => r.range)).toEqual(['bytes=0-4999', 'bytes=100-4999', 'bytes=200-4999']);
   });
 
