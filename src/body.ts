@@ -45,6 +45,8 @@ export interface WindowOptions {
   mapError?: (err: unknown, context: ErrorContext, signal?: AbortSignal) => ReaderError;
   /** Called once when the source is done with (ended, failed, or abandoned by the consumer). */
   onClose?: () => void;
+  /** Hears the size of every chunk read from the source, skipped bytes included (bytes on the wire). */
+  onWire?: (bytes: number) => void;
 }
 
 /**
@@ -60,10 +62,11 @@ export async function* windowBody(source: AsyncIterable<Uint8Array>, opts: Windo
     for await (const raw of source) {
       if (signal?.aborted) throw abortError(signal, context);
       const chunk = plainBytes(raw);
+      opts.onWire?.(chunk.byteLength);
       const from = seen;
       seen += chunk.byteLength;
       if (expected !== undefined && seen > expected) {
-        throw new ReaderError('Unexpected', `body is longer than the ${expected} bytes announced`, context, { retryable: false });
+        throw new ReaderError('Unexpected', `body is longer than the ${expected} bytes announced`, context, { code: 'LONG_BODY', retryable: false });
       }
       const lo = Math.max(skip, from) - from;
       const hi = Math.min(end, seen) - from;
@@ -72,7 +75,7 @@ export async function* windowBody(source: AsyncIterable<Uint8Array>, opts: Windo
       if (seen >= end && (expected === undefined || expected > end)) return;
     }
     if (seen < (expected ?? end)) {
-      throw new ReaderError('Interrupted', `body ended after ${seen} of ${expected ?? end} bytes`, { ...context, received: Math.max(0, Math.min(seen, end) - skip) });
+      throw new ReaderError('Interrupted', `body ended after ${seen} of ${expected ?? end} bytes`, { ...context, received: Math.max(0, Math.min(seen, end) - skip) }, { code: 'SHORT_BODY' });
     }
   } catch (err) {
     throw (opts.mapError ?? toReaderError)(err, context, signal);

@@ -38,6 +38,10 @@ export const READER_ERROR_CODES = [
   'INVALID_ACCESS_KEY',
   'CREDENTIALS_MISSING',
   'PATH_ESCAPE',
+  'CREDENTIALS_EXPIRED',
+  'CLOCK_SKEW',
+  'WRONG_REGION',
+  'REDIRECT_REFUSED',
   // What the server sent.
   'RANGE_NOT_SATISFIABLE',
   'ETAG_CHANGED',
@@ -46,6 +50,8 @@ export const READER_ERROR_CODES = [
   'BAD_CONTENT_RANGE',
   'RANGE_IGNORED',
   'BAD_STATUS',
+  'SIZE_UNKNOWN',
+  'EMPTY_READ',
   'TOO_MANY_REDIRECTS',
   'CORS_HEADER_HIDDEN',
   // Transient trouble, and when retrying ends.
@@ -53,6 +59,7 @@ export const READER_ERROR_CODES = [
   'SERVER_UNAVAILABLE',
   'CONNECTION_RESET',
   'NETWORK_ERROR',
+  'IO_ERROR',
   'DNS_FAILURE',
   'RETRIES_EXHAUSTED',
   'STALLED',
@@ -61,6 +68,10 @@ export const READER_ERROR_CODES = [
   // The caller's input.
   'INVALID_ARGUMENT',
   'SEEK_BEFORE_START',
+  'INVALID_URL',
+  'NOT_A_FILE',
+  'ROW_GROUP_NOT_FOUND',
+  'READER_CLOSED',
   'UNSUPPORTED',
   // The file's bytes.
   'FOOTER_TOO_SHORT',
@@ -70,9 +81,11 @@ export const READER_ERROR_CODES = [
   'METADATA_CORRUPT',
   'CHUNK_OUT_OF_FILE',
   'COLUMN_NOT_FOUND',
+  'EXTERNAL_COLUMN_CHUNK',
   'INVALID_DATA',
   'UNSUPPORTED_CODEC',
   'DECODER_PANIC',
+  'DECODE_FAILED',
   'DECODER_TIMEOUT',
   // Anything else (a bug or an unknown failure): report it.
   'INTERNAL',
@@ -231,7 +244,7 @@ export function throwIfAborted(signal: AbortSignal | undefined, context: ErrorCo
 export function toReaderError(err: unknown, context: ErrorContext, signal?: AbortSignal): ReaderError {
   if (err instanceof ReaderError) return err.withContext(context);
   if (signal?.aborted) return abortError(signal, context);
-  if (err instanceof Error && err.name === 'AbortError') return new ReaderError('Aborted', 'the operation was aborted', context, { cause: err });
+  if (err instanceof Error && err.name === 'AbortError') return new ReaderError('Aborted', 'the operation was aborted', context, { code: 'ABORTED', cause: err });
   const message = err instanceof Error ? err.message : String(err);
-  return new ReaderError('Unexpected', message, context, { cause: err });
+  return new ReaderError('Unexpected', message, context, { code: 'INTERNAL', cause: err });
 }

@@ -83,7 +83,7 @@ export { columnChunkRanges, type ColumnChunkRange } from './parquet/metadata.js'
 export { createMetadataCache, sharedMetadataCache, DEFAULT_METADATA_CACHE_BYTES, type CachedFooter, type MetadataCache } from './parquet/cache.js';
 export { DEFAULT_DECODE_TIMEOUT_MS, readBatches, readTable, type ReadTableOptions } from './parquet/decode.js';
 export { toAsyncBuffer } from './adapters/hyparquet.js';
-export { toParquetWasmBlob, PARQUET_WASM_SLICE_ATTEMPTS, type BlobLike, type WasmBlobOptions } from './adapters/parquet-wasm.js';
+export { toParquetWasmBlob, type BlobLike, type WasmBlobOptions } from './adapters/parquet-wasm.js';
 export { arrowFileHandle, type ArrowFileHandle, type SizedReader } from './adapters/arrow-ipc.js';
 export type { RandomAccess } from './adapters/random-access.js';
 export {
@@ -93,6 +93,11 @@ export {
   RETRY_MAX_ATTEMPTS,
   RETRY_STALL_MS,
   RETRY_TOTAL_MS,
+  DNS_RETRIES,
+  nextDelay,
+  type AttemptHistory,
+  type RetryDecision,
+  type RetryPolicy,
   type RetryCounters,
   type RetryEvent,
   type RetryOptions,

@@ -12,7 +12,7 @@ function isByteCount(n: unknown): n is number {
  */
 export function validateRange(range: ByteRange, context: ErrorContext = {}): void {
   const bad = (why: string): never => {
-    throw new ReaderError('InvalidInput', `invalid byte range: ${why}`, { ...context, range });
+    throw new ReaderError('InvalidInput', `invalid byte range: ${why}`, { ...context, range }, { code: 'INVALID_ARGUMENT' });
   };
   if (range === null || typeof range !== 'object') bad('not an object');
   if ('suffix' in range) {
@@ -42,7 +42,7 @@ export function resolveRange(range: ByteRange, size: number, context: ErrorConte
       ...context,
       range,
       size,
-    });
+    }, { code: 'RANGE_NOT_SATISFIABLE' });
   }
   const end = range.length === undefined ? size : Math.min(size, range.offset + range.length);
   return { offset: range.offset, length: end - range.offset };

@@ -45,6 +45,14 @@ export interface ReadResponse {
   body: AsyncIterable<Uint8Array>;
   /** The protocol status when there is one (HTTP 200/206); informational. */
   status?: number;
+  /**
+   * Body bytes read off the connection so far, when that can differ from what `body` yields: a server
+   * that ignored Range (200 with the whole object) or sent a superset (206 with a wider Content-Range)
+   * sends bytes the body skips. Absent: the same as the bytes `body` yielded.
+   */
+  wireBytes?: () => number;
+  /** The server ignored the Range header and answered 200 with the whole object (catalogue case 6). */
+  rangeIgnored?: boolean;
 }
 
 export interface StatOptions {

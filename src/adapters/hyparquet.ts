@@ -17,7 +17,7 @@ export function toAsyncBuffer(source: RandomAccess, byteLength: number): AsyncBu
     if (!Number.isSafeInteger(start) || start < 0) {
       throw new ReaderError('InvalidData', `the decoder asked for bytes from offset ${start}, outside the file (size ${byteLength}): its metadata is probably corrupt`, {
         op: 'slice',
-      });
+      }, { code: 'CHUNK_OUT_OF_FILE' });
     }
     const stop = Math.min(end ?? byteLength, byteLength);
     if (stop <= start) return new ArrayBuffer(0);
@@ -44,6 +44,9 @@ const HYPARQUET_UNSUPPORTED = /unsupported (compression codec|encoding)|not supp
 export function hyparquetError(err: unknown, context: ErrorContext): ReaderError {
   if (isReaderError(err)) return err.withContext(context);
   const message = err instanceof Error ? err.message : String(err);
-  const kind = HYPARQUET_UNSUPPORTED.test(message) ? 'Unsupported' : 'InvalidData';
-  return new ReaderError(kind, `hyparquet could not decode the file: ${message}`, { ...context, op: 'decode' }, { cause: err });
+  const unsupported = HYPARQUET_UNSUPPORTED.test(message);
+  return new ReaderError(unsupported ? 'Unsupported' : 'InvalidData', `hyparquet could not decode the file: ${message}`, { ...context, op: 'decode' }, {
+    code: unsupported ? 'UNSUPPORTED_CODEC' : 'DECODE_FAILED',
+    cause: err,
+  });
 }

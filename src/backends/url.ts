@@ -39,7 +39,7 @@ export interface BackendAndPath {
  */
 export function backendFromUrl(url: string, options: BackendFromUrlOptions = {}): BackendAndPath {
   if (typeof url !== 'string' || url === '') {
-    throw new ReaderError('InvalidInput', 'backendFromUrl needs a URL or path');
+    throw new ReaderError('InvalidInput', 'backendFromUrl needs a URL or path', {}, { code: 'INVALID_ARGUMENT' });
   }
   const wrap = (backend: Backend): Backend => (options.retry === false ? backend : withRetry(backend, options.retry ?? {}));
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
@@ -55,9 +55,9 @@ export function backendFromUrl(url: string, options: BackendFromUrlOptions = {})
     try {
       file = scheme === 'file' ? fileURLToPath(url) : resolve(url);
     } catch (err) {
-      throw new ReaderError('InvalidInput', `invalid file URL: ${err instanceof Error ? err.message : String(err)}`, {}, { cause: err });
+      throw new ReaderError('InvalidInput', `invalid file URL: ${err instanceof Error ? err.message : String(err)}`, {}, { code: 'INVALID_URL', cause: err });
     }
     return { backend: wrap(fsBackend({ root: dirname(file) })), path: basename(file) };
   }
-  throw new ReaderError('Unsupported', `unsupported URL scheme "${scheme}://" (supported: http, https, s3, file, or a local path)`);
+  throw new ReaderError('Unsupported', `unsupported URL scheme "${scheme}://" (supported: http, https, s3, file, or a local path)`, {}, { code: 'UNSUPPORTED' });
 }

@@ -43,5 +43,5 @@ export function assemble(pieces: readonly Piece[], from: number, to: number, con
     at = upto;
     if (at >= to) return out;
   }
-  throw new ReaderError('Unexpected', `no buffer holds bytes ${at}-${to - 1}`, { ...context, range: { offset: from, length: to - from } });
+  throw new ReaderError('Unexpected', `no buffer holds bytes ${at}-${to - 1}`, { ...context, range: { offset: from, length: to - from } }, { code: 'INTERNAL' });
 }

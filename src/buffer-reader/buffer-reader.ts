@@ -66,7 +66,7 @@ export interface BufferReaderStats extends FetcherCounts {
 }
 
 function checkCount(n: unknown, what: string, context: ErrorContext, min = 0): asserts n is number {
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) throw new ReaderError('InvalidInput', `${what} must be an integer >= ${min}`, context);
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) throw new ReaderError('InvalidInput', `${what} must be an integer >= ${min}`, context, { code: 'INVALID_ARGUMENT' });
 }
 
 /**
@@ -139,7 +139,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
   }
 
   private ensureOpen(op: string): void {
-    if (this.fetcher.closed) throw new ReaderError('InvalidInput', 'reader is closed', this.context(op));
+    if (this.fetcher.closed) throw new ReaderError('InvalidInput', 'reader is closed', this.context(op), { code: 'READER_CLOSED' });
   }
 
   /** Merge gap in force: the option, or the cost model's current value. */
@@ -171,7 +171,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
   insert(offset: number, bytes: Uint8Array): number {
     this.ensureOpen('insert');
     checkCount(offset, 'offset', this.context('insert'));
-    if (!(bytes instanceof Uint8Array)) throw new ReaderError('InvalidInput', 'insert needs a Uint8Array', this.context('insert'));
+    if (!(bytes instanceof Uint8Array)) throw new ReaderError('InvalidInput', 'insert needs a Uint8Array', this.context('insert'), { code: 'INVALID_ARGUMENT' });
     return this.fetcher.insert(offset, bytes);
   }
 
@@ -206,12 +206,12 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     const size = this.fetcher.knownSize;
     return ranges.map((r, i) => {
       const context = this.context(op, { index: i });
-      if (r === null || typeof r !== 'object') throw new ReaderError('InvalidInput', 'a range must be { offset, length }', context);
+      if (r === null || typeof r !== 'object') throw new ReaderError('InvalidInput', 'a range must be { offset, length }', context, { code: 'INVALID_ARGUMENT' });
       checkCount(r.offset, 'offset', context);
       checkCount(r.length, 'length', context);
       if (r.length === 0) return { offset: r.offset, length: 0 };
       if (size !== undefined && r.offset >= size) {
-        throw new ReaderError('RangeNotSatisfied', `range starts at or past the end of the object (size ${size})`, { ...context, range: r, size });
+        throw new ReaderError('RangeNotSatisfied', `range starts at or past the end of the object (size ${size})`, { ...context, range: r, size }, { code: 'RANGE_NOT_SATISFIABLE' });
       }
       return { offset: r.offset, length: size === undefined ? r.length : Math.min(r.length, size - r.offset) };
     });
@@ -225,7 +225,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
    */
   async readRanges(ranges: readonly Span[]): Promise<Uint8Array[]> {
     this.ensureOpen('readRanges');
-    if (!Array.isArray(ranges)) throw new ReaderError('InvalidInput', 'readRanges needs an array of ranges', this.context('readRanges'));
+    if (!Array.isArray(ranges)) throw new ReaderError('InvalidInput', 'readRanges needs an array of ranges', this.context('readRanges'), { code: 'INVALID_ARGUMENT' });
     return this.readSpans(this.clampSpans(ranges, 'readRanges'), 'readRanges');
   }
 
@@ -285,7 +285,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
    */
   async prefetch(ranges: readonly Span[]): Promise<{ requests: number; bytes: number }> {
     this.ensureOpen('prefetch');
-    if (!Array.isArray(ranges)) throw new ReaderError('InvalidInput', 'prefetch needs an array of ranges', this.context('prefetch'));
+    if (!Array.isArray(ranges)) throw new ReaderError('InvalidInput', 'prefetch needs an array of ranges', this.context('prefetch'), { code: 'INVALID_ARGUMENT' });
     const { pieces, started } = this.fetcher.cover(unionRanges(this.clampSpans(ranges, 'prefetch')), 'optional');
     await this.fetcher.resolve(pieces);
     return { requests: started.length, bytes: started.reduce((n, f) => n + (f.end - f.offset), 0) };
@@ -335,7 +335,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
         if (joined) f.counts.joins++;
         return piece;
       }
-      if (round > 3) throw new ReaderError('Unexpected', 'backend returned no bytes before the end of the object', this.context('read'));
+      if (round > 3) throw new ReaderError('Unexpected', 'backend returned no bytes before the end of the object', this.context('read'), { code: 'EMPTY_READ' });
       const block = f.blocks.find(pos);
       if (block) {
         this.setCurrent(block, block);
@@ -375,7 +375,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
    */
   async read(buf: Uint8Array): Promise<number> {
     this.ensureOpen('read');
-    if (!(buf instanceof Uint8Array)) throw new ReaderError('InvalidInput', 'read needs a Uint8Array', this.context('read'));
+    if (!(buf instanceof Uint8Array)) throw new ReaderError('InvalidInput', 'read needs a Uint8Array', this.context('read'), { code: 'INVALID_ARGUMENT' });
     if (buf.byteLength === 0) return 0;
     const piece = await this.nextPiece(buf.byteLength, buf.byteLength);
     if (!piece) return 0;

@@ -33,13 +33,13 @@ function checkSpan(r: Span, i: number): void {
     Number.isSafeInteger(r.length) &&
     r.length >= 0 &&
     Number.isSafeInteger(r.offset + r.length);
-  if (!ok) throw new ReaderError('InvalidInput', `range ${i} must have integer offset >= 0 and length >= 0`, { op: 'plan' });
+  if (!ok) throw new ReaderError('InvalidInput', `range ${i} must have integer offset >= 0 and length >= 0`, { op: 'plan' }, { code: 'INVALID_ARGUMENT' });
 }
 
 function checkOptions(opts: CoalesceOptions): void {
-  if (!Number.isSafeInteger(opts.gap) || opts.gap < 0) throw new ReaderError('InvalidInput', 'gap must be an integer >= 0', { op: 'plan' });
+  if (!Number.isSafeInteger(opts.gap) || opts.gap < 0) throw new ReaderError('InvalidInput', 'gap must be an integer >= 0', { op: 'plan' }, { code: 'INVALID_ARGUMENT' });
   if (!Number.isSafeInteger(opts.maxRangeSize) || opts.maxRangeSize < 1) {
-    throw new ReaderError('InvalidInput', 'maxRangeSize must be an integer >= 1', { op: 'plan' });
+    throw new ReaderError('InvalidInput', 'maxRangeSize must be an integer >= 1', { op: 'plan' }, { code: 'INVALID_ARGUMENT' });
   }
 }
 
@@ -111,7 +111,7 @@ export function coalesceRanges(ranges: readonly Span[], opts: CoalesceOptions): 
  */
 export function splitRange(range: Span, maxPart: number): Span[] {
   checkSpan(range, 0);
-  if (!Number.isSafeInteger(maxPart) || maxPart < 1) throw new ReaderError('InvalidInput', 'part size must be an integer >= 1', { op: 'plan' });
+  if (!Number.isSafeInteger(maxPart) || maxPart < 1) throw new ReaderError('InvalidInput', 'part size must be an integer >= 1', { op: 'plan' }, { code: 'INVALID_ARGUMENT' });
   if (range.length <= maxPart) return range.length > 0 ? [{ offset: range.offset, length: range.length }] : [];
   const parts = Math.ceil(range.length / maxPart);
   const size = Math.ceil(range.length / parts);
@@ -213,7 +213,7 @@ export function mergeForWave(sorted: readonly Span[], opts: WaveMergeOptions): S
  */
 export function spreadRequests(requests: readonly Span[], opts: SpreadOptions): Span[] {
   if (!Number.isSafeInteger(opts.parallel) || opts.parallel < 1 || !(opts.minPart >= 1) || !Number.isFinite(opts.minPart)) {
-    throw new ReaderError('InvalidInput', 'spread needs parallel >= 1 and a finite minPart >= 1', { op: 'plan' });
+    throw new ReaderError('InvalidInput', 'spread needs parallel >= 1 and a finite minPart >= 1', { op: 'plan' }, { code: 'INVALID_ARGUMENT' });
   }
   if (requests.length >= opts.parallel) return requests.map((r) => ({ offset: r.offset, length: r.length }));
   const total = requests.reduce((n, r) => n + r.length, 0);

@@ -150,7 +150,7 @@ export class CostModel {
     const ttfb = options.ttfbMs ?? DEFAULT_TTFB_MS;
     const bps = options.bytesPerSecond ?? DEFAULT_BYTES_PER_SECOND;
     if (!(ttfb >= 0 && Number.isFinite(ttfb)) || !(bps > 0 && Number.isFinite(bps))) {
-      throw new ReaderError('InvalidInput', 'cost model needs ttfbMs >= 0 and bytesPerSecond > 0', { op: 'open' });
+      throw new ReaderError('InvalidInput', 'cost model needs ttfbMs >= 0 and bytesPerSecond > 0', { op: 'open' }, { code: 'INVALID_ARGUMENT' });
     }
     this.ttfb = ttfb;
     this.bandwidth = bps;

@@ -33,6 +33,13 @@ export interface FetcherCounts {
   bytesStreamed: number;
   requests: number;
   evictions: number;
+  /**
+   * Body bytes that crossed the wire for this reader's requests: `bytesFetched` plus what a server
+   * sent outside the asked range (all of the object when it ignored Range) and the reader skipped.
+   */
+  bytesReceived: number;
+  /** Requests the server answered with the whole object, ignoring Range (200, not 206). */
+  rangesIgnored: number;
 }
 
 export interface FetcherSettings {
@@ -61,7 +68,7 @@ export interface Coverage {
 export class Fetcher implements BlockOwner {
   readonly blocks = new SpanIndex<Block>(blockEnd);
   readonly fetches = new SpanIndex<Fetch>((f) => f.end);
-  readonly counts: FetcherCounts = { hits: 0, misses: 0, joins: 0, bytesFromBuffer: 0, bytesFetched: 0, bytesStreamed: 0, requests: 0, evictions: 0 };
+  readonly counts: FetcherCounts = { hits: 0, misses: 0, joins: 0, bytesFromBuffer: 0, bytesFetched: 0, bytesStreamed: 0, requests: 0, evictions: 0, bytesReceived: 0, rangesIgnored: 0 };
   knownSize: number | undefined;
   etag: string | undefined;
   closed = false;
@@ -94,7 +101,7 @@ export class Fetcher implements BlockOwner {
     if (etag !== undefined) {
       if (this.etag === undefined) this.etag = etag;
       else if (etag !== this.etag) {
-        throw new ReaderError('ConditionNotMatch', `object changed while reading (ETag ${etag}, expected ${this.etag})`, this.context('read'));
+        throw new ReaderError('ConditionNotMatch', `object changed while reading (ETag ${etag}, expected ${this.etag})`, this.context('read'), { code: 'ETAG_CHANGED' });
       }
     }
     this.knownSize = size;
@@ -171,9 +178,11 @@ export class Fetcher implements BlockOwner {
       const data = await collectBody(res.body);
       const short = data.byteLength < span.length && span.offset + data.byteLength !== res.meta.size;
       if (res.range.offset !== span.offset || data.byteLength > span.length || short) {
-        throw new ReaderError('Unexpected', `backend returned ${data.byteLength} bytes at ${res.range.offset}`, context);
+        throw new ReaderError('Unexpected', `backend returned ${data.byteLength} bytes at ${res.range.offset}`, context, { code: 'BAD_CONTENT_RANGE' });
       }
       this.counts.bytesFetched += data.byteLength;
+      this.counts.bytesReceived += res.wireBytes ? res.wireBytes() : data.byteLength;
+      if (res.rangeIgnored) this.counts.rangesIgnored++;
       if (!buffered) this.counts.bytesStreamed += data.byteLength;
       return data;
     };

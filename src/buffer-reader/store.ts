@@ -67,7 +67,7 @@ export class BufferPool {
 
   constructor(options: BufferPoolOptions = {}) {
     const max = options.maxMemory ?? DEFAULT_MAX_MEMORY;
-    if (!Number.isSafeInteger(max) || max < 1) throw new ReaderError('InvalidInput', 'maxMemory must be an integer >= 1', { op: 'open' });
+    if (!Number.isSafeInteger(max) || max < 1) throw new ReaderError('InvalidInput', 'maxMemory must be an integer >= 1', { op: 'open' }, { code: 'INVALID_ARGUMENT' });
     this.maxMemory = max;
     this.lru = new LRUCache<string, Block>({
       maxSize: max,

@@ -72,7 +72,7 @@ export function checkColumns(command: string, all: readonly string[], wanted: re
     if (all.some((c) => c === w || c.startsWith(`${w}.`))) continue;
     const near = closest(w, all);
     const list = all.length <= 20 ? `columns: ${all.join(', ')}` : `${all.length} columns; 'brr inspect' lists them`;
-    throw new ReaderError('InvalidInput', `no column ${JSON.stringify(w)} in the file${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; ${list}`, { op: command });
+    throw new ReaderError('InvalidInput', `no column ${JSON.stringify(w)} in the file${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; ${list}`, { op: command }, { code: 'COLUMN_NOT_FOUND' });
   }
 }
 

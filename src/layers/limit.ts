@@ -14,7 +14,7 @@ export interface LimitOptions {
 export function withLimit(inner: Backend, options: LimitOptions): Backend {
   const n = options?.concurrency;
   if (!Number.isSafeInteger(n) || n < 1) {
-    throw new ReaderError('InvalidInput', 'withLimit needs concurrency >= 1', { backend: inner.kind });
+    throw new ReaderError('InvalidInput', 'withLimit needs concurrency >= 1', { backend: inner.kind }, { code: 'INVALID_ARGUMENT' });
   }
   const sem = new Semaphore(n);
 

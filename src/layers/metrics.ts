@@ -13,8 +13,15 @@ export interface RequestRecord {
   rangeHeader?: string;
   /** HTTP-like status: 200/206 for success where known, 'ok' otherwise, or the error kind. */
   status: number | 'ok' | ReaderError['kind'];
-  /** Bytes received (body bytes consumed by the caller). */
+  /**
+   * Bytes received: body bytes read off the connection. Usually what the caller consumed; more when
+   * the server sent bytes outside the range (ignored Range, a wider 206) that were skipped.
+   */
   bytes: number;
+  /** Body bytes handed to the caller (within the range asked for). */
+  delivered: number;
+  /** The server ignored the Range header and sent the whole object (200). */
+  rangeIgnored?: true;
   /** Bytes the request could return: `length` for bounded, `suffix` for suffix, the returned length for open-ended. */
   bytesRequested: number;
   start: number;
@@ -30,7 +37,12 @@ export interface MetricsSnapshot {
   gets: number;
   heads: number;
   bytesRequested: number;
+  /** Body bytes that crossed the wire (see `RequestRecord.bytes`). */
   bytesReceived: number;
+  /** Body bytes handed to the caller: `bytesReceived` minus what was skipped. */
+  bytesDelivered: number;
+  /** GETs the server answered with the whole object, ignoring Range. */
+  rangesIgnored: number;
   /** Waves of requests: a request that starts after every earlier one has ended begins a new round trip. */
   roundTrips: number;
   requests: RequestRecord[];
@@ -75,13 +87,17 @@ export function withMetrics<B extends Backend>(inner: B): MeteredBackend<Backend
       let heads = 0;
       let bytesRequested = 0;
       let bytesReceived = 0;
+      let bytesDelivered = 0;
+      let rangesIgnored = 0;
       for (const r of requests) {
         if (r.op === 'GET') gets++;
         else heads++;
         bytesRequested += r.bytesRequested;
         bytesReceived += r.bytes;
+        bytesDelivered += r.delivered;
+        if (r.rangeIgnored) rangesIgnored++;
       }
-      return { gets, heads, bytesRequested, bytesReceived, roundTrips: countRoundTrips(requests), requests };
+      return { gets, heads, bytesRequested, bytesReceived, bytesDelivered, rangesIgnored, roundTrips: countRoundTrips(requests), requests };
     },
     reset() {
       records = [];
@@ -89,7 +105,7 @@ export function withMetrics<B extends Backend>(inner: B): MeteredBackend<Backend
   };
 
   async function stat(path: string, opts?: StatOptions): Promise<ObjectMeta> {
-    const rec: RequestRecord = { op: 'HEAD', path: redactUrl(path), status: 'ok', bytes: 0, bytesRequested: 0, start: now(), end: 0, open: true };
+    const rec: RequestRecord = { op: 'HEAD', path: redactUrl(path), status: 'ok', bytes: 0, delivered: 0, bytesRequested: 0, start: now(), end: 0, open: true };
     records.push(rec);
     try {
       const meta = await inner.stat(path, opts);
@@ -112,6 +128,7 @@ export function withMetrics<B extends Backend>(inner: B): MeteredBackend<Backend
       rangeHeader: describeRange(range),
       status: 'ok',
       bytes: 0,
+      delivered: 0,
       bytesRequested: 'suffix' in range ? range.suffix : (range.length ?? 0),
       start: now(),
       end: 0,
@@ -129,15 +146,19 @@ export function withMetrics<B extends Backend>(inner: B): MeteredBackend<Backend
     }
     rec.firstByte = rec.end = now();
     rec.status = res.status ?? 'ok';
+    if (res.rangeIgnored) rec.rangeIgnored = true;
+    const wire = res.wireBytes;
     if (!('suffix' in range) && range.length === undefined) rec.bytesRequested = res.range.length;
     const finish = () => {
       if (!rec.open) return;
+      if (wire) rec.bytes = wire();
       rec.end = now();
       rec.open = false;
     };
     const body = observeBody(res.body, {
       chunk(n) {
-        rec.bytes += n;
+        rec.delivered += n;
+        rec.bytes = wire ? wire() : rec.delivered;
         rec.end = now();
       },
       error(err) {

@@ -5,41 +5,14 @@
  * first response's version, so a caller sees one unbroken body of one version, or a typed error.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ReaderError, abortError, toReaderError } from '../errors.js';
+import { ReaderError, abortError, toReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../types.js';
-import { Attempt, Operation, release } from './retry-control.js';
+import { resumableBody, type ResumeRunner } from './resumable.js';
+import { RETRY_BASE_MS, RETRY_CAP_MS, RETRY_MAX_ATTEMPTS, RETRY_STALL_MS, RETRY_TOTAL_MS, nextDelay, type RetryPolicy } from './retry-policy.js';
+import { Deadline, StallWatch, release } from './timeouts.js';
 
-/**
- * Attempts per operation, the first included; every retry and every resume of a body takes one.
- * object_store's 10 (its `max_retries`), not the AWS SDK's 3: S3 answers a burst of parallel range
- * GETs (one Parquet wave) with SlowDown while it scales a prefix, and that lasts seconds, so three
- * quick attempts fail reads that a few more, spread out, ride through. The time budget below keeps
- * ten attempts from turning a dead store into a long wait.
- */
-export const RETRY_MAX_ATTEMPTS = 10;
-
-/** First backoff ceiling: S3 and object_store both start at 100 ms (a TTFB or two). */
-export const RETRY_BASE_MS = 100;
-
-/**
- * Largest backoff ceiling: object_store's 15 s (the AWS SDK's is 20 s). The ceiling doubles per
- * failure, 100 ms → 15 s in eight steps; full jitter then sleeps a uniform random part of it.
- */
-export const RETRY_CAP_MS = 15_000;
-
-/**
- * No retry starts later than this after the operation began (a Retry-After that would end past it
- * gives up at once). object_store allows 3 minutes for batch jobs; one minute ends well inside the
- * 2-minute decode guard (DEFAULT_DECODE_TIMEOUT_MS), so a failing store surfaces as its own error.
- */
-export const RETRY_TOTAL_MS = 60_000;
-
-/**
- * A request whose headers or next body bytes do not arrive for this long is aborted and retried (as
- * `Timeout`, resuming a body). A healthy object store never pauses a body for seconds; 30 s is
- * object_store's request timeout and half of undici's 60 s body timeout, so the resumable path wins.
- */
-export const RETRY_STALL_MS = 30_000;
+export { RETRY_BASE_MS, RETRY_CAP_MS, RETRY_MAX_ATTEMPTS, RETRY_STALL_MS, RETRY_TOTAL_MS, DNS_RETRIES, nextDelay } from './retry-policy.js';
+export type { AttemptHistory, RetryDecision, RetryPolicy } from './retry-policy.js';
 
 export interface RetryOptions {
   /** Attempts per operation, the first included (1 = no retry). Default RETRY_MAX_ATTEMPTS. */
@@ -97,9 +70,7 @@ export type RetryingBackend<B extends Backend = Backend> = B & {
   readonly retryCounters: () => RetryCounters;
 };
 
-const isStrong = (etag: string | undefined): etag is string => etag !== undefined && !etag.startsWith('W/');
-
-type Settings = Required<Omit<RetryOptions, 'onRetry' | 'deadlineMs'>> & Pick<RetryOptions, 'onRetry' | 'deadlineMs'>;
+type Settings = RetryPolicy & { stallMs: number } & Pick<RetryOptions, 'onRetry' | 'deadlineMs'>;
 
 function check(o: RetryOptions, kind: string): Settings {
   const s: Settings = {
@@ -113,7 +84,7 @@ function check(o: RetryOptions, kind: string): Settings {
     ...(o.deadlineMs !== undefined ? { deadlineMs: o.deadlineMs } : {}),
   };
   const bad = (why: string): never => {
-    throw new ReaderError('InvalidInput', `withRetry: ${why}`, { backend: kind });
+    throw new ReaderError('InvalidInput', `withRetry: ${why}`, { backend: kind }, { code: 'INVALID_ARGUMENT' });
   };
   if (!Number.isSafeInteger(s.maxAttempts) || s.maxAttempts < 1) bad('maxAttempts must be an integer >= 1');
   for (const k of ['baseMs', 'capMs', 'totalMs', 'stallMs'] as const) if (!(s[k] >= 0)) bad(`${k} must be >= 0`);
@@ -121,12 +92,34 @@ function check(o: RetryOptions, kind: string): Settings {
   return s;
 }
 
+/** One stat or read with all its attempts: its deadline and the caller's signal, and what it spent. */
+class Operation extends Deadline {
+  attempts = 0;
+  /** Failures since the last attempt that delivered bytes (the backoff exponent). */
+  streak = 0;
+  dnsFailures = 0;
+
+  constructor(s: Settings, context: ErrorContext, signal: AbortSignal | undefined, counters: RetryCounters) {
+    super(context, {
+      ...(signal ? { signal } : {}),
+      ...(s.deadlineMs === undefined ? {} : { timeoutMs: s.deadlineMs }),
+      timeoutError: (ms) => new ReaderError('Timeout', `deadline of ${ms} ms exceeded`, context, { code: 'TIMEOUT', retryable: false }),
+      onTimeout: () => counters.deadlines++,
+    });
+  }
+}
+
 /**
  * Wraps a backend with retries: each `stat` and `read` is retried on retryable errors (`RateLimited`,
  * `Unavailable`, `Interrupted`, `Timeout`) up to `maxAttempts` requests and `totalMs`, sleeping a
- * full-jitter backoff (`random() × min(capMs, baseMs × 2^(n-1))`), or Retry-After when longer.
- * Final errors (NotFound, PermissionDenied, ConditionNotMatch, RangeNotSatisfied, InvalidInput,
- * Unexpected, Aborted) are never retried.
+ * full-jitter backoff (`random() × min(capMs, baseMs × 2^(n-1))`), or Retry-After when longer (the
+ * rules are `nextDelay`'s, src/layers/retry-policy.ts). Final errors (NotFound, PermissionDenied,
+ * ConditionNotMatch, RangeNotSatisfied, InvalidInput, Unexpected, Aborted, `DNS_FAILURE` for a host
+ * that does not exist) are never retried; a resolver that does not answer (`EAI_AGAIN`) is retried once.
+ *
+ * When the budget is spent the operation fails with code `RETRIES_EXHAUSTED`, `retryable: false`
+ * (the retries are done: a caller's own loop should not start ten more), the last error's kind, the
+ * attempt count in `context.attempts` and the last error as `cause`.
  *
  * A read's body that fails mid-stream is resumed: a bounded request for exactly the missing bytes,
  * carrying `If-Match` with the caller's ETag or the first response's strong ETag. The resumed
@@ -148,20 +141,25 @@ export function withRetry<B extends Backend>(inner: B, options: RetryOptions = {
   async function backoff(op: Operation, err: ReaderError, kind: 'stat' | 'read', path: string, resumeAt?: number): Promise<void> {
     const stopped = op.stopped;
     if (stopped) throw stopped;
-    if (!err.retryable || err.kind === 'Aborted') throw err;
     op.streak++;
-    const ceiling = Math.min(s.capMs, s.baseMs * 2 ** Math.min(op.streak - 1, 52));
-    const delayMs = Math.max(s.random() * ceiling, err.retryAfterMs ?? 0);
-    const elapsed = performance.now() - op.started;
-    if (op.attempts >= s.maxAttempts || elapsed + delayMs > s.totalMs) {
+    if (err.code === 'DNS_FAILURE') op.dnsFailures++;
+    const decision = nextDelay(err, { made: op.attempts, streak: op.streak, dnsFailures: op.dnsFailures }, performance.now() - op.started, s);
+    if (!decision.retry) {
+      if (decision.why === 'final') throw err;
+      const context = { ...err.context, attempts: op.attempts };
+      if (decision.why === 'dns') {
+        throw new ReaderError(err.kind, `${err.detail} (final after ${op.attempts} attempts)`, context, { code: err.code, retryable: false, cause: err });
+      }
       counters.exhausted++;
-      const why = op.attempts >= s.maxAttempts ? `${op.attempts} attempts` : `the ${s.totalMs} ms retry budget`;
-      throw new ReaderError(err.kind, `${err.detail} (gave up after ${why})`, { ...err.context, attempts: op.attempts }, {
-        retryable: err.retryable,
-        cause: err.cause ?? err,
+      const why = decision.why === 'attempts' ? `${op.attempts} attempts` : `the ${s.totalMs} ms retry budget`;
+      throw new ReaderError(err.kind, `${err.detail} (gave up after ${why})`, { ...context, lastCode: err.code }, {
+        code: 'RETRIES_EXHAUSTED',
+        retryable: false,
+        cause: err,
         ...(err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs }),
       });
     }
+    const { delayMs } = decision;
     s.onRetry?.({ op: kind, path, attempt: op.attempts, delayMs, error: err, ...(resumeAt === undefined ? {} : { resumeAt }) });
     if (delayMs > 0) {
       try {
@@ -173,12 +171,12 @@ export function withRetry<B extends Backend>(inner: B, options: RetryOptions = {
     counters.retries++;
   }
 
-  /** Runs `send` until it succeeds or fails for good. `send` gets the attempt to race against. */
-  async function attemptLoop<T>(op: Operation, kind: 'stat' | 'read', path: string, send: (a: Attempt) => Promise<T>, resumeAt?: number): Promise<{ value: T; attempt: Attempt }> {
+  /** Runs `send` until it succeeds or fails for good. `send` gets the request's watch to race against. */
+  async function attemptLoop<T>(op: Operation, kind: 'stat' | 'read', path: string, send: (a: StallWatch) => Promise<T>, resumeAt?: number): Promise<{ value: T; attempt: StallWatch }> {
     for (;;) {
       const stopped = op.stopped;
       if (stopped) throw stopped;
-      const attempt = new Attempt(op, counters);
+      const attempt = new StallWatch(op, s.stallMs, () => counters.stalls++);
       op.attempts++;
       counters.attempts++;
       try {
@@ -191,14 +189,14 @@ export function withRetry<B extends Backend>(inner: B, options: RetryOptions = {
   }
 
   /** The error an attempt ended with, as the layer sees it (a stall or the deadline beats what the request threw). */
-  function explain(e: unknown, op: Operation, attempt: Attempt): ReaderError {
+  function explain(e: unknown, op: Operation, attempt: StallWatch): ReaderError {
     if (op.stopped) return op.stopped;
     if (attempt.stalled) return attempt.signal.reason as ReaderError;
     return toReaderError(e, op.context);
   }
 
   /** Sends a read; a response that loses the race with a stall or an abort is released. */
-  async function sendRead(attempt: Attempt, path: string, range: ByteRange, ifMatch: string | undefined): Promise<ReadResponse> {
+  async function sendRead(attempt: StallWatch, path: string, range: ByteRange, ifMatch: string | undefined): Promise<ReadResponse> {
     const p = inner.read(path, range, { signal: attempt.signal, ...(ifMatch === undefined ? {} : { ifMatch }) });
     try {
       return await attempt.race(p);
@@ -207,6 +205,15 @@ export function withRetry<B extends Backend>(inner: B, options: RetryOptions = {
       throw err;
     }
   }
+
+  const runner: ResumeRunner<Operation> = {
+    ifMatch: inner.capabilities.ifMatch,
+    backoff: (op, err, path, at) => backoff(op, err, 'read', path, at),
+    attemptLoop: (op, path, send, at) => attemptLoop(op, 'read', path, send, at),
+    sendRead,
+    explain,
+    onResume: () => counters.resumes++,
+  };
 
   async function stat(path: string, opts: StatOptions = {}): Promise<ObjectMeta> {
     counters.operations++;
@@ -223,7 +230,7 @@ export function withRetry<B extends Backend>(inner: B, options: RetryOptions = {
   async function read(path: string, range: ByteRange, opts: ReadOptions = {}): Promise<ReadResponse> {
     counters.operations++;
     const op = new Operation(s, { backend: inner.kind, op: 'read', path, range }, opts.signal, counters);
-    let first: { value: ReadResponse; attempt: Attempt };
+    let first: { value: ReadResponse; attempt: StallWatch };
     try {
       first = await attemptLoop(op, 'read', path, (a) => sendRead(a, path, range, opts.ifMatch));
     } catch (err) {
@@ -236,132 +243,7 @@ export function withRetry<B extends Backend>(inner: B, options: RetryOptions = {
       op.dispose();
       return res;
     }
-    return { ...res, body: resumable(op, path, res, first.attempt, opts.ifMatch) };
-  }
-
-  /** Checks a resumed response is the same version as the first one; throws ConditionNotMatch otherwise. */
-  function sameVersion(first: ObjectMeta, next: ReadResponse, at: number, op: Operation): void {
-    const m = next.meta;
-    const changed = (why: string): never => {
-      release(next.body);
-      throw new ReaderError('ConditionNotMatch', `object changed while reading: ${why}; resuming at byte ${at} refused`, op.context);
-    };
-    if (m.size !== first.size) changed(`its size went from ${first.size} to ${m.size}`);
-    if (first.etag !== m.etag) changed(`its ETag went from ${first.etag ?? 'none'} to ${m.etag ?? 'none'}`);
-    if (first.etag === undefined && first.lastModified?.getTime() !== m.lastModified?.getTime()) changed('its Last-Modified changed');
-  }
-
-  function resumable(op: Operation, path: string, first: ReadResponse, firstAttempt: Attempt, callerIfMatch: string | undefined): AsyncIterable<Uint8Array> {
-    const { offset, length } = first.range;
-    const pin = callerIfMatch ?? (inner.capabilities.ifMatch && isStrong(first.meta.etag) ? first.meta.etag : undefined);
-    const canResume = first.meta.etag !== undefined || first.meta.lastModified !== undefined;
-    let attempt = firstAttempt;
-    let it: AsyncIterator<Uint8Array> = first.body[Symbol.asyncIterator]();
-    let received = 0;
-    let finished = false;
-
-    const cleanup = (abort: boolean): void => {
-      if (finished) return;
-      finished = true;
-      if (abort) it.return?.()?.catch(() => undefined);
-      attempt.dispose(abort);
-      op.dispose();
-    };
-
-    async function resume(err: ReaderError): Promise<void> {
-      it.return?.()?.catch(() => undefined);
-      attempt.dispose(true);
-      const at = offset + received;
-      const stopped = op.stopped;
-      if (stopped) throw stopped;
-      if (!err.retryable || err.kind === 'Aborted') throw err;
-      if (!canResume) {
-        throw new ReaderError(err.kind, `${err.detail} (not resumed: the response had no ETag or Last-Modified to prove the object did not change)`, err.context, {
-          retryable: err.retryable,
-          cause: err,
-        });
-      }
-      await backoff(op, err, 'read', path, at);
-      counters.resumes++;
-      const rest = { offset: at, length: length - received };
-      const next = await attemptLoop(
-        op,
-        'read',
-        path,
-        async (a) => {
-          let r: ReadResponse;
-          try {
-            r = await sendRead(a, path, rest, pin);
-          } catch (e) {
-            const re = toReaderError(e, op.context);
-            if (re.kind === 'ConditionNotMatch' || re.kind === 'RangeNotSatisfied') {
-              throw new ReaderError('ConditionNotMatch', `object changed while reading: resuming at byte ${at} was refused (${re.detail})`, op.context, { cause: re });
-            }
-            throw e;
-          }
-          sameVersion(first.meta, r, at, op);
-          if (r.range.offset !== rest.offset || r.range.length !== rest.length) {
-            release(r.body);
-            throw new ReaderError('Unexpected', `resumed read returned bytes ${r.range.offset}+${r.range.length}, not ${rest.offset}+${rest.length}`, op.context, { retryable: false });
-          }
-          return r;
-        },
-        at,
-      );
-      attempt = next.attempt;
-      it = next.value.body[Symbol.asyncIterator]();
-    }
-
-    async function* body(): AsyncGenerator<Uint8Array> {
-      try {
-        while (received < length) {
-          let step: IteratorResult<Uint8Array>;
-          try {
-            step = await attempt.race(it.next());
-            if (step.done) throw new ReaderError('Interrupted', `body ended after ${received} of ${length} bytes`, op.context);
-          } catch (e) {
-            await resume(explain(e, op, attempt));
-            continue;
-          }
-          if (step.value.byteLength > length - received) {
-            throw new ReaderError('Unexpected', 'body is longer than the requested range', op.context, { retryable: false });
-          }
-          if (step.value.byteLength > 0) op.streak = 0;
-          received += step.value.byteLength;
-          yield step.value;
-        }
-        // Let the inner body finish its own checks (nothing extra after the last byte) and release its connection.
-        try {
-          const last = await attempt.race(it.next());
-          if (!last.done && last.value.byteLength > 0) throw new ReaderError('Unexpected', 'body is longer than the requested range', op.context, { retryable: false });
-        } catch (e) {
-          const re = explain(e, op, attempt);
-          if (!re.retryable || re.kind === 'Aborted' || op.stopped) throw re;
-          // every byte is here and checked: a transport error after the last one changes nothing
-        }
-        cleanup(false);
-      } finally {
-        cleanup(true);
-      }
-    }
-
-    const gen = body();
-    let started = false;
-    return {
-      [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-        return {
-          next: () => {
-            started = true;
-            return gen.next();
-          },
-          return: async (value?: unknown) => {
-            if (!started) cleanup(true); // a generator that never started runs no finally
-            await gen.return(undefined);
-            return { done: true, value: value as undefined };
-          },
-        };
-      },
-    };
+    return { ...res, body: resumableBody(runner, op, path, res, first.attempt, opts.ifMatch) };
   }
 
   const own: Record<string, unknown> = {

@@ -32,7 +32,7 @@ export function withThrottle(inner: Backend, options: ThrottleOptions = {}): Bac
   const ttfb = options.ttfbMs ?? 0;
   const bps = options.bytesPerSecond ?? Infinity;
   if (!(ttfb >= 0) || !(bps > 0)) {
-    throw new ReaderError('InvalidInput', 'withThrottle needs ttfbMs >= 0 and bytesPerSecond > 0', { backend: inner.kind });
+    throw new ReaderError('InvalidInput', 'withThrottle needs ttfbMs >= 0 and bytesPerSecond > 0', { backend: inner.kind }, { code: 'INVALID_ARGUMENT' });
   }
 
   async function stat(path: string, opts: StatOptions = {}): Promise<ObjectMeta> {

@@ -164,7 +164,7 @@ class DecoderPool {
       rejectP(err);
     };
     const crashed = (why: string, cause?: unknown) =>
-      fail(new ReaderError('InvalidData', `parquet-wasm crashed decoding the file (${why}); the file is probably corrupt`, { ...context, op: 'decode' }, { cause }), false);
+      fail(new ReaderError('InvalidData', `parquet-wasm crashed decoding the file (${why}); the file is probably corrupt`, { ...context, op: 'decode' }, { code: 'DECODER_PANIC', cause }), false);
     const onError = (err: Error) => crashed(String(err), err);
     const onExit = (code: number) => crashed(`worker exited with code ${code}`);
     const onMessage = (msg: Message) => {
@@ -174,7 +174,7 @@ class DecoderPool {
         readAt(start, end - start)
           .then((bytes) => {
             if (bytes.byteLength !== end - start) {
-              throw new ReaderError('Unexpected', `short read: ${bytes.byteLength} of ${end - start} bytes at ${start}`, context);
+              throw new ReaderError('Unexpected', `short read: ${bytes.byteLength} of ${end - start} bytes at ${start}`, context, { code: 'SHORT_BODY' });
             }
             if (settled) return;
             // An exact copy: `bytes` may be a Node Buffer (from the HTTP body) whose `.slice()` is a view
@@ -185,14 +185,14 @@ class DecoderPool {
           })
           .catch((err: unknown) => {
             // The decode now waits forever on this slice: fail the read and retire the worker.
-            fail(isReaderError(err) ? err : new ReaderError('Unexpected', String(err), context, { cause: err }), false);
+            fail(isReaderError(err) ? err : new ReaderError('Unexpected', String(err), context, { code: 'INTERNAL', cause: err }), false);
           });
       } else if (msg.type === 'done') {
         settled = true;
         cleanup(true);
         resolveP(new Uint8Array(msg.ipc as ArrayBuffer));
       } else if (msg.type === 'error') {
-        fail(new ReaderError('InvalidData', `parquet-wasm could not decode the file: ${msg.message}`, { ...context, op: 'decode' }), false);
+        fail(new ReaderError('InvalidData', `parquet-wasm could not decode the file: ${msg.message}`, { ...context, op: 'decode' }, { code: 'DECODE_FAILED' }), false);
       }
     };
     worker.on('message', onMessage);

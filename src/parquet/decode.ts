@@ -4,7 +4,8 @@
  * inside the worker, so hyparquet-only users never load the wasm.
  */
 import type { RecordBatch, Table } from 'apache-arrow';
-import { ReaderError, abortError } from '../errors.js';
+import { ReaderError } from '../errors.js';
+import { Deadline } from '../layers/timeouts.js';
 import { decoderPool, type WorkerReadOptions } from './decode-worker.js';
 import { unionRanges } from '../buffer-reader/coalesce.js';
 import type { PlanSelection, ReadPlan } from './planner.js';
@@ -25,40 +26,17 @@ export interface ReadTableOptions extends PlanSelection {
   batchSize?: number;
 }
 
-/** Rejects when the input fails for good, the signal fires, or time runs out; `race` ties a promise to it. */
-class Guard {
-  private fail!: (err: unknown) => void;
-  readonly failed: Promise<never>;
-  private readonly timer: NodeJS.Timeout;
-  private readonly onAbort: () => void;
-
-  constructor(
-    private readonly signal: AbortSignal | undefined,
-    timeoutMs: number,
-    context: { path: string; backend: string },
-  ) {
-    this.failed = new Promise<never>((_, reject) => {
-      this.fail = reject;
-    });
-    this.failed.catch(() => undefined);
-    this.timer = setTimeout(() => {
-      this.fail(new ReaderError('Timeout', `decoding did not finish within ${timeoutMs} ms`, { ...context, op: 'decode' }));
-    }, timeoutMs);
-    this.onAbort = () => this.fail(abortError(signal, { ...context, op: 'decode' }));
-    if (signal?.aborted) this.onAbort();
-    else signal?.addEventListener('abort', this.onAbort, { once: true });
-  }
-
-  readonly reject = (err: unknown): void => this.fail(err);
-
-  race<T>(p: Promise<T>): Promise<T> {
-    return Promise.race([p, this.failed]);
-  }
-
-  dispose(): void {
-    clearTimeout(this.timer);
-    this.signal?.removeEventListener('abort', this.onAbort);
-  }
+/**
+ * The decode guard: a Deadline (src/layers/timeouts.ts) that stops when the input fails for good
+ * (`fail`), the signal fires, or time runs out (`Timeout`, code `DECODER_TIMEOUT`).
+ */
+function decodeGuard(signal: AbortSignal | undefined, timeoutMs: number, context: { path: string; backend: string }): Deadline {
+  const ctx = { ...context, op: 'decode' };
+  return new Deadline(ctx, {
+    ...(signal ? { signal } : {}),
+    timeoutMs,
+    timeoutError: (ms) => new ReaderError('Timeout', `decoding did not finish within ${ms} ms`, ctx, { code: 'DECODER_TIMEOUT' }),
+  });
 }
 
 /** Top-level field names for parquet-wasm's `columns` option (it selects by field name). */
@@ -79,7 +57,7 @@ async function shippable(source: ParquetSource, plan: ReadPlan): Promise<{ offse
 }
 
 /** One parquet-wasm decode in a worker, tied to the guard (abort, timeout, failed input). */
-async function decode(source: ParquetSource, guard: Guard, plan: ReadPlan, options: WorkerReadOptions): Promise<Table> {
+async function decode(source: ParquetSource, guard: Deadline, plan: ReadPlan, options: WorkerReadOptions): Promise<Table> {
   const { tableFromIPC } = await import('apache-arrow');
   const shipped = await guard.race(shippable(source, plan));
   const rows = source.rowGroups.reduce((n, g) => n + g.numRows, 0);
@@ -104,7 +82,7 @@ function wasmOptions(opts: ReadTableOptions, rowGroups: number[]): WorkerReadOpt
 export async function readTable(source: ParquetSource, opts: ReadTableOptions = {}): Promise<Table> {
   const plan = source.plan({ ...opts, pages: false }); // parquet-wasm reads whole column chunks
   decoderPool().prewarm(); // the worker starts while the data arrives
-  const guard = new Guard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });
+  const guard = decodeGuard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });
   try {
     await guard.race(source.prefetch(plan, { pageIndex: true }));
     return await decode(source, guard, plan, wasmOptions(opts, plan.rowGroups));
@@ -120,7 +98,7 @@ export async function readTable(source: ParquetSource, opts: ReadTableOptions = 
 export async function* readBatches(source: ParquetSource, opts: ReadTableOptions = {}): AsyncGenerator<RecordBatch> {
   const whole = source.plan({ ...opts, pages: false });
   for (const g of whole.rowGroups) {
-    const guard = new Guard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });
+    const guard = decodeGuard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });
     let table: Table;
     try {
       const plan = source.plan({ ...(opts.columns ? { columns: opts.columns } : {}), rowGroups: [g] });

@@ -90,16 +90,16 @@ function rangeHolds(v: Value, s: MinMax): boolean | undefined {
 export function validateFilter(filter: RowGroupFilter, columns: readonly string[]): void {
   if ('and' in filter || 'or' in filter) {
     const parts = 'and' in filter ? filter.and : filter.or;
-    if (!Array.isArray(parts)) throw new ReaderError('InvalidInput', 'filter and/or needs an array');
+    if (!Array.isArray(parts)) throw new ReaderError('InvalidInput', 'filter and/or needs an array', {}, { code: 'INVALID_ARGUMENT' });
     parts.forEach((p) => validateFilter(p, columns));
     return;
   }
   if (typeof filter.column !== 'string' || !columns.includes(filter.column)) {
-    throw new ReaderError('InvalidInput', `filter column ${JSON.stringify(filter.column)} is not a column of the file (${columns.join(', ')})`);
+    throw new ReaderError('InvalidInput', `filter column ${JSON.stringify(filter.column)} is not a column of the file (${columns.join(', ')})`, {}, { code: 'COLUMN_NOT_FOUND' });
   }
   const ops = ['eq', 'gt', 'gte', 'lt', 'lte', 'in'] as const;
   if (!ops.some((op) => filter[op] !== undefined)) {
-    throw new ReaderError('InvalidInput', `filter on ${filter.column} has no comparison (eq, gt, gte, lt, lte, in)`);
+    throw new ReaderError('InvalidInput', `filter on ${filter.column} has no comparison (eq, gt, gte, lt, lte, in)`, {}, { code: 'INVALID_ARGUMENT' });
   }
 }
 

@@ -44,15 +44,15 @@ export interface Tail {
 /** Validates the last 8 bytes of a Parquet file and returns the metadata length. */
 export function parseFooter(last8: Uint8Array, size: number, context: ErrorContext): number {
   if (size < PARQUET_MIN_SIZE) {
-    throw new ReaderError('InvalidData', `not a Parquet file: ${size} bytes is smaller than the ${PARQUET_MIN_SIZE}-byte minimum`, { ...context, size });
+    throw new ReaderError('InvalidData', `not a Parquet file: ${size} bytes is smaller than the ${PARQUET_MIN_SIZE}-byte minimum`, { ...context, size }, { code: 'FOOTER_TOO_SHORT' });
   }
   const view = new DataView(last8.buffer, last8.byteOffset, last8.byteLength);
   const magic = view.getUint32(4, true);
   if (magic === MAGIC_ENCRYPTED) {
-    throw new ReaderError('Unsupported', 'encrypted Parquet files (footer magic PARE) are not supported', context);
+    throw new ReaderError('Unsupported', 'encrypted Parquet files (footer magic PARE) are not supported', context, { code: 'ENCRYPTED' });
   }
   if (magic !== MAGIC) {
-    throw new ReaderError('InvalidData', 'not a Parquet file: the last 4 bytes are not "PAR1"', context);
+    throw new ReaderError('InvalidData', 'not a Parquet file: the last 4 bytes are not "PAR1"', context, { code: 'BAD_MAGIC' });
   }
   const metadataLength = view.getUint32(0, true);
   if (metadataLength > size - PARQUET_MIN_SIZE) {
@@ -60,7 +60,7 @@ export function parseFooter(last8: Uint8Array, size: number, context: ErrorConte
       ...context,
       size,
       metadataLength,
-    });
+    }, { code: 'METADATA_TOO_LONG' });
   }
   return metadataLength;
 }
@@ -121,7 +121,7 @@ export async function readTail(backend: Backend, path: string, opts: FooterOptio
 function sameVersion(first: ObjectMeta, res: { meta: ObjectMeta; body: AsyncIterable<Uint8Array> }, context: ErrorContext): void {
   if (res.meta.size === first.size && res.meta.etag === first.etag) return;
   res.body[Symbol.asyncIterator]().return?.()?.catch(() => undefined);
-  throw new ReaderError('ConditionNotMatch', `object changed while reading its footer (ETag ${res.meta.etag ?? 'none'}, size ${res.meta.size}; expected ${first.etag ?? 'none'}, ${first.size})`, context);
+  throw new ReaderError('ConditionNotMatch', `object changed while reading its footer (ETag ${res.meta.etag ?? 'none'}, size ${res.meta.size}; expected ${first.etag ?? 'none'}, ${first.size})`, context, { code: 'ETAG_CHANGED' });
 }
 
 /** If-Match options for a strong ETag (a weak `W/` one cannot be used as a precondition: catalogue case 5). */

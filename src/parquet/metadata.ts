@@ -63,7 +63,7 @@ export function parseMetadata(tail: Tail, context: ErrorContext): FileMetaData {
       'InvalidData',
       `corrupt Parquet metadata (${tail.metadataLength} bytes at offset ${metadataOffset}): ${err instanceof Error ? err.message : String(err)}`,
       { ...context, metadataOffset, metadataLength: tail.metadataLength },
-      { cause: err },
+      { code: 'METADATA_CORRUPT', cause: err },
     );
   }
 }
@@ -82,14 +82,14 @@ export function columnChunkRanges(metadata: FileMetaData, size: number, metadata
     rg.columns.map((chunk, i) => {
       const md = chunk.meta_data;
       if (!md) {
-        throw new ReaderError('Unsupported', `row group ${rowGroup} column ${i} has no metadata (encrypted or external column)`, context);
+        throw new ReaderError('Unsupported', `row group ${rowGroup} column ${i} has no metadata (encrypted or external column)`, context, { code: 'ENCRYPTED' });
       }
       if (chunk.crypto_metadata || chunk.encrypted_column_metadata) {
         // An encrypted file with a plaintext footer (its magic is PAR1, not PARE): still encrypted.
-        throw new ReaderError('Unsupported', `encrypted Parquet files are not supported (column ${md.path_in_schema.join('.')} is encrypted)`, context);
+        throw new ReaderError('Unsupported', `encrypted Parquet files are not supported (column ${md.path_in_schema.join('.')} is encrypted)`, context, { code: 'ENCRYPTED' });
       }
       if (chunk.file_path) {
-        throw new ReaderError('Unsupported', `column chunks in other files (file_path ${JSON.stringify(chunk.file_path)}) are not supported`, context);
+        throw new ReaderError('Unsupported', `column chunks in other files (file_path ${JSON.stringify(chunk.file_path)}) are not supported`, context, { code: 'EXTERNAL_COLUMN_CHUNK' });
       }
       const column = md.path_in_schema.join('.');
       const dict = toNumber(md.dictionary_page_offset);
@@ -104,6 +104,7 @@ export function columnChunkRanges(metadata: FileMetaData, size: number, metadata
           'InvalidData',
           `corrupt Parquet metadata: column chunk ${column} of row group ${rowGroup} (bytes ${offset}+${length}) lies outside the data region [4, ${dataEnd})`,
           { ...context, rowGroup, column },
+          { code: 'CHUNK_OUT_OF_FILE' },
         );
       }
       return { rowGroup, column, offset, length };
@@ -135,6 +136,7 @@ export function pageIndexRange(metadata: FileMetaData, size: number, metadataLen
             'InvalidData',
             `corrupt Parquet metadata: the ${what} of column ${column} in row group ${rowGroup} (bytes ${String(off)}+${String(len)}) lies outside the data region [4, ${dataEnd})`,
             { ...context, rowGroup, column },
+          { code: 'CHUNK_OUT_OF_FILE' },
           );
         }
         lo = Math.min(lo, offset);

@@ -46,7 +46,7 @@ export function parsePageIndex(metadata: FileMetaData, tree: SchemaTree, bytes: 
           out.offsetIndex = readOffsetIndex({ view, offset: Number(chunk.offset_index_offset) - base });
         }
       } catch (err) {
-        throw new ReaderError('InvalidData', `corrupt page index for column ${path.join('.')} of row group ${g}`, { ...context, rowGroup: g }, { cause: err });
+        throw new ReaderError('InvalidData', `corrupt page index for column ${path.join('.')} of row group ${g}`, { ...context, rowGroup: g }, { code: 'METADATA_CORRUPT', cause: err });
       }
       return out;
     }),

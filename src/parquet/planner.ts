@@ -85,7 +85,7 @@ function selectColumns(all: readonly string[], wanted: readonly string[] | undef
   for (const w of wanted) {
     const hits = all.filter((c) => c === w || c.startsWith(`${w}.`));
     if (hits.length === 0) {
-      throw new ReaderError('InvalidInput', `no column ${JSON.stringify(w)} in the file (columns: ${all.join(', ')})`, { op: 'plan' });
+      throw new ReaderError('InvalidInput', `no column ${JSON.stringify(w)} in the file (columns: ${all.join(', ')})`, { op: 'plan' }, { code: 'COLUMN_NOT_FOUND' });
     }
     hits.forEach((h) => out.add(h));
   }
@@ -111,7 +111,7 @@ export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, o
   const gap = options.gap ?? DEFAULT_GAP;
   const maxRangeSize = options.maxRangeSize ?? DEFAULT_MAX_RANGE_SIZE;
   const concurrency = options.concurrency ?? DEFAULT_PLAN_CONCURRENCY;
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new ReaderError('InvalidInput', 'concurrency must be an integer >= 1', { op: 'plan' });
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new ReaderError('InvalidInput', 'concurrency must be an integer >= 1', { op: 'plan' }, { code: 'INVALID_ARGUMENT' });
   const columns = selectColumns(layout.columns, selection.columns);
   const groupCount = layout.metadata.row_groups.length;
   let rowGroups: number[];
@@ -119,7 +119,7 @@ export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, o
   else {
     for (const g of selection.rowGroups) {
       if (!Number.isSafeInteger(g) || g < 0 || g >= groupCount) {
-        throw new ReaderError('InvalidInput', `row group ${g} does not exist (the file has ${groupCount})`, { op: 'plan' });
+        throw new ReaderError('InvalidInput', `row group ${g} does not exist (the file has ${groupCount})`, { op: 'plan' }, { code: 'ROW_GROUP_NOT_FOUND' });
       }
     }
     rowGroups = [...new Set(selection.rowGroups)].sort((a, b) => a - b);

@@ -235,7 +235,7 @@ export async function openParquet(backendOrUrl: Backend | string, pathOrOptions?
     ({ backend, path } = backendFromUrl(backendOrUrl, options.url));
     cacheKey = `url\u0000${backendOrUrl}`;
   } else {
-    if (typeof pathOrOptions !== 'string') throw new ReaderError('InvalidInput', 'openParquet(backend, path, options) needs a path');
+    if (typeof pathOrOptions !== 'string') throw new ReaderError('InvalidInput', 'openParquet(backend, path, options) needs a path', {}, { code: 'INVALID_ARGUMENT' });
     backend = backendOrUrl;
     path = pathOrOptions;
     options = maybeOptions ?? {};

@@ -44,7 +44,7 @@ interface OpenBody {
 }
 
 function checkCount(n: number, what: string, context: ErrorContext): void {
-  if (!Number.isSafeInteger(n) || n < 0) throw new ReaderError('InvalidInput', `${what} must be an integer >= 0`, context);
+  if (!Number.isSafeInteger(n) || n < 0) throw new ReaderError('InvalidInput', `${what} must be an integer >= 0`, context, { code: 'INVALID_ARGUMENT' });
 }
 
 /**
@@ -123,7 +123,7 @@ export class RangeReader implements AsyncIterable<Uint8Array> {
     if (etag === undefined) return;
     if (this.etag === undefined) this.etag = etag;
     else if (etag !== this.etag) {
-      throw new ReaderError('ConditionNotMatch', `object changed while reading (ETag ${etag}, expected ${this.etag})`, this.context(op));
+      throw new ReaderError('ConditionNotMatch', `object changed while reading (ETag ${etag}, expected ${this.etag})`, this.context(op), { code: 'ETAG_CHANGED' });
     }
   }
 
@@ -135,7 +135,7 @@ export class RangeReader implements AsyncIterable<Uint8Array> {
   }
 
   private ensureOpen(op: string): void {
-    if (this.closed) throw new ReaderError('InvalidInput', 'reader is closed', this.context(op));
+    if (this.closed) throw new ReaderError('InvalidInput', 'reader is closed', this.context(op), { code: 'READER_CLOSED' });
   }
 
   /** The reader's length in bytes; asks the backend (SendStat) when it is not known yet. */
@@ -194,7 +194,7 @@ export class RangeReader implements AsyncIterable<Uint8Array> {
    */
   async read(buf: Uint8Array): Promise<number> {
     this.ensureOpen('read');
-    if (!(buf instanceof Uint8Array)) throw new ReaderError('InvalidInput', 'read needs a Uint8Array', this.context('read'));
+    if (!(buf instanceof Uint8Array)) throw new ReaderError('InvalidInput', 'read needs a Uint8Array', this.context('read'), { code: 'INVALID_ARGUMENT' });
     if (buf.byteLength === 0) return 0;
     const piece = await this.nextPiece(buf.byteLength);
     if (!piece) return 0;
@@ -221,7 +221,7 @@ export class RangeReader implements AsyncIterable<Uint8Array> {
         this.chunk = undefined;
         this.dropBody();
         if (opens++ >= 2) {
-          throw new ReaderError('Unexpected', 'backend returned empty bodies before the end of the object', this.context('read'));
+          throw new ReaderError('Unexpected', 'backend returned empty bodies before the end of the object', this.context('read'), { code: 'EMPTY_READ' });
         }
         if (!(await this.openBody(abs))) return undefined;
         continue;
@@ -280,7 +280,7 @@ export class RangeReader implements AsyncIterable<Uint8Array> {
       this.body = undefined;
       this.setState('Idle');
       if (b.next < b.end) {
-        throw new ReaderError('Interrupted', `body ended ${b.end - b.next} bytes early`, this.context('read'));
+        throw new ReaderError('Interrupted', `body ended ${b.end - b.next} bytes early`, this.context('read'), { code: 'SHORT_BODY' });
       }
       return;
     }
@@ -291,7 +291,7 @@ export class RangeReader implements AsyncIterable<Uint8Array> {
       this.body = undefined;
       try {
         const last = await b.iter.next();
-        if (!last.done) throw new ReaderError('Unexpected', 'body is longer than the requested range', this.context('read'));
+        if (!last.done) throw new ReaderError('Unexpected', 'body is longer than the requested range', this.context('read'), { code: 'LONG_BODY' });
       } catch (err) {
         this.chunk = undefined;
         this.setState('Idle');

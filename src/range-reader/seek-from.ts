@@ -21,12 +21,12 @@ export const SeekFrom = {
  */
 export async function seekTarget(to: SeekFrom, current: number, size: () => Promise<number>, context: ErrorContext): Promise<number> {
   const n = to?.offset;
-  if (!Number.isSafeInteger(n)) throw new ReaderError('InvalidInput', 'seek offset must be a safe integer', context);
+  if (!Number.isSafeInteger(n)) throw new ReaderError('InvalidInput', 'seek offset must be a safe integer', context, { code: 'INVALID_ARGUMENT' });
   let target: number;
   if (to.whence === 'start') target = n;
   else if (to.whence === 'current') target = current + n;
   else if (to.whence === 'end') target = (await size()) + n;
-  else throw new ReaderError('InvalidInput', 'seek needs SeekFrom.start/end/current', context);
-  if (target < 0) throw new ReaderError('InvalidInput', `cannot seek to ${target}: before the start`, context);
+  else throw new ReaderError('InvalidInput', 'seek needs SeekFrom.start/end/current', context, { code: 'INVALID_ARGUMENT' });
+  if (target < 0) throw new ReaderError('InvalidInput', `cannot seek to ${target}: before the start`, context, { code: 'SEEK_BEFORE_START' });
   return target;
 }

@@ -432,6 +432,27 @@ describe.concurrent('--stats and --waterfall', () => {
     expect(html).not.toContain('<script');
   });
 
+  it('--stats says when the server ignored Range, and counts the bytes that crossed the wire (catalogue 35)', async () => {
+    const ignoring = await new ObjectServer().start();
+    try {
+      ignoring.fault = 'ignore-range';
+      ignoring.put('seed.parquet', seed);
+      const r = await run(['cat', `${ignoring.url}/seed.parquet`, '--offset', '100', '--length', '1000', '--stats']);
+      expect(r.code).toBe(0);
+      expect(sha(r.stdout)).toBe(sha(seed.subarray(100, 1100)));
+      expect(ignoring.requests.map((q) => `${q.method} ${q.range ?? ''}`)).toEqual(['GET bytes=100-1099']);
+      // the server sent the object from byte 0; the reader stops once it has byte 1099
+      const m = /received \((\d+) B\) in \d+ ms; the server ignored Range on 1 GET \((\d+) B received outside the asked ranges\)\n$/.exec(r.stderr);
+      expect(m, r.stderr).not.toBeNull();
+      const [received, outside] = [Number(m?.[1]), Number(m?.[2])];
+      expect(received).toBeGreaterThanOrEqual(1100);
+      expect(received).toBeLessThanOrEqual(seed.byteLength);
+      expect(outside).toBe(received - 1000);
+    } finally {
+      await ignoring.stop();
+    }
+  });
+
   it('--waterfall is written after a failure too; an unwritable path is an error (1)', async () => {
     const out = join(tmp, 'failed.html');
     const [failed, unwritable] = await Promise.all([

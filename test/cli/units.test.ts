@@ -173,6 +173,7 @@ describe('waterfall', () => {
     rangeHeader: `bytes=${i * 10}-${i * 10 + 9}`,
     status: 206,
     bytes: 10,
+    delivered: 10,
     bytesRequested: 10,
     start: 100 + i,
     firstByte: 105 + i,

@@ -120,7 +120,7 @@ describe('withLimit', () => {
   });
 
   it('rejects a bad concurrency', () => {
-    expect(() => withLimit(memoryBackend(), { concurrency: 0 })).toThrow(/concurrency/);
+    expect(() => withLimit(memoryBackend(), { concurrency: 0 })).toThrow(expect.objectContaining({ kind: 'InvalidInput', code: 'INVALID_ARGUMENT' }));
   });
 });
 

@@ -218,8 +218,7 @@ describe('parquet-testing data/ corpus over HTTP', () => {
     if (ENCRYPTED.includes(name)) {
       const err = await failure(open(name, bytes));
       expect(err).toBeInstanceOf(ReaderError);
-      expect(err).toMatchObject({ kind: 'Unsupported' });
-      expect(String((err as Error).message)).toMatch(/encrypted/);
+      expect(err).toMatchObject({ kind: 'Unsupported', code: 'ENCRYPTED' });
       expect(server.requests).toHaveLength(1); // the tail GET; no data request
       return;
     }

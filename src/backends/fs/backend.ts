@@ -38,7 +38,7 @@ function isInside(root: string, target: string): boolean {
  */
 export function fsBackend(options: FsBackendOptions): Backend {
   if (!options || typeof options.root !== 'string' || options.root === '') {
-    throw new ReaderError('InvalidInput', 'fsBackend needs a root directory', { backend: 'fs' });
+    throw new ReaderError('InvalidInput', 'fsBackend needs a root directory', { backend: 'fs' }, { code: 'INVALID_ARGUMENT' });
   }
   const root = resolve(options.root);
   let realRoot: string | undefined;
@@ -56,13 +56,13 @@ export function fsBackend(options: FsBackendOptions): Backend {
   /** The real path of `path` inside root, or a typed error. */
   async function locate(path: string, context: ErrorContext): Promise<string> {
     if (typeof path !== 'string' || path.includes('\0')) {
-      throw new ReaderError('InvalidInput', 'path must be a string without NUL bytes', context);
+      throw new ReaderError('InvalidInput', 'path must be a string without NUL bytes', context, { code: 'INVALID_ARGUMENT' });
     }
     if (isAbsolute(path) || /^[a-zA-Z]:/.test(path)) {
-      throw new ReaderError('PermissionDenied', 'absolute paths are not allowed: paths are relative to the root', context);
+      throw new ReaderError('PermissionDenied', 'absolute paths are not allowed: paths are relative to the root', context, { code: 'PATH_ESCAPE' });
     }
     const candidate = resolve(root, path);
-    if (!isInside(root, candidate)) throw new ReaderError('PermissionDenied', 'path escapes the root directory', context);
+    if (!isInside(root, candidate)) throw new ReaderError('PermissionDenied', 'path escapes the root directory', context, { code: 'PATH_ESCAPE' });
     let real: string;
     try {
       real = await realpath(candidate);
@@ -70,7 +70,7 @@ export function fsBackend(options: FsBackendOptions): Backend {
       throw mapFsError(err, context);
     }
     if (!isInside(getRealRoot(), real)) {
-      throw new ReaderError('PermissionDenied', 'path resolves (through a symbolic link) outside the root directory', context);
+      throw new ReaderError('PermissionDenied', 'path resolves (through a symbolic link) outside the root directory', context, { code: 'PATH_ESCAPE' });
     }
     return real;
   }
@@ -82,7 +82,7 @@ export function fsBackend(options: FsBackendOptions): Backend {
     } catch (err) {
       throw mapFsError(err, context);
     }
-    if (!st.isFile()) throw new ReaderError('InvalidInput', 'path is not a regular file', context);
+    if (!st.isFile()) throw new ReaderError('InvalidInput', 'path is not a regular file', context, { code: 'NOT_A_FILE' });
     return st;
   }
 
@@ -102,7 +102,7 @@ export function fsBackend(options: FsBackendOptions): Backend {
       const st = await statFile(real, context);
       const meta = metaOf(st);
       if (opts.ifMatch !== undefined && opts.ifMatch !== meta.etag) {
-        throw new ReaderError('ConditionNotMatch', 'object changed: its ETag no longer matches If-Match', context);
+        throw new ReaderError('ConditionNotMatch', 'object changed: its ETag no longer matches If-Match', context, { code: 'ETAG_CHANGED' });
       }
       const resolved = resolveRange(range, st.size, context);
       const signal = opts.signal;
@@ -118,7 +118,7 @@ export function fsBackend(options: FsBackendOptions): Backend {
         try {
           const now = await fh.stat();
           if (now.ino !== st.ino || etagOf(now) !== meta.etag) {
-            throw new ReaderError('ConditionNotMatch', 'file changed between request and read', context);
+            throw new ReaderError('ConditionNotMatch', 'file changed between request and read', context, { code: 'ETAG_CHANGED' });
           }
           let pos = resolved.offset;
           const end = resolved.offset + resolved.length;
@@ -127,7 +127,7 @@ export function fsBackend(options: FsBackendOptions): Backend {
             const buf = new Uint8Array(Math.min(FS_CHUNK_SIZE, end - pos));
             const { bytesRead } = await fh.read(buf, 0, buf.byteLength, pos);
             if (bytesRead === 0) {
-              throw new ReaderError('Interrupted', `file ended after ${pos - resolved.offset} of ${resolved.length} bytes`, context);
+              throw new ReaderError('Interrupted', `file ended after ${pos - resolved.offset} of ${resolved.length} bytes`, context, { code: 'SHORT_BODY' });
             }
             pos += bytesRead;
             yield bytesRead === buf.byteLength ? buf : buf.subarray(0, bytesRead);

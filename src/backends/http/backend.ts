@@ -61,7 +61,7 @@ export function httpBackend(options: HttpBackendOptions = {}): Backend {
     try {
       url = resolveHttpUrl(path, options.baseUrl);
     } catch (err) {
-      throw new ReaderError('InvalidInput', `invalid URL: ${err instanceof Error ? err.message : String(err)}`, context, { cause: err });
+      throw new ReaderError('InvalidInput', `invalid URL: ${err instanceof Error ? err.message : String(err)}`, context, { code: 'INVALID_URL', cause: err });
     }
     const origin = url.origin;
     for (let hop = 0; ; hop++) {
@@ -76,11 +76,11 @@ export function httpBackend(options: HttpBackendOptions = {}): Backend {
       const location = header(res, 'location');
       await discard(res);
       if (!location || hop >= HTTP_MAX_REDIRECTS) {
-        throw new ReaderError('Unexpected', location ? `more than ${HTTP_MAX_REDIRECTS} redirects` : 'redirect without Location', { ...context, status: res.statusCode });
+        throw new ReaderError('Unexpected', location ? `more than ${HTTP_MAX_REDIRECTS} redirects` : 'redirect without Location', { ...context, status: res.statusCode }, { code: location ? 'TOO_MANY_REDIRECTS' : 'BAD_STATUS' });
       }
       url = new URL(location, url);
       if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        throw new ReaderError('PermissionDenied', `redirect to a non-HTTP URL refused`, { ...context, status: res.statusCode });
+        throw new ReaderError('PermissionDenied', `redirect to a non-HTTP URL refused`, { ...context, status: res.statusCode }, { code: 'REDIRECT_REFUSED' });
       }
     }
   }

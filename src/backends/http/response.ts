@@ -63,7 +63,7 @@ export function metaFromHeaders(res: HttpResult, size: number): ObjectMeta {
 export function metaFromHead(res: HttpResult, context: ErrorContext): ObjectMeta {
   const cl = contentLength(res);
   if (cl === undefined) {
-    throw new ReaderError('Unexpected', 'HEAD response has no Content-Length, so the size is unknown', { ...context, status: res.statusCode });
+    throw new ReaderError('Unexpected', 'HEAD response has no Content-Length, so the size is unknown', { ...context, status: res.statusCode }, { code: 'SIZE_UNKNOWN' });
   }
   return metaFromHeaders(res, cl);
 }
@@ -83,8 +83,8 @@ export interface InterpretOptions {
   mapStatus: (res: HttpResult) => Promise<ReaderError>;
 }
 
-function protocolError(message: string, context: ErrorContext, res: HttpResult): ReaderError {
-  return new ReaderError('Unexpected', message, { ...context, status: res.statusCode }, { retryable: false });
+function protocolError(message: string, context: ErrorContext, res: HttpResult, code: 'BAD_CONTENT_RANGE' | 'RANGE_IGNORED'): ReaderError {
+  return new ReaderError('Unexpected', message, { ...context, status: res.statusCode }, { code, retryable: false });
 }
 
 /**
@@ -92,7 +92,8 @@ function protocolError(message: string, context: ErrorContext, res: HttpResult):
  * - 206: the Content-Range must cover what was asked (a superset is trimmed: catalogue case 7);
  *   anything else is `Unexpected`. Content-Length must agree with it.
  * - 200 (the server ignored Range): the wanted window is cut out of the whole body (case 6); the
- *   connection is dropped once the window is complete.
+ *   connection is dropped once the window is complete. The response says `rangeIgnored`, and its
+ *   `wireBytes()` counts the skipped bytes too (what the metrics report as received).
  * - 416: `RangeNotSatisfied`, except an empty object read from 0 or by suffix, which is empty (case 9).
  * The body then checks its own length: short is `Interrupted` (case 1), long is `Unexpected` (case 2).
  */
@@ -112,20 +113,20 @@ export async function interpretRangedResponse(res: HttpResult, range: ByteRange,
       ...context,
       status,
       ...(size === undefined ? {} : { size }),
-    });
+    }, { code: 'RANGE_NOT_SATISFIABLE' });
   }
 
   if (status === 206) {
     const cr = parseContentRange(header(res, 'content-range'));
     if (!cr || cr.start === undefined || cr.end === undefined) {
       await discard(res);
-      throw protocolError(`206 without a valid Content-Range (${JSON.stringify(header(res, 'content-range') ?? null)})`, context, res);
+      throw protocolError(`206 without a valid Content-Range (${JSON.stringify(header(res, 'content-range') ?? null)})`, context, res, 'BAD_CONTENT_RANGE');
     }
     const sent = cr.end - cr.start + 1;
     const cl = contentLength(res);
     if (cl !== undefined && cl !== sent) {
       await discard(res);
-      throw protocolError(`Content-Length ${cl} disagrees with Content-Range ${header(res, 'content-range')}`, context, res);
+      throw protocolError(`Content-Length ${cl} disagrees with Content-Range ${header(res, 'content-range')}`, context, res, 'BAD_CONTENT_RANGE');
     }
     const size = cr.size ?? (await opts.statSize());
     let want: ResolvedRange;
@@ -141,17 +142,20 @@ export async function interpretRangedResponse(res: HttpResult, range: ByteRange,
         `206 with Content-Range ${header(res, 'content-range')} does not cover the requested bytes ${want.offset}-${want.offset + want.length - 1}`,
         context,
         res,
+        'BAD_CONTENT_RANGE',
       );
     }
-    const body = windowBody(res.body, { skip: want.offset - cr.start, take: want.length, expected: sent, context, mapError: mapHttpError, ...(signal ? { signal } : {}) });
-    return { meta: metaFromHeaders(res, size), range: want, body, status };
+    let wire = 0;
+    const onWire = (n: number): void => void (wire += n);
+    const body = windowBody(res.body, { skip: want.offset - cr.start, take: want.length, expected: sent, context, mapError: mapHttpError, onWire, ...(signal ? { signal } : {}) });
+    return { meta: metaFromHeaders(res, size), range: want, body, status, wireBytes: () => wire };
   }
 
   if (status === 200) {
     const size = contentLength(res);
     if (size === undefined) {
       await discard(res);
-      throw protocolError('the server ignored the Range header and sent no Content-Length, so the bytes cannot be located', context, res);
+      throw protocolError('the server ignored the Range header and sent no Content-Length, so the bytes cannot be located', context, res, 'RANGE_IGNORED');
     }
     let want: ResolvedRange;
     try {
@@ -160,8 +164,12 @@ export async function interpretRangedResponse(res: HttpResult, range: ByteRange,
       await discard(res);
       throw err;
     }
-    const body = windowBody(res.body, { skip: want.offset, take: want.length, expected: size, context, mapError: mapHttpError, ...(signal ? { signal } : {}) });
-    return { meta: metaFromHeaders(res, size), range: want, body, status };
+    let wire = 0;
+    const onWire = (n: number): void => void (wire += n);
+    const body = windowBody(res.body, { skip: want.offset, take: want.length, expected: size, context, mapError: mapHttpError, onWire, ...(signal ? { signal } : {}) });
+    // A 200 to a request for all of the object is the right answer, not an ignored Range.
+    const ignored = want.offset > 0 || want.length < size;
+    return { meta: metaFromHeaders(res, size), range: want, body, status, wireBytes: () => wire, ...(ignored ? { rangeIgnored: true } : {}) };
   }
 
   throw await opts.mapStatus(res);

@@ -39,7 +39,7 @@ export function memoryBackend(
 ): MemoryBackend {
   const chunkSize = options.chunkSize ?? MEMORY_CHUNK_SIZE;
   if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) {
-    throw new ReaderError('InvalidInput', 'memoryBackend chunkSize must be an integer >= 1', { backend: 'memory' });
+    throw new ReaderError('InvalidInput', 'memoryBackend chunkSize must be an integer >= 1', { backend: 'memory' }, { code: 'INVALID_ARGUMENT' });
   }
   const store = new Map<string, StoredObject>();
   const entries = objects instanceof Map ? objects.entries() : Object.entries(objects);

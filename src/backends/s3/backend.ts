@@ -62,7 +62,7 @@ export interface S3Backend extends Backend {
  * RangeNotSatisfied except for an empty object.
  */
 export function s3Backend(options: S3BackendOptions): S3Backend {
-  if (options === null || typeof options !== 'object') throw new ReaderError('InvalidInput', 's3Backend needs options with a bucket', { backend: 's3' });
+  if (options === null || typeof options !== 'object') throw new ReaderError('InvalidInput', 's3Backend needs options with a bucket', { backend: 's3' }, { code: 'INVALID_ARGUMENT' });
   const loc = resolveS3Location(
     {
       bucket: options.bucket,

@@ -62,7 +62,7 @@ function describeChainResult(creds: S3Credentials): string {
 function checkCredentials(creds: unknown, what: string, context: ErrorContext): S3Credentials {
   const c = creds as Partial<S3Credentials> | undefined;
   if (!c || typeof c.accessKeyId !== 'string' || !c.accessKeyId || typeof c.secretAccessKey !== 'string' || !c.secretAccessKey) {
-    throw new ReaderError('InvalidInput', `${what} need a non-empty accessKeyId and secretAccessKey`, context);
+    throw new ReaderError('InvalidInput', `${what} need a non-empty accessKeyId and secretAccessKey`, context, { code: 'INVALID_ARGUMENT' });
   }
   return c as S3Credentials;
 }
@@ -78,7 +78,7 @@ function checkCredentials(creds: unknown, what: string, context: ErrorContext): 
 export function createCredentialSource(opts: CredentialSourceOptions = {}): CredentialSource {
   const now = opts.now ?? Date.now;
   if (opts.anonymous) {
-    if (opts.credentials) throw new ReaderError('InvalidInput', 'anonymous: true and credentials are mutually exclusive');
+    if (opts.credentials) throw new ReaderError('InvalidInput', 'anonymous: true and credentials are mutually exclusive', {}, { code: 'INVALID_ARGUMENT' });
     return { describe: () => 'anonymous (unsigned requests)', get: async () => undefined, invalidate: () => undefined, refreshable: false };
   }
   const given = opts.credentials;
@@ -108,7 +108,7 @@ export function createCredentialSource(opts: CredentialSourceOptions = {}): Cred
       if (err instanceof ReaderError) throw err.withContext(context);
       const why = err instanceof Error ? err.message : String(err);
       const hint = fromChain ? ' (set credentials, or anonymous: true for a public bucket)' : '';
-      throw new ReaderError('PermissionDenied', `cannot get ${label}: ${why}${hint}`, { ...context, credentials: label }, { cause: err });
+      throw new ReaderError('PermissionDenied', `cannot get ${label}: ${why}${hint}`, { ...context, credentials: label }, { code: 'CREDENTIALS_MISSING', cause: err });
     }
   }
 

@@ -7,7 +7,7 @@
  * of a SignatureDoesNotMatch also holds the string to sign and the signature, which are dropped),
  * and the credential source in words.
  */
-import { ReaderError, type ErrorContext, type ReaderErrorKind } from '../../errors.js';
+import { ReaderError, type ErrorContext, type ReaderErrorCode, type ReaderErrorKind } from '../../errors.js';
 import { mapHttpError, mapHttpStatus, parseRetryAfter } from '../http/errors.js';
 
 /** Characters of S3's `<Message>` kept in an error message: S3's messages are one sentence. */
@@ -103,6 +103,27 @@ const CODE_KINDS: Record<string, ReaderErrorKind> = {
   InvalidRequest: 'InvalidInput',
 };
 
+/** The stable code of a PermissionDenied, by S3's `<Code>` (anything else is ACCESS_DENIED). */
+const PERMISSION_CODES: Readonly<Record<string, ReaderErrorCode>> = {
+  SignatureDoesNotMatch: 'SIGNATURE_MISMATCH',
+  InvalidAccessKeyId: 'INVALID_ACCESS_KEY',
+  ExpiredToken: 'CREDENTIALS_EXPIRED',
+  TokenRefreshRequired: 'CREDENTIALS_EXPIRED',
+  RequestTimeTooSkewed: 'CLOCK_SKEW',
+};
+
+/** The stable code of every other kind an S3 `<Code>` maps to. */
+const KIND_CODES: Readonly<Partial<Record<ReaderErrorKind, ReaderErrorCode>>> = {
+  NotFound: 'NOT_FOUND',
+  RangeNotSatisfied: 'RANGE_NOT_SATISFIABLE',
+  ConditionNotMatch: 'ETAG_CHANGED',
+  RateLimited: 'RATE_LIMITED',
+  Unavailable: 'SERVER_UNAVAILABLE',
+  Timeout: 'TIMEOUT',
+  Unsupported: 'UNSUPPORTED',
+  InvalidInput: 'INVALID_ARGUMENT',
+};
+
 /** Errors that say the request went to the wrong region. */
 const WRONG_REGION_CODES = new Set(['PermanentRedirect', 'TemporaryRedirect', 'AuthorizationHeaderMalformed', 'IllegalLocationConstraintException']);
 
@@ -140,7 +161,7 @@ export function mapS3Error(res: S3ErrorResponse, context: ErrorContext, opts: S3
     return new ReaderError('InvalidInput', `${where}, but requests were signed for ${opts.region}: set region (or AWS_REGION) [${why}]`, {
       ...ctx,
       ...(bucketRegion ? { bucketRegion } : {}),
-    });
+    }, { code: 'WRONG_REGION' });
   }
 
   let kind = info.code ? CODE_KINDS[info.code] : undefined;
@@ -153,7 +174,10 @@ export function mapS3Error(res: S3ErrorResponse, context: ErrorContext, opts: S3
   if (kind === 'PermissionDenied') {
     const retryable = info.code === 'ExpiredToken' && opts.refreshable === true;
     const clock = info.code === 'RequestTimeTooSkewed' ? ' (the local clock is off: fix it)' : '';
-    return new ReaderError('PermissionDenied', `access denied using ${opts.credentials}: ${why}${clock}`, { ...ctx, credentials: opts.credentials }, { retryable });
+    return new ReaderError('PermissionDenied', `access denied using ${opts.credentials}: ${why}${clock}`, { ...ctx, credentials: opts.credentials }, {
+      code: (info.code && PERMISSION_CODES[info.code]) || 'ACCESS_DENIED',
+      retryable,
+    });
   }
   const messages: Partial<Record<ReaderErrorKind, string>> = {
     NotFound: info.code === 'NoSuchBucket' ? 'bucket not found' : 'object not found',
@@ -165,7 +189,7 @@ export function mapS3Error(res: S3ErrorResponse, context: ErrorContext, opts: S3
     Unsupported: 'object cannot be read as is',
     InvalidInput: 'S3 rejected the request',
   };
-  return new ReaderError(kind, `${messages[kind] ?? 'S3 error'}: ${why}`, ctx, extra);
+  return new ReaderError(kind, `${messages[kind] ?? 'S3 error'}: ${why}`, ctx, { ...extra, code: KIND_CODES[kind] ?? 'INTERNAL' });
 }
 
 /** Maps a transport failure (no response) the way the HTTP backend does. */

@@ -70,28 +70,28 @@ export function resolveS3Location(input: S3LocationInput, context: ErrorContext 
   const env = input.env ?? process.env;
   const { bucket } = input;
   if (typeof bucket !== 'string' || bucket === '' || bucket.includes('/')) {
-    throw new ReaderError('InvalidInput', `invalid S3 bucket name ${JSON.stringify(bucket)}`, context);
+    throw new ReaderError('InvalidInput', `invalid S3 bucket name ${JSON.stringify(bucket)}`, context, { code: 'INVALID_ARGUMENT' });
   }
   const region = input.region?.trim() || firstEnv(env, S3_REGION_ENV_VARS) || S3_DEFAULT_REGION;
-  if (!/^[a-z0-9-]+$/i.test(region)) throw new ReaderError('InvalidInput', `invalid AWS region ${JSON.stringify(region)}`, context);
+  if (!/^[a-z0-9-]+$/i.test(region)) throw new ReaderError('InvalidInput', `invalid AWS region ${JSON.stringify(region)}`, context, { code: 'INVALID_ARGUMENT' });
   const given = input.endpoint?.trim() || firstEnv(env, S3_ENDPOINT_ENV_VARS);
   let endpoint: URL;
   try {
     endpoint = new URL(given ?? `https://s3.${region}.amazonaws.com`);
   } catch (err) {
-    throw new ReaderError('InvalidInput', `invalid S3 endpoint ${JSON.stringify(given)}`, context, { cause: err });
+    throw new ReaderError('InvalidInput', `invalid S3 endpoint ${JSON.stringify(given)}`, context, { code: 'INVALID_URL', cause: err });
   }
   if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') {
-    throw new ReaderError('InvalidInput', `S3 endpoint must be http(s), got ${endpoint.protocol}`, context);
+    throw new ReaderError('InvalidInput', `S3 endpoint must be http(s), got ${endpoint.protocol}`, context, { code: 'INVALID_URL' });
   }
   if (endpoint.search || endpoint.hash || endpoint.username || endpoint.password) {
-    throw new ReaderError('InvalidInput', 'S3 endpoint must not carry a query, fragment or user info', context);
+    throw new ReaderError('InvalidInput', 'S3 endpoint must not carry a query, fragment or user info', context, { code: 'INVALID_URL' });
   }
   const customEndpoint = given !== undefined;
   const virtualOk = isDnsCompatibleBucket(bucket) && (endpoint.protocol === 'http:' || !bucket.includes('.'));
   const pathStyle = input.forcePathStyle ?? (customEndpoint || !virtualOk);
   if (!pathStyle && !isDnsCompatibleBucket(bucket)) {
-    throw new ReaderError('InvalidInput', `bucket ${JSON.stringify(bucket)} is not DNS-compatible: use forcePathStyle`, context);
+    throw new ReaderError('InvalidInput', `bucket ${JSON.stringify(bucket)} is not DNS-compatible: use forcePathStyle`, context, { code: 'INVALID_ARGUMENT' });
   }
   return { bucket, region, endpoint, customEndpoint, pathStyle };
 }
@@ -108,12 +108,12 @@ export function encodeRfc3986(segment: string): string {
  * signs the path as sent, never encoded twice).
  */
 export function encodeKey(key: string, context: ErrorContext = {}): string {
-  if (typeof key !== 'string' || key === '') throw new ReaderError('InvalidInput', 'S3 object key must be a non-empty string', context);
+  if (typeof key !== 'string' || key === '') throw new ReaderError('InvalidInput', 'S3 object key must be a non-empty string', context, { code: 'INVALID_ARGUMENT' });
   try {
     return key.split('/').map(encodeRfc3986).join('/');
   } catch (err) {
     // encodeURIComponent throws on a lone UTF-16 surrogate: such a key has no UTF-8 form.
-    throw new ReaderError('InvalidInput', 'S3 object key is not valid Unicode', context, { cause: err });
+    throw new ReaderError('InvalidInput', 'S3 object key is not valid Unicode', context, { code: 'INVALID_ARGUMENT', cause: err });
   }
 }
 
@@ -141,7 +141,7 @@ export function objectTarget(loc: S3Location, key: string, context: ErrorContext
 export function parseS3Url(url: string): { bucket: string; key: string } {
   const m = /^s3:\/\/([^/?#]+)\/(.+)$/is.exec(url);
   if (!m || !m[1] || !m[2]) {
-    throw new ReaderError('InvalidInput', `an S3 URL looks like s3://bucket/key, got ${JSON.stringify(url)}`);
+    throw new ReaderError('InvalidInput', `an S3 URL looks like s3://bucket/key, got ${JSON.stringify(url)}`, {}, { code: 'INVALID_URL' });
   }
   return { bucket: m[1], key: m[2] };
 }

@@ -98,7 +98,7 @@ describe('server sends more than it announced (catalogue 2)', () => {
     const res = await httpBackend({ baseUrl: server.url }).read('o.bin', { offset: 10, length: 20 });
     const err = await failure(collectBody(res.body));
     expect(err.kind).toBe('Unexpected');
-    expect(err.message).toContain('longer');
+    expect(err.code).toBe('LONG_BODY');
   });
 });
 
@@ -108,7 +108,8 @@ describe('server answers 206 with a Content-Range other than asked (catalogue 7)
     const err = await failure(httpBackend({ baseUrl: server.url }).read('o.bin', { offset: 100, length: 10 }));
     expect(err.kind).toBe('Unexpected');
     expect(err.retryable).toBe(false);
-    expect(err.message).toContain('bytes 101-110/100000');
+    expect(err.code).toBe('BAD_CONTENT_RANGE');
+    expect(err.message).toContain('bytes 101-110/100000'); // the message shows what the server sent
   });
 });
 

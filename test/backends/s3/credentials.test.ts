@@ -122,8 +122,8 @@ describe('createCredentialSource', () => {
       (e: unknown) => e as ReaderError,
     );
     expect(err).toBeInstanceOf(ReaderError);
-    expect(err?.kind).toBe('PermissionDenied');
-    expect(err?.message).toContain('default AWS chain');
+    expect([err?.kind, err?.code]).toEqual(['PermissionDenied', 'CREDENTIALS_MISSING']);
+    expect(err?.message).toContain('default AWS chain'); // names the source, and the way out:
     expect(err?.message).toContain('anonymous: true');
     expect(err?.context.path).toBe('k');
     await src.get().catch(() => undefined);

@@ -114,7 +114,7 @@ describe.skipIf(!ok)('s3:// with credentials from the environment (moto, auth)',
       (e: unknown) => e as Error & { kind: string; context: unknown },
     );
     expect(err?.kind).toBe('PermissionDenied');
-    expect(err?.message).toContain('credentials from environment');
+    expect(err).toMatchObject({ code: 'SIGNATURE_MISMATCH', context: { credentials: 'credentials from environment' } });
     expect(`${err?.message} ${JSON.stringify(err?.context)}`).not.toContain('not-the-right-secret-42');
   });
 });

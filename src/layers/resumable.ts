@@ -1,0 +1,168 @@
+/**
+ * The resumable body of `withRetry`: a read's body that fails mid-stream continues from its next byte
+ * with a bounded request pinned to the first response's version, so the caller sees one unbroken
+ * body of one version, or a typed error. Retry decisions and timeouts come from the runner.
+ */
+import { ReaderError, toReaderError } from '../errors.js';
+import type { ByteRange, ObjectMeta, ReadResponse } from '../types.js';
+import { release, type Deadline, type StallWatch } from './timeouts.js';
+
+/** What a resumable body needs of the retrying backend that made it. */
+export interface ResumeRunner<Op extends Deadline> {
+  /** The inner backend honours If-Match. */
+  readonly ifMatch: boolean;
+  /** Throws `err` unless it may be retried; otherwise sleeps the backoff. */
+  backoff(op: Op, err: ReaderError, path: string, resumeAt: number): Promise<void>;
+  /** Runs `send` until it succeeds or fails for good. */
+  attemptLoop<T>(op: Op, path: string, send: (a: StallWatch) => Promise<T>, resumeAt: number): Promise<{ value: T; attempt: StallWatch }>;
+  /** Sends a read under a request's watch. */
+  sendRead(attempt: StallWatch, path: string, range: ByteRange, ifMatch: string | undefined): Promise<ReadResponse>;
+  /** The error an attempt ended with, as the layer sees it (a stall or the deadline beats what the request threw). */
+  explain(e: unknown, op: Op, attempt: StallWatch): ReaderError;
+  /** A body was continued from its next byte. */
+  onResume(): void;
+}
+
+/** A weak ETag (`W/…`) is never sent as a precondition, only compared. */
+const isStrong = (etag: string | undefined): etag is string => etag !== undefined && !etag.startsWith('W/');
+
+/** Checks a resumed response is the same version as the first one; throws ConditionNotMatch otherwise. */
+function sameVersion(first: ObjectMeta, next: ReadResponse, at: number, op: Deadline): void {
+  const m = next.meta;
+  const changed = (why: string): never => {
+    release(next.body);
+    throw new ReaderError('ConditionNotMatch', `object changed while reading: ${why}; resuming at byte ${at} refused`, op.context, { code: 'ETAG_CHANGED' });
+  };
+  if (m.size !== first.size) changed(`its size went from ${first.size} to ${m.size}`);
+  if (first.etag !== m.etag) changed(`its ETag went from ${first.etag ?? 'none'} to ${m.etag ?? 'none'}`);
+  if (first.etag === undefined && first.lastModified?.getTime() !== m.lastModified?.getTime()) changed('its Last-Modified changed');
+}
+
+/**
+ * The body of `first`, resumed on retryable failures. Everything it holds (the request's watch, the
+ * operation) ends with the body: consumed, failed, or abandoned (`break`/`return()`).
+ */
+export function resumableBody<Op extends Deadline & { streak: number; dispose(): void }>(
+  runner: ResumeRunner<Op>,
+  op: Op,
+  path: string,
+  first: ReadResponse,
+  firstAttempt: StallWatch,
+  callerIfMatch: string | undefined,
+): AsyncIterable<Uint8Array> {
+  const { offset, length } = first.range;
+  const pin = callerIfMatch ?? (runner.ifMatch && isStrong(first.meta.etag) ? first.meta.etag : undefined);
+  const canResume = first.meta.etag !== undefined || first.meta.lastModified !== undefined;
+  let attempt = firstAttempt;
+  let it: AsyncIterator<Uint8Array> = first.body[Symbol.asyncIterator]();
+  let received = 0;
+  let finished = false;
+
+  const cleanup = (abort: boolean): void => {
+    if (finished) return;
+    finished = true;
+    if (abort) it.return?.()?.catch(() => undefined);
+    attempt.dispose(abort);
+    op.dispose();
+  };
+
+  async function resume(err: ReaderError): Promise<void> {
+    it.return?.()?.catch(() => undefined);
+    attempt.dispose(true);
+    const at = offset + received;
+    const stopped = op.stopped;
+    if (stopped) throw stopped;
+    if (!err.retryable || err.kind === 'Aborted') throw err;
+    if (!canResume) {
+      throw new ReaderError(err.kind, `${err.detail} (not resumed: the response had no ETag or Last-Modified to prove the object did not change)`, { ...err.context, resumable: false }, {
+        code: err.code,
+        retryable: err.retryable,
+        cause: err,
+      });
+    }
+    await runner.backoff(op, err, path, at);
+    runner.onResume();
+    const rest = { offset: at, length: length - received };
+    const next = await runner.attemptLoop(
+      op,
+      path,
+      async (a) => {
+        let r: ReadResponse;
+        try {
+          r = await runner.sendRead(a, path, rest, pin);
+        } catch (e) {
+          const re = toReaderError(e, op.context);
+          if (re.kind === 'ConditionNotMatch' || re.kind === 'RangeNotSatisfied') {
+            throw new ReaderError('ConditionNotMatch', `object changed while reading: resuming at byte ${at} was refused (${re.detail})`, op.context, { code: 'ETAG_CHANGED', cause: re });
+          }
+          throw e;
+        }
+        sameVersion(first.meta, r, at, op);
+        if (r.range.offset !== rest.offset || r.range.length !== rest.length) {
+          release(r.body);
+          throw new ReaderError('Unexpected', `resumed read returned bytes ${r.range.offset}+${r.range.length}, not ${rest.offset}+${rest.length}`, op.context, {
+            code: 'BAD_CONTENT_RANGE',
+            retryable: false,
+          });
+        }
+        return r;
+      },
+      at,
+    );
+    attempt = next.attempt;
+    it = next.value.body[Symbol.asyncIterator]();
+  }
+
+  async function* body(): AsyncGenerator<Uint8Array> {
+    try {
+      while (received < length) {
+        let step: IteratorResult<Uint8Array>;
+        try {
+          step = await attempt.race(it.next());
+          if (step.done) throw new ReaderError('Interrupted', `body ended after ${received} of ${length} bytes`, op.context, { code: 'SHORT_BODY' });
+        } catch (e) {
+          await resume(runner.explain(e, op, attempt));
+          continue;
+        }
+        if (step.value.byteLength > length - received) {
+          throw new ReaderError('Unexpected', 'body is longer than the requested range', op.context, { code: 'LONG_BODY', retryable: false });
+        }
+        if (step.value.byteLength > 0) op.streak = 0;
+        received += step.value.byteLength;
+        yield step.value;
+      }
+      // Let the inner body finish its own checks (nothing extra after the last byte) and release its connection.
+      try {
+        const last = await attempt.race(it.next());
+        if (!last.done && last.value.byteLength > 0) {
+          throw new ReaderError('Unexpected', 'body is longer than the requested range', op.context, { code: 'LONG_BODY', retryable: false });
+        }
+      } catch (e) {
+        const re = runner.explain(e, op, attempt);
+        if (!re.retryable || re.kind === 'Aborted' || op.stopped) throw re;
+        // every byte is here and checked: a transport error after the last one changes nothing
+      }
+      cleanup(false);
+    } finally {
+      cleanup(true);
+    }
+  }
+
+  const gen = body();
+  let started = false;
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+      return {
+        next: () => {
+          started = true;
+          return gen.next();
+        },
+        return: async (value?: unknown) => {
+          if (!started) cleanup(true); // a generator that never started runs no finally
+          await gen.return(undefined);
+          return { done: true, value: value as undefined };
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * Timeouts, the one copy: a `Deadline` (the caller's AbortSignal plus an optional time limit, stopped
+ * by a ReaderError) and a `StallWatch` (a request under a deadline whose next bytes must arrive within
+ * `stallMs`). `withRetry` runs each operation under a Deadline and each request under a StallWatch;
+ * the Parquet decode guard (src/parquet/decode.ts) is a Deadline too. Stopping is always by a
+ * ReaderError: `Aborted` for the caller's signal, `Timeout` for a time limit or a stall.
+ */
+import { ReaderError, abortError, type ErrorContext } from '../errors.js';
+
+/** Closes a body we no longer want (its request is aborted separately). */
+export function release(body: AsyncIterable<Uint8Array>): void {
+  try {
+    body[Symbol.asyncIterator]().return?.()?.catch(() => undefined);
+  } catch {
+    // nothing to release
+  }
+}
+
+export interface DeadlineOptions {
+  /** The caller's signal: when it fires the deadline stops with `Aborted`. */
+  signal?: AbortSignal;
+  /** Stop after this many ms (none: only the signal or `fail` stop it). */
+  timeoutMs?: number;
+  /** The error a timeout stops with. */
+  timeoutError: (timeoutMs: number) => ReaderError;
+  /** Hears about a timeout (counters). */
+  onTimeout?: () => void;
+}
+
+/**
+ * A scope that ends with a ReaderError: the caller's signal fired, the time limit passed, or someone
+ * called `fail`. `signal` fires with that error as its reason; `race` ties a promise to it. Call
+ * `dispose` when the scope's work is done (it clears the timer and the listener on the caller's signal).
+ */
+export class Deadline {
+  readonly started = performance.now();
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout | undefined;
+  private readonly onCallerAbort: (() => void) | undefined;
+  private readonly caller: AbortSignal | undefined;
+  private failedPromise: Promise<never> | undefined;
+  private disposed = false;
+
+  constructor(
+    readonly context: ErrorContext,
+    opts: DeadlineOptions,
+  ) {
+    const caller = opts.signal;
+    this.caller = caller;
+    if (caller) {
+      this.onCallerAbort = () => this.fail(abortError(caller, context));
+      if (caller.aborted) this.onCallerAbort();
+      else caller.addEventListener('abort', this.onCallerAbort, { once: true });
+    }
+    if (opts.timeoutMs !== undefined && !this.controller.signal.aborted) {
+      const ms = opts.timeoutMs;
+      this.timer = setTimeout(() => {
+        opts.onTimeout?.();
+        this.fail(opts.timeoutError(ms));
+      }, ms);
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Why the scope was stopped, if it was. */
+  get stopped(): ReaderError | undefined {
+    return this.signal.aborted ? (this.signal.reason as ReaderError) : undefined;
+  }
+
+  /** Stops the scope with `err` (the first stop wins). */
+  readonly fail = (err: ReaderError): void => {
+    if (!this.controller.signal.aborted) this.controller.abort(err);
+  };
+
+  /** Rejects with the stopping error once the scope stops (never resolves). */
+  get failed(): Promise<never> {
+    if (!this.failedPromise) {
+      this.failedPromise = new Promise<never>((_, reject) => {
+        if (this.signal.aborted) reject(this.signal.reason);
+        else this.signal.addEventListener('abort', () => reject(this.signal.reason), { once: true });
+      });
+      this.failedPromise.catch(() => undefined);
+    }
+    return this.failedPromise;
+  }
+
+  /** `p`, unless the scope stops first (then the error that stopped it). */
+  race<T>(p: Promise<T>): Promise<T> {
+    return Promise.race([p, this.failed]);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    clearTimeout(this.timer);
+    if (this.caller && this.onCallerAbort) this.caller.removeEventListener('abort', this.onCallerAbort);
+  }
+}
+
+/**
+ * One request under a Deadline: aborted when the deadline stops, or by its own stall watchdog while
+ * `race` waits (no headers or next body bytes for `stallMs`: `Timeout`, code `STALLED`).
+ */
+export class StallWatch {
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private fail!: (err: ReaderError) => void;
+  /** Rejects when the request must stop: a stall, or its deadline stopped. */
+  private readonly failed: Promise<never>;
+  private readonly onStop: () => void;
+  stalled = false;
+
+  constructor(
+    private readonly deadline: Deadline,
+    private readonly stallMs: number,
+    private readonly onStall: () => void = () => undefined,
+  ) {
+    this.failed = new Promise<never>((_, reject) => (this.fail = reject));
+    this.failed.catch(() => undefined);
+    this.onStop = () => this.stop(deadline.signal.reason as ReaderError);
+    if (deadline.signal.aborted) this.onStop();
+    else deadline.signal.addEventListener('abort', this.onStop, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  private stop(err: ReaderError): void {
+    this.disarm();
+    this.fail(err);
+    this.controller.abort(err);
+  }
+
+  /** `p`, unless the request stops first (then the error that stopped it). The stall watchdog runs meanwhile. */
+  async race<T>(p: Promise<T>): Promise<T> {
+    const ms = this.stallMs;
+    if (ms > 0 && Number.isFinite(ms)) {
+      this.timer = setTimeout(() => {
+        this.stalled = true;
+        this.onStall();
+        this.stop(new ReaderError('Timeout', `no bytes for ${ms} ms: request stalled`, this.deadline.context, { code: 'STALLED' }));
+      }, ms);
+    }
+    try {
+      return await Promise.race([p, this.failed]);
+    } finally {
+      this.disarm();
+    }
+  }
+
+  private disarm(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Ends the request's watch; `abort` also aborts the request (a body abandoned before its end). */
+  dispose(abort: boolean): void {
+    this.disarm();
+    this.deadline.signal.removeEventListener('abort', this.onStop);
+    if (abort && !this.controller.signal.aborted) this.controller.abort(abortError(undefined, this.deadline.context));
+  }
+}
