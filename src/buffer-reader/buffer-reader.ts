@@ -48,6 +48,17 @@ export interface BufferReaderOptions {
   metrics?: boolean;
   /** Read this version only (sent as If-Match where supported); otherwise the first response's ETag is pinned. */
   etag?: string;
+  /**
+   * Read this version only, when the server sends no (strong) ETag: a response with another
+   * Last-Modified (or size) is `ConditionNotMatch`. Otherwise the first response's is pinned.
+   */
+  lastModified?: Date;
+  /**
+   * Called when a request finds the object changed (a 412, or a response of another ETag, size or
+   * Last-Modified), just before that read rejects with `ConditionNotMatch` (`ETAG_CHANGED`). The
+   * reader stays pinned to its version: a fresh reader reads the new one. May be called more than once.
+   */
+  onVersionChanged?: (err: ReaderError) => void;
   /** Aborts every request of this reader. */
   signal?: AbortSignal;
 }
@@ -118,6 +129,8 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
       signal,
       ...(options.size === undefined ? {} : { size: options.size }),
       ...(options.etag === undefined ? {} : { etag: options.etag }),
+      ...(options.lastModified === undefined ? {} : { lastModified: options.lastModified }),
+      ...(options.onVersionChanged ? { onVersionChanged: options.onVersionChanged } : {}),
       onEvicted: (block) => this.onEvicted(block),
     });
     const ra = options.readahead ?? true;
