@@ -3,7 +3,8 @@ import { ReaderError, throwIfAborted, type ErrorContext } from '../../errors.js'
 import { rangeHeader, validateRange } from '../../range.js';
 import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../../types.js';
 import { sharedDispatcher } from '../http/pool.js';
-import { discard, errorBodyText, header, interpretRangedResponse, metaFromHead, type HttpResult } from '../http/response.js';
+import { discard, errorBodyText, header, interpretRangedResponse, statResponse, type HttpResult } from '../http/response.js';
+import { STAT_RANGE_HEADER, statOverHttp } from '../stat.js';
 import { createCredentialSource, type ChainLoader, type S3CredentialsInput } from './credentials.js';
 import { mapS3Error, mapS3TransportError, parseS3ErrorXml } from './errors.js';
 import { signS3Request, type S3Credentials } from './signer.js';
@@ -39,6 +40,12 @@ export interface S3BackendOptions {
   env?: Record<string, string | undefined>;
   /** Replaces the default credential chain loader (tests). */
   loadCredentialChain?: ChainLoader;
+  /**
+   * Set false where HEAD is refused (a policy that allows GetObject through a proxy that drops
+   * HEAD, say): `stat` then sends `GET bytes=0-0`. Default true; a HEAD answered 403/405/501 falls
+   * back by itself, and the endpoint is remembered.
+   */
+  head?: boolean;
 }
 
 /** An S3 backend, with the addressing it resolved (for logs and tests). */
@@ -120,13 +127,22 @@ export function s3Backend(options: S3BackendOptions): S3Backend {
     return err;
   }
 
+  /** HEAD, or `GET bytes=0-0` where HEAD is refused (403/405/501) or `head: false`: see `statOverHttp`. */
   async function stat(path: string, opts: StatOptions = {}): Promise<ObjectMeta> {
     const context = baseContext('stat', path);
     throwIfAborted(opts.signal, context);
-    const { res, credentials } = await send('HEAD', path, {}, context, opts.signal);
-    if (res.statusCode !== 200) throw await failure(res, 'HEAD', context, credentials);
-    await discard(res);
-    return metaFromHead(res, context);
+    const answer = async (method: 'HEAD' | 'GET', extra: Record<string, string>) => {
+      const { res, credentials } = await send(method, path, extra, context, opts.signal);
+      return statResponse(res, (r) => failure(r, method, context, credentials));
+    };
+    return statOverHttp({
+      origin: objectTarget(loc, path, context).origin,
+      head: options.head ?? true,
+      sendHead: () => answer('HEAD', {}),
+      sendRangedGet: () => answer('GET', { range: STAT_RANGE_HEADER }),
+      sizeFromErrorBody: (text) => parseS3ErrorXml(text).actualObjectSize,
+      context,
+    });
   }
 
   async function read(path: string, range: ByteRange, opts: ReadOptions = {}): Promise<ReadResponse> {
