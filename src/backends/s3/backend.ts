@@ -7,7 +7,7 @@ import { discard, errorBodyText, header, interpretRangedResponse, statResponse, 
 import { STAT_RANGE_HEADER, statOverHttp } from '../stat.js';
 import { createCredentialSource, type ChainLoader, type S3CredentialsInput } from './credentials.js';
 import { mapS3Error, mapS3TransportError, parseS3ErrorXml } from './errors.js';
-import { signS3Request, type S3Credentials } from './signer.js';
+import { PRESIGN_MAX_EXPIRES_SECONDS, encodeQuery, presignS3Request, signS3Request, type S3Credentials } from './signer.js';
 import { objectTarget, resolveS3Location } from './url.js';
 
 export interface S3BackendOptions {
@@ -48,6 +48,15 @@ export interface S3BackendOptions {
   head?: boolean;
 }
 
+export interface PresignOptions {
+  /** How long the URL works, in seconds: an integer from 1 to PRESIGN_MAX_EXPIRES_SECONDS (7 days). */
+  expiresInSeconds: number;
+  /** The method the URL is good for (the signature covers it). Default GET. */
+  method?: 'GET' | 'HEAD' | 'PUT';
+  /** The signing time; default now (the URL works from then for `expiresInSeconds`). */
+  date?: Date;
+}
+
 /** An S3 backend, with the addressing it resolved (for logs and tests). */
 export interface S3Backend extends Backend {
   readonly kind: 's3';
@@ -58,6 +67,15 @@ export interface S3Backend extends Backend {
   readonly pathStyle: boolean;
   /** Where the credentials come from, in words (`explicit credentials`, `anonymous (unsigned requests)`, ...). */
   readonly credentialSource: string;
+  /**
+   * A URL that reads (or, with `method`, HEADs or PUTs) one object without credentials: SigV4
+   * query signing, as the AWS SDK's presigner does. Hand it to a browser, to another decoder, or to
+   * `openParquet(url)` over plain HTTP. Only `host` is signed, so `Range` and `If-Match` may be
+   * added. It stops working after `expiresInSeconds`, or earlier when the temporary credentials that
+   * signed it expire. An anonymous backend returns the plain (unsigned) URL. The URL carries a
+   * signature: treat it as a secret (this library's messages and logs redact its query).
+   */
+  presign(key: string, options: PresignOptions): Promise<string>;
 }
 
 /**
@@ -169,6 +187,23 @@ export function s3Backend(options: S3BackendOptions): S3Backend {
     });
   }
 
+  async function presign(key: string, opts: PresignOptions): Promise<string> {
+    const context = baseContext('presign', key);
+    const expires = opts?.expiresInSeconds;
+    if (!Number.isSafeInteger(expires) || expires < 1 || expires > PRESIGN_MAX_EXPIRES_SECONDS) {
+      throw new ReaderError('InvalidInput', `expiresInSeconds must be an integer from 1 to ${PRESIGN_MAX_EXPIRES_SECONDS} (7 days, SigV4's limit)`, context, { code: 'INVALID_ARGUMENT' });
+    }
+    const method = opts.method ?? 'GET';
+    if (method !== 'GET' && method !== 'HEAD' && method !== 'PUT') {
+      throw new ReaderError('InvalidInput', `presign method must be GET, HEAD or PUT, got ${JSON.stringify(method)}`, context, { code: 'INVALID_ARGUMENT' });
+    }
+    const target = objectTarget(loc, key, context);
+    const credentials = await creds.get(context);
+    if (!credentials) return `${target.origin}${target.path}`;
+    const query = await presignS3Request({ method, protocol: loc.endpoint.protocol, host: target.host, path: target.path }, credentials, loc.region, expires, opts.date);
+    return `${target.origin}${target.path}${encodeQuery(query)}`;
+  }
+
   return {
     kind: 's3',
     capabilities: { suffix: true, etag: true, ifMatch: true },
@@ -181,6 +216,7 @@ export function s3Backend(options: S3BackendOptions): S3Backend {
     },
     stat,
     read,
+    presign,
   };
 }
 
