@@ -99,6 +99,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
   /** Read-ahead of positional reads (`readAt`): its own state, so they never reset a `read()` scan. */
   private readonly positional: ReadAhead;
   private readonly controller = new AbortController();
+  private retiredBy: ReaderError | undefined;
   /** Requests in flight at once. */
   readonly concurrency: number;
 
@@ -152,7 +153,18 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
   }
 
   private ensureOpen(op: string): void {
+    if (this.retiredBy) throw this.retiredBy;
     if (this.fetcher.closed) throw new ReaderError('InvalidInput', 'reader is closed', this.context(op));
+  }
+
+  /**
+   * Closes the reader because its object changed (its owner moved on to the new version): every
+   * later call rejects with `reason` (a `ConditionNotMatch`) instead of "reader is closed", so a
+   * decoder still holding it learns why. @internal (ParquetSource)
+   */
+  async retire(reason: ReaderError): Promise<void> {
+    this.retiredBy ??= reason;
+    await this.close();
   }
 
   /** Merge gap in force: the option, or the cost model's current value. */
@@ -268,7 +280,12 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     if (waits === 0) counts.hits++;
     else counts.misses++;
     counts.bytesFromBuffer += fromBuffer;
-    const resolved = await this.fetcher.resolve(pieces);
+    let resolved: Piece[];
+    try {
+      resolved = await this.fetcher.resolve(pieces);
+    } catch (err) {
+      throw this.retiredBy ?? err; // retired mid-read: its requests were aborted because the object changed
+    }
     // Clamp again: the responses may have told the size.
     return this.clampSpans(spans, op).map((s) => assemble(resolved, s.offset, s.offset + s.length, this.context(op)));
   }

@@ -6,7 +6,7 @@
 import { collectBody } from '../body.js';
 import { ReaderError, isReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ReadOptions } from '../types.js';
-import { checkVersion, isStrongEtag, type ObjectVersion } from '../version.js';
+import { checkVersion, isStrongEtag, versionChangedError, type ObjectVersion } from '../version.js';
 import type { Piece } from './assemble.js';
 import { dropContained, mergeForWave, sortRanges, splitRange, spreadRequests, type Span } from './coalesce.js';
 import { SMALL_GAP, minPartFor } from './cost-model.js';
@@ -180,8 +180,11 @@ export class Fetcher implements BlockOwner {
         // A part planned past an unknown EOF (the tail of a split read): it holds no bytes. Learn
         // the size from the error, or ask (a 416 need not carry it), and answer empty past EOF.
         if (typeof err.context.size === 'number') this.learn({ size: err.context.size });
-        if (this.knownSize === undefined) await this.stat();
+        const pinned = this.knownSize;
+        if (pinned === undefined) await this.stat();
         if (span.offset >= (this.knownSize as number)) return new Uint8Array(0);
+        // Inside the size this reader is pinned to, yet past the end: the object shrank.
+        if (pinned !== undefined) throw versionChangedError('while reading', `it ends before byte ${span.offset}, within the ${pinned} bytes read before`, context);
         throw err;
       }
       try {

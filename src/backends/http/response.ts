@@ -74,6 +74,8 @@ export interface InterpretOptions {
   signal?: AbortSignal;
   /** Size of the object when the response does not say (a `/*` Content-Range, a bare 416). */
   statSize: () => Promise<number>;
+  /** The size a 416's body told (S3's `<ActualObjectSize>`), for the error's context. */
+  sizeFrom416?: number;
   /** Turns a non-2xx, non-416 response into an error (consumes its body). */
   mapStatus: (res: HttpResult) => Promise<ReaderError>;
 }
@@ -99,7 +101,7 @@ export async function interpretRangedResponse(res: HttpResult, range: ByteRange,
   if (status === 416) {
     const cr = parseContentRange(header(res, 'content-range'));
     await discard(res);
-    const size = cr?.size ?? (wantsStart ? await opts.statSize() : undefined);
+    const size = cr?.size ?? opts.sizeFrom416 ?? (wantsStart ? await opts.statSize() : undefined);
     if (size === 0 && wantsStart) {
       return { meta: metaFromHeaders(res, 0), range: { offset: 0, length: 0 }, body: emptyBody(), status };
     }

@@ -183,6 +183,7 @@ export function s3Backend(options: S3BackendOptions): S3Backend {
       context,
       ...(opts.signal ? { signal: opts.signal } : {}),
       statSize: async () => knownSize ?? (await stat(path, opts.signal ? { signal: opts.signal } : {})).size,
+      ...(knownSize === undefined ? {} : { sizeFrom416: knownSize }),
       mapStatus: (r) => failure(r, 'GET', context, credentials),
     });
   }
