@@ -61,6 +61,8 @@ export class ParquetSource {
   constructor(
     private readonly target: OpenTarget,
     bound: BoundFile,
+    /** A view inside `readWhole`: its reads never move to another version on their own. */
+    private readonly pinned = false,
   ) {
     this.bound = bound;
   }
@@ -153,6 +155,7 @@ export class ParquetSource {
    */
   private async whole<T>(call: (bound: BoundFile) => Promise<T>): Promise<T> {
     const first = this.bound;
+    if (this.pinned) return call(first);
     try {
       return await call(first);
     } catch (err) {
@@ -161,6 +164,18 @@ export class ParquetSource {
       await this.rebind(first);
       return call(this.bound);
     }
+  }
+
+  /**
+   * Runs `read` as one whole-call read, for reads made of several steps (plan, pick row groups from
+   * the footer, then `readTable`): `read` gets a view of the current version, whose own reads do not
+   * move on by themselves; if the object turns out to have changed before `read` resolved, the
+   * source moves to the new version and `read` runs once more, from the start, on a view of it.
+   * Write output after it resolves, not inside (a retried `read` would write twice).
+   */
+  async readWhole<T>(read: (view: ParquetSource) => Promise<T>): Promise<T> {
+    if (this.pinned) return read(this);
+    return this.whole((bound) => read(new ParquetSource(this.target, bound, true)));
   }
 
   /** Moves from `stale` to the object's current version (once, however many calls found the change). */
@@ -239,7 +254,7 @@ export class ParquetSource {
       try {
         step = await batches.next();
       } catch (err) {
-        if (!isVersionChange(err) && this.bound === first) throw err;
+        if (this.pinned || (!isVersionChange(err) && this.bound === first)) throw err;
         await this.rebind(first);
         batches = readBatches(this.bound, opts);
         step = await batches.next();
@@ -300,7 +315,9 @@ export class ParquetSource {
     return this.bound.reader.stats();
   }
 
+  /** Closes the reader (a view inside `readWhole` leaves it to the source it came from). */
   async close(): Promise<void> {
+    if (this.pinned) return;
     await this.rebinding?.catch(() => undefined);
     await this.bound.reader.close();
   }
