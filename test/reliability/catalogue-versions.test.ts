@@ -155,7 +155,7 @@ describe('case 4 (cached footer). A reader that has returned bytes meets a chang
         version = 2;
         fresh(t);
         const errs = [
-          await failure(buffer.slice(b.offset, b.offset + b.length), 'ConditionNotMatch'),
+          await failure(Promise.resolve(buffer.slice(b.offset, b.offset + b.length)), 'ConditionNotMatch'),
           await failure(reader.readAt(b.offset + 1, 10), 'ConditionNotMatch'),
           await failure(batches.next(), 'ConditionNotMatch'),
         ];
