@@ -7,7 +7,20 @@ export type {
   ReadResponse,
   ResolvedRange,
   StatOptions,
+  WireRequest,
 } from './types.js';
+export { versionDifference, type ObjectVersion } from './version.js';
+export {
+  statOverHttp,
+  forgetHeadRefusals,
+  headRefused,
+  objectMetaFromHeaders,
+  HEAD_REFUSED_STATUSES,
+  HEAD_REFUSED_MEMORY,
+  STAT_RANGE_HEADER,
+  type StatOverHttp,
+  type StatResponse,
+} from './backends/stat.js';
 export { ReaderError, isReaderError, hasErrorCode, READER_ERROR_CODES, type ErrorContext, type ReaderErrorCode, type ReaderErrorKind } from './errors.js';
 export { collectBody } from './body.js';
 export { memoryBackend, type MemoryBackend } from './backends/memory/backend.js';
@@ -27,7 +40,8 @@ export { withLimit, type LimitOptions } from './layers/limit.js';
 export { withThrottle, type ThrottleOptions } from './layers/throttle.js';
 export { RangeReader, RANGE_READER_SKIP_LIMIT, type RangeReaderOptions, type RangeReaderState } from './range-reader/range-reader.js';
 export { SeekFrom } from './range-reader/seek-from.js';
-export { s3Backend, type S3Backend, type S3BackendOptions } from './backends/s3/backend.js';
+export { s3Backend, type PresignOptions, type S3Backend, type S3BackendOptions } from './backends/s3/backend.js';
+export { PRESIGN_MAX_EXPIRES_SECONDS } from './backends/s3/signer.js';
 export { S3_DEFAULT_REGION, isDnsCompatibleBucket, encodeKey as encodeS3Key } from './backends/s3/url.js';
 export { S3_CREDENTIAL_REFRESH_MARGIN_MS, type S3CredentialsInput } from './backends/s3/credentials.js';
 export type { S3Credentials } from './backends/s3/signer.js';
@@ -80,7 +94,7 @@ export {
 export { rowGroupMayMatch, type ColumnFilter, type RowGroupFilter } from './parquet/filter.js';
 export { DEFAULT_FOOTER_WINDOW, readTail, type FooterOptions, type Tail } from './parquet/footer.js';
 export { columnChunkRanges, type ColumnChunkRange } from './parquet/metadata.js';
-export { createMetadataCache, sharedMetadataCache, DEFAULT_METADATA_CACHE_BYTES, type CachedFooter, type MetadataCache } from './parquet/cache.js';
+export { createMetadataCache, sharedMetadataCache, metadataCacheKey, DEFAULT_METADATA_CACHE_BYTES, type CachedFooter, type MetadataCache } from './parquet/cache.js';
 export { DEFAULT_DECODE_TIMEOUT_MS, readBatches, readTable, type ReadTableOptions } from './parquet/decode.js';
 export { toAsyncBuffer } from './adapters/hyparquet.js';
 export { toParquetWasmBlob, type BlobLike, type WasmBlobOptions } from './adapters/parquet-wasm.js';

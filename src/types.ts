@@ -24,6 +24,24 @@ export interface ObjectMeta {
   size: number;
   etag?: string;
   lastModified?: Date;
+  /**
+   * Set by a `stat` that was not one HEAD: the requests it sent, in order — a refused HEAD (403,
+   * 405, 501), then `GET bytes=0-0`, or only the GET where HEAD is known not to work. The metrics
+   * layer records these instead of a HEAD, so request lists show what the server saw.
+   */
+  via?: readonly WireRequest[];
+}
+
+/** One request as a backend sent it on a caller's behalf. Times are `performance.now()` milliseconds. */
+export interface WireRequest {
+  method: 'HEAD' | 'GET';
+  /** The range asked for (GET). */
+  range?: ByteRange;
+  status: number;
+  /** Body bytes received. */
+  bytes: number;
+  start: number;
+  end: number;
 }
 
 /** A resolved, bounded range: `[offset, offset + length)`. */

@@ -48,6 +48,17 @@ export interface BufferReaderOptions {
   metrics?: boolean;
   /** Read this version only (sent as If-Match where supported); otherwise the first response's ETag is pinned. */
   etag?: string;
+  /**
+   * Read this version only, when the server sends no (strong) ETag: a response with another
+   * Last-Modified (or size) is `ConditionNotMatch`. Otherwise the first response's is pinned.
+   */
+  lastModified?: Date;
+  /**
+   * Called when a request finds the object changed (a 412, or a response of another ETag, size or
+   * Last-Modified), just before that read rejects with `ConditionNotMatch` (`ETAG_CHANGED`). The
+   * reader stays pinned to its version: a fresh reader reads the new one. May be called more than once.
+   */
+  onVersionChanged?: (err: ReaderError) => void;
   /** Aborts every request of this reader. */
   signal?: AbortSignal;
 }
@@ -88,6 +99,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
   /** Read-ahead of positional reads (`readAt`): its own state, so they never reset a `read()` scan. */
   private readonly positional: ReadAhead;
   private readonly controller = new AbortController();
+  private retiredBy: ReaderError | undefined;
   /** Requests in flight at once. */
   readonly concurrency: number;
 
@@ -118,6 +130,8 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
       signal,
       ...(options.size === undefined ? {} : { size: options.size }),
       ...(options.etag === undefined ? {} : { etag: options.etag }),
+      ...(options.lastModified === undefined ? {} : { lastModified: options.lastModified }),
+      ...(options.onVersionChanged ? { onVersionChanged: options.onVersionChanged } : {}),
       onEvicted: (block) => this.onEvicted(block),
     });
     const ra = options.readahead ?? true;
@@ -139,7 +153,18 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
   }
 
   private ensureOpen(op: string): void {
+    if (this.retiredBy) throw this.retiredBy;
     if (this.fetcher.closed) throw new ReaderError('InvalidInput', 'reader is closed', this.context(op), { code: 'READER_CLOSED' });
+  }
+
+  /**
+   * Closes the reader because its object changed (its owner moved on to the new version): every
+   * later call rejects with `reason` (a `ConditionNotMatch`) instead of "reader is closed", so a
+   * decoder still holding it learns why. @internal (ParquetSource)
+   */
+  async retire(reason: ReaderError): Promise<void> {
+    this.retiredBy ??= reason;
+    await this.close();
   }
 
   /** Merge gap in force: the option, or the cost model's current value. */
@@ -255,7 +280,12 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     if (waits === 0) counts.hits++;
     else counts.misses++;
     counts.bytesFromBuffer += fromBuffer;
-    const resolved = await this.fetcher.resolve(pieces);
+    let resolved: Piece[];
+    try {
+      resolved = await this.fetcher.resolve(pieces);
+    } catch (err) {
+      throw this.retiredBy ?? err; // retired mid-read: its requests were aborted because the object changed
+    }
     // Clamp again: the responses may have told the size.
     return this.clampSpans(spans, op).map((s) => assemble(resolved, s.offset, s.offset + s.length, this.context(op)));
   }

@@ -6,6 +6,7 @@
 import { collectBody } from '../body.js';
 import { ReaderError, isReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ReadOptions } from '../types.js';
+import { checkVersion, isStrongEtag, versionChangedError, type ObjectVersion } from '../version.js';
 import type { Piece } from './assemble.js';
 import { dropContained, mergeForWave, sortRanges, splitRange, spreadRequests, type Span } from './coalesce.js';
 import { SMALL_GAP, minPartFor } from './cost-model.js';
@@ -51,8 +52,11 @@ export interface FetcherSettings {
   signal: AbortSignal;
   size?: number;
   etag?: string;
+  lastModified?: Date;
   /** Hears about every block that leaves the budget (the reader pins its current one). */
   onEvicted?: (block: Block) => void;
+  /** Hears that the object is not the version this reader is pinned to (for each request that found it; may repeat). */
+  onVersionChanged?: (err: ReaderError) => void;
 }
 
 export interface Coverage {
@@ -71,6 +75,7 @@ export class Fetcher implements BlockOwner {
   readonly counts: FetcherCounts = { hits: 0, misses: 0, joins: 0, bytesFromBuffer: 0, bytesFetched: 0, bytesStreamed: 0, requests: 0, evictions: 0, bytesReceived: 0, rangesIgnored: 0 };
   knownSize: number | undefined;
   etag: string | undefined;
+  lastModified: Date | undefined;
   closed = false;
   private readonly ownerId = BufferPool.ownerId();
 
@@ -85,6 +90,7 @@ export class Fetcher implements BlockOwner {
   ) {
     this.knownSize = settings.size;
     this.etag = settings.etag;
+    this.lastModified = settings.lastModified;
   }
 
   context(op: string, extra: ErrorContext = {}): ErrorContext {
@@ -96,21 +102,32 @@ export class Fetcher implements BlockOwner {
     return Math.max(1, Math.min(this.settings.maxRangeSize(), this.pool.maxMemory));
   }
 
-  /** Records what a response says of the object; a different ETag means it changed: never stitch versions. */
-  learn(size: number, etag: string | undefined): void {
-    if (etag !== undefined) {
-      if (this.etag === undefined) this.etag = etag;
-      else if (etag !== this.etag) {
-        throw new ReaderError('ConditionNotMatch', `object changed while reading (ETag ${etag}, expected ${this.etag})`, this.context('read'), { code: 'ETAG_CHANGED' });
-      }
-    }
-    this.knownSize = size;
+  /**
+   * Records what a response says of the object. The first ETag, size and Last-Modified seen (or
+   * given) pin the version; a response that differs in any of them means the object changed:
+   * `ConditionNotMatch` (`ETAG_CHANGED`), never bytes of two versions.
+   */
+  learn(meta: ObjectVersion): void {
+    checkVersion({ etag: this.etag, size: this.knownSize, lastModified: this.lastModified }, meta, 'while reading', this.context('read'));
+    this.etag ??= meta.etag;
+    this.knownSize ??= meta.size;
+    this.lastModified ??= meta.lastModified;
+  }
+
+  /** Tells `onVersionChanged` about a ConditionNotMatch (from the server's 412 or from `learn`), then rethrows it. */
+  private changed(err: unknown): never {
+    if (isReaderError(err, 'ConditionNotMatch')) this.settings.onVersionChanged?.(err);
+    throw err;
   }
 
   async stat(): Promise<number> {
-    const meta = await this.io.stat(this.path, { signal: this.settings.signal });
-    this.learn(meta.size, meta.etag);
-    return meta.size;
+    try {
+      const meta = await this.io.stat(this.path, { signal: this.settings.signal });
+      this.learn(meta);
+      return meta.size;
+    } catch (err) {
+      return this.changed(err);
+    }
   }
 
   /** Called by the pool when one of our blocks leaves the LRU. */
@@ -160,7 +177,7 @@ export class Fetcher implements BlockOwner {
     const fetch: Fetch = { offset: span.offset, end: span.offset + span.length, buffered, promise: undefined as never };
     const run = async (): Promise<Uint8Array> => {
       const opts: ReadOptions = { signal: this.settings.signal };
-      if (this.etag !== undefined && this.backend.capabilities.ifMatch && !this.etag.startsWith('W/')) opts.ifMatch = this.etag;
+      if (isStrongEtag(this.etag) && this.backend.capabilities.ifMatch) opts.ifMatch = this.etag;
       this.counts.requests++;
       let res;
       try {
@@ -169,12 +186,20 @@ export class Fetcher implements BlockOwner {
         if (!isReaderError(err, 'RangeNotSatisfied')) throw err;
         // A part planned past an unknown EOF (the tail of a split read): it holds no bytes. Learn
         // the size from the error, or ask (a 416 need not carry it), and answer empty past EOF.
-        if (typeof err.context.size === 'number') this.knownSize = err.context.size;
-        if (this.knownSize === undefined) await this.stat();
+        if (typeof err.context.size === 'number') this.learn({ size: err.context.size });
+        const pinned = this.knownSize;
+        if (pinned === undefined) await this.stat();
         if (span.offset >= (this.knownSize as number)) return new Uint8Array(0);
+        // Inside the size this reader is pinned to, yet past the end: the object shrank.
+        if (pinned !== undefined) throw versionChangedError('while reading', `it ends before byte ${span.offset}, within the ${pinned} bytes read before`, context);
         throw err;
       }
-      this.learn(res.meta.size, res.meta.etag);
+      try {
+        this.learn(res.meta);
+      } catch (err) {
+        res.body[Symbol.asyncIterator]().return?.()?.catch(() => undefined); // none of its bytes are wanted
+        throw err;
+      }
       const data = await collectBody(res.body);
       const short = data.byteLength < span.length && span.offset + data.byteLength !== res.meta.size;
       if (res.range.offset !== span.offset || data.byteLength > span.length || short) {
@@ -187,7 +212,7 @@ export class Fetcher implements BlockOwner {
       return data;
     };
     // Bookkeeping runs before any waiter resumes: the bytes are buffered (or not) by then.
-    fetch.promise = run().then(
+    fetch.promise = run().catch((err: unknown) => this.changed(err)).then(
       (data) => {
         this.fetches.remove(fetch);
         if (buffered) {

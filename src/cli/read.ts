@@ -55,38 +55,44 @@ export async function runRead(args: string[], io: Io): Promise<number> {
       // The filter's columns are decoded too (to test each row), then left out of the output.
       const outColumns = selection.columns;
       const decodeColumns = outColumns ? [...new Set([...outColumns, ...conditions.map((c) => c.column)])] : undefined;
-      checkColumns('read', source.columns, [...(outColumns ?? []), ...conditions.map((c) => c.column)]);
-      const plan = source.plan({ ...selection, ...(decodeColumns ? { columns: decodeColumns } : {}) });
-      let rowGroups = plan.rowGroups;
-      if (limit !== undefined && conditions.length === 0) {
-        // Just the leading row groups that hold `limit` rows.
-        const keep: number[] = [];
-        let rows = 0;
-        for (const g of rowGroups) {
-          if (rows >= limit) break;
-          keep.push(g);
-          rows += source.rowGroups[g]?.numRows ?? 0;
+      // One whole-call read: if the object changes before the rows are decoded, it is planned and
+      // read again on the new version (nothing is written before).
+      const read = await source.readWhole(async (file) => {
+        checkColumns('read', file.columns, [...(outColumns ?? []), ...conditions.map((c) => c.column)]);
+        const plan = file.plan({ ...selection, ...(decodeColumns ? { columns: decodeColumns } : {}) });
+        let rowGroups = plan.rowGroups.filter((g) => (file.rowGroups[g]?.numRows ?? 0) > 0); // empty row groups hold nothing to decode
+        if (limit !== undefined && conditions.length === 0) {
+          // Just the leading row groups that hold `limit` rows.
+          const keep: number[] = [];
+          let rows = 0;
+          for (const g of rowGroups) {
+            if (rows >= limit) break;
+            keep.push(g);
+            rows += file.rowGroups[g]?.numRows ?? 0;
+          }
+          rowGroups = keep;
         }
-        rowGroups = keep;
-      }
-      // Output fields are top-level (parquet-wasm decodes whole top-level fields), in the order asked for.
-      const outFields = [...new Set((outColumns ?? plan.columns).map((c) => c.split('.')[0] as string))];
-      if (rowGroups.length === 0) {
-        session.stopProgress();
+        // Output fields are top-level (parquet-wasm decodes whole top-level fields), in the order asked for.
+        const outFields = [...new Set((outColumns ?? plan.columns).map((c) => c.split('.')[0] as string))];
+        const facts = { outFields, rowGroups, numRows: file.numRows, groups: file.rowGroups.length, decodedRows: rowGroups.reduce((n, g) => n + (file.rowGroups[g]?.numRows ?? 0), 0) };
+        if (rowGroups.length === 0) return { ...facts, decoded: undefined };
+        const toFetch = file.plan({ ...(decodeColumns ? { columns: decodeColumns } : {}), rowGroups }).bytesToFetch;
+        session.startProgress(() => toFetch);
+        const decoded = await file.readTable({ ...(decodeColumns ? { columns: decodeColumns } : {}), rowGroups, signal: session.signal });
+        return { ...facts, decoded };
+      });
+      session.stopProgress();
+      const { outFields, rowGroups, decoded } = read;
+      if (!decoded) {
         if (format === 'csv') await writeTo(io.stdout, `${outFields.join(',')}\n`);
         else if (format === 'table') await writeTo(io.stdout, `${outFields.join('  ')}\n(0 rows)\n`);
         return 0;
       }
-      const toFetch = source.plan({ ...(decodeColumns ? { columns: decodeColumns } : {}), rowGroups }).bytesToFetch;
-      session.startProgress(() => toFetch);
-      const decoded = await source.readTable({ ...(decodeColumns ? { columns: decodeColumns } : {}), rowGroups, signal: session.signal });
-      session.stopProgress();
       const table = decoded.select(outFields);
       const keep = conditions.length ? (i: number) => conditions.every((c) => matches(valueAt(decoded, c.column, i), c)) : undefined;
       const written = await writeRows(table, format, limit ?? Infinity, (text) => writeTo(io.stdout, text), keep);
       if (format === 'table') {
-        const total = rowGroups.reduce((n, g) => n + (source.rowGroups[g]?.numRows ?? 0), 0);
-        await writeTo(io.stdout, `(${plural(written, 'row')}${written < source.numRows ? ` of ${formatCount(source.numRows)}; ${formatCount(total)} decoded from ${rowGroups.length} of ${source.rowGroups.length} row groups` : ''})\n`);
+        await writeTo(io.stdout, `(${plural(written, 'row')}${written < read.numRows ? ` of ${formatCount(read.numRows)}; ${formatCount(read.decodedRows)} decoded from ${rowGroups.length} of ${read.groups} row groups` : ''})\n`);
       }
       return 0;
     } finally {

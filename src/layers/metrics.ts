@@ -1,9 +1,9 @@
 import { ReaderError, describeRange, redactUrl } from '../errors.js';
-import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../types.js';
+import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions, WireRequest } from '../types.js';
 
 /** One request as a server would see it. Times are `performance.now()` milliseconds. */
 export interface RequestRecord {
-  /** `HEAD` for every `stat`, `GET` for every `read`. */
+  /** `HEAD` for every `stat`, `GET` for every `read`; a stat that went without HEAD shows its `GET bytes=0-0` (after the refused HEAD, if one was sent). */
   op: 'GET' | 'HEAD';
   /** The path; for an absolute URL, with query values and user info redacted (a presigned URL's signature). */
   path: string;
@@ -74,7 +74,9 @@ function errorStatus(err: unknown): RequestRecord['status'] {
 
 /**
  * Records every request with its range, status, bytes and timing. A `read` counts as one GET when it
- * is issued; its bytes and end time are updated as the caller consumes the body.
+ * is issued; its bytes and end time are updated as the caller consumes the body. A `stat` is one
+ * HEAD, unless the backend says it sent other requests (`ObjectMeta.via`: a HEAD refused with 403,
+ * then `GET bytes=0-0`): then those are recorded, with their own times.
  */
 export function withMetrics<B extends Backend>(inner: B): MeteredBackend<Backend> {
   let records: RequestRecord[] = [];
@@ -110,6 +112,7 @@ export function withMetrics<B extends Backend>(inner: B): MeteredBackend<Backend
     try {
       const meta = await inner.stat(path, opts);
       rec.status = 200;
+      if (meta.via?.length) replaceRecord(rec, meta.via.map((w) => wireRecord(rec.path, w)));
       return meta;
     } catch (err) {
       rec.status = errorStatus(err);
@@ -118,6 +121,12 @@ export function withMetrics<B extends Backend>(inner: B): MeteredBackend<Backend
       rec.end = rec.firstByte = now();
       rec.open = false;
     }
+  }
+
+  /** A stat that was not one HEAD (`meta.via`: a refused HEAD, `GET bytes=0-0`) is recorded as the requests it sent. */
+  function replaceRecord(rec: RequestRecord, by: RequestRecord[]): void {
+    const at = records.indexOf(rec);
+    if (at >= 0) records.splice(at, 1, ...by);
   }
 
   async function read(path: string, range: ByteRange, opts?: ReadOptions): Promise<ReadResponse> {
@@ -171,6 +180,23 @@ export function withMetrics<B extends Backend>(inner: B): MeteredBackend<Backend
   }
 
   return { kind: inner.kind, capabilities: inner.capabilities, stat, read, metrics };
+}
+
+function wireRecord(path: string, w: WireRequest): RequestRecord {
+  const length = w.range && !('suffix' in w.range) ? (w.range.length ?? 0) : 0;
+  return {
+    op: w.method,
+    path,
+    ...(w.range ? { range: w.range, rangeHeader: describeRange(w.range) } : {}),
+    status: w.status,
+    bytes: w.bytes,
+    delivered: w.bytes,
+    bytesRequested: length,
+    start: w.start,
+    firstByte: w.end,
+    end: w.end,
+    open: false,
+  };
 }
 
 interface BodyHooks {

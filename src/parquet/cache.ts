@@ -1,8 +1,10 @@
 /**
- * Parsed footers across opens, so a warm open costs no request. Keyed by backend instance + path;
- * each entry remembers the ETag it was read at, and every data request of a source opened from the
- * cache carries that ETag as If-Match, so a replaced object fails with `ConditionNotMatch` instead of
- * being read with a stale footer.
+ * Parsed footers across opens, so a warm open costs no request. One entry per object identity
+ * (backend instance + path, or the URL), holding the version it was read at: ETag, size and
+ * Last-Modified. A source opened from it trusts it until its first data request, which checks it
+ * (If-Match with the ETag; without one, the response's size and Last-Modified). An entry a response
+ * contradicts is dropped at once, and a fresh open replaces it: the cache never holds two versions
+ * of one object, nor one that failed a check. See `ParquetSource` and the README's "Consistency".
  */
 import type { FileMetaData } from 'hyparquet';
 import { LRUCache } from 'lru-cache';
@@ -18,6 +20,7 @@ export const DEFAULT_METADATA_CACHE_BYTES = 64 * 1024 * 1024;
 const PARSED_SIZE_FACTOR = 3;
 
 export interface CachedFooter {
+  /** The version it was read at. */
   size: number;
   etag?: string;
   lastModified?: Date;

@@ -9,7 +9,7 @@ import { Deadline } from '../layers/timeouts.js';
 import { decoderPool, type WorkerReadOptions } from './decode-worker.js';
 import { unionRanges } from '../buffer-reader/coalesce.js';
 import type { PlanSelection, ReadPlan } from './planner.js';
-import type { ParquetSource } from './source.js';
+import type { BoundFile } from './open.js';
 
 /**
  * A decode that has not finished after this long is abandoned with a `Timeout` error. parquet-wasm
@@ -46,7 +46,7 @@ function fieldNames(columns: readonly string[] | undefined): string[] | undefine
 }
 
 /** The bytes to ship with a decode: the plan's ranges, the held tail and the page index, as buffered. */
-async function shippable(source: ParquetSource, plan: ReadPlan): Promise<{ offset: number; bytes: Uint8Array }[]> {
+async function shippable(source: BoundFile, plan: ReadPlan): Promise<{ offset: number; bytes: Uint8Array }[]> {
   const spans = unionRanges([
     ...plan.ranges,
     source.held,
@@ -57,11 +57,11 @@ async function shippable(source: ParquetSource, plan: ReadPlan): Promise<{ offse
 }
 
 /** One parquet-wasm decode in a worker, tied to the guard (abort, timeout, failed input). */
-async function decode(source: ParquetSource, guard: Deadline, plan: ReadPlan, options: WorkerReadOptions): Promise<Table> {
+async function decode(source: BoundFile, guard: Deadline, plan: ReadPlan, options: WorkerReadOptions): Promise<Table> {
   const { tableFromIPC } = await import('apache-arrow');
   const shipped = await guard.race(shippable(source, plan));
   const rows = source.rowGroups.reduce((n, g) => n + g.numRows, 0);
-  const read = decoderPool().read(source.size, options, (o, l) => source.readAt(o, l), { backend: source.backend.kind, path: source.path }, shipped, rows === source.numRows);
+  const read = decoderPool().read(source.size, options, (o, l) => source.reader.readAt(o, l), { backend: source.backend.kind, path: source.path }, shipped, rows === source.numRows);
   guard.failed.catch((err: unknown) => read.cancel(err as ReaderError));
   const table = tableFromIPC(await guard.race(read.promise));
   // The whole-object fast path decodes every column: keep the ones asked for.
@@ -79,7 +79,7 @@ function wasmOptions(opts: ReadTableOptions, rowGroups: number[]): WorkerReadOpt
  * decodes in a worker thread from the buffer. A corrupt file is a `ReaderError` (`InvalidData`), never
  * a crash or a hang.
  */
-export async function readTable(source: ParquetSource, opts: ReadTableOptions = {}): Promise<Table> {
+export async function readTable(source: BoundFile, opts: ReadTableOptions = {}): Promise<Table> {
   const plan = source.plan({ ...opts, pages: false }); // parquet-wasm reads whole column chunks
   decoderPool().prewarm(); // the worker starts while the data arrives
   const guard = decodeGuard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });
@@ -95,7 +95,7 @@ export async function readTable(source: ParquetSource, opts: ReadTableOptions = 
  * Streams record batches row group by row group: each row group's chunks are prefetched just before
  * it is decoded, so memory holds about one row group at a time (the reader's budget evicts the rest).
  */
-export async function* readBatches(source: ParquetSource, opts: ReadTableOptions = {}): AsyncGenerator<RecordBatch> {
+export async function* readBatches(source: BoundFile, opts: ReadTableOptions = {}): AsyncGenerator<RecordBatch> {
   const whole = source.plan({ ...opts, pages: false });
   for (const g of whole.rowGroups) {
     const guard = decodeGuard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });

@@ -2,6 +2,7 @@ import { collectBody } from '../body.js';
 import { DEFAULT_BYTES_PER_SECOND, DEFAULT_TTFB_MS } from '../buffer-reader/cost-model.js';
 import { ReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ObjectMeta } from '../types.js';
+import { checkVersion, isStrongEtag } from '../version.js';
 
 /**
  * Share of one first-byte wait worth spending on reading extra tail bytes. Over-reading W bytes costs
@@ -114,17 +115,20 @@ export async function readTail(backend: Backend, path: string, opts: FooterOptio
 }
 
 /**
- * A later response must be of the version the first one told: same size and ETag. A weak ETag cannot
- * be a precondition, so this is where it is compared (catalogue 4, 5); the two halves of a footer are
- * never stitched from two versions.
+ * A later response must be of the version the first one told: same size, ETag and Last-Modified. A
+ * weak or missing ETag cannot be a precondition, so this is where it is compared (catalogue 4, 5);
+ * the two halves of a footer are never stitched from two versions.
  */
 function sameVersion(first: ObjectMeta, res: { meta: ObjectMeta; body: AsyncIterable<Uint8Array> }, context: ErrorContext): void {
-  if (res.meta.size === first.size && res.meta.etag === first.etag) return;
-  res.body[Symbol.asyncIterator]().return?.()?.catch(() => undefined);
-  throw new ReaderError('ConditionNotMatch', `object changed while reading its footer (ETag ${res.meta.etag ?? 'none'}, size ${res.meta.size}; expected ${first.etag ?? 'none'}, ${first.size})`, context, { code: 'ETAG_CHANGED' });
+  try {
+    checkVersion(first, res.meta, 'while reading its footer', context);
+  } catch (err) {
+    res.body[Symbol.asyncIterator]().return?.()?.catch(() => undefined);
+    throw err;
+  }
 }
 
 /** If-Match options for a strong ETag (a weak `W/` one cannot be used as a precondition: catalogue case 5). */
 export function ifMatch(meta: ObjectMeta): { ifMatch?: string } {
-  return meta.etag && !meta.etag.startsWith('W/') ? { ifMatch: meta.etag } : {};
+  return isStrongEtag(meta.etag) ? { ifMatch: meta.etag } : {};
 }

@@ -74,7 +74,8 @@ function toNumber(v: bigint | number | undefined): number | undefined {
 
 /**
  * The byte range of every column chunk, by row group, checked against the file: a chunk outside
- * `[4, size - footer)` is `InvalidData` before any fetch (catalogue case 22).
+ * `[4, size - footer)` is `InvalidData` before any fetch (catalogue case 22). A chunk of 0 bytes is
+ * valid at any offset (it is fetched never), and reported clamped into the file.
  */
 export function columnChunkRanges(metadata: FileMetaData, size: number, metadataLength: number, context: ErrorContext): ColumnChunkRange[][] {
   const dataEnd = size - metadataLength - 8;
@@ -99,6 +100,9 @@ export function columnChunkRanges(metadata: FileMetaData, size: number, metadata
       // only a dictionary page has data_page_offset 0 (column_chunk_key_value_metadata.parquet).
       const offset = dict !== undefined && dict > 0 && (dict < data || data === 0) ? dict : data;
       const length = toNumber(md.total_compressed_size) as number;
+      // A 0-byte chunk (a row group of 0 rows, as some writers leave) holds nothing to fetch: its
+      // offset means nothing, and is often 0. It is valid wherever it points.
+      if (length === 0 && Number.isSafeInteger(offset)) return { rowGroup, column, offset: Math.min(Math.max(offset, 0), Math.max(dataEnd, 0)), length: 0 };
       if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 4 || length < 0 || offset + length > dataEnd) {
         throw new ReaderError(
           'InvalidData',

@@ -157,7 +157,7 @@ export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, o
         const numRows = Number(layout.metadata.row_groups[c.rowGroup]?.num_rows ?? 0);
         return chunkRangesForRows(c, layout.pages?.[c.rowGroup]?.[group.indexOf(c)], rows, numRows);
       })
-    : chunks.map((c) => ({ offset: c.offset, length: c.length }));
+    : chunks.filter((c) => c.length > 0).map((c) => ({ offset: c.offset, length: c.length })); // 0-byte chunks: nothing to fetch
   const ranges = needed.flatMap((r) => subtract(r, layout.held)).filter((r) => r.length > 0).sort((a, b) => a.offset - b.offset);
   // Decoders check the leading magic: when a request starts within the merge gap of it, fetch it along
   // (same request, 4 bytes more) rather than as a direct fetch later.

@@ -7,15 +7,17 @@ import { parquetReadObjects, type AsyncBuffer, type FileMetaData, type SchemaTre
 import { hyparquetError, toAsyncBuffer } from '../adapters/hyparquet.js';
 import { toParquetWasmBlob, type BlobLike } from '../adapters/parquet-wasm.js';
 import { backendFromUrl, type BackendFromUrlOptions } from '../backends/url.js';
-import { BufferReader, type BufferReaderOptions, type BufferReaderStats } from '../buffer-reader/buffer-reader.js';
-import { ReaderError, type ErrorContext } from '../errors.js';
+import type { BufferReader, BufferReaderOptions, BufferReaderStats } from '../buffer-reader/buffer-reader.js';
+import { ReaderError, isReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ResolvedRange } from '../types.js';
-import { metadataCacheKey, sharedMetadataCache, type CachedFooter, type MetadataCache } from './cache.js';
+import { metadataCacheKey, sharedMetadataCache, type MetadataCache } from './cache.js';
 import { readBatches, readTable, type ReadTableOptions } from './decode.js';
-import { readTail } from './footer.js';
-import { columnChunkRanges, pageIndexRange, parseMetadata, schemaOf, type ColumnChunkRange } from './metadata.js';
+import type { ColumnChunkRange } from './metadata.js';
+import { BoundFile, bindFile, forgetEntry, type OpenTarget, type RowGroupInfo } from './open.js';
 import { parsePageIndex, type PageIndex } from './page-index.js';
-import { planRead, type ParquetLayout, type PlanSelection, type ReadPlan } from './planner.js';
+import type { PlanSelection, ReadPlan } from './planner.js';
+
+export type { RowGroupInfo } from './open.js';
 
 export interface OpenParquetOptions {
   /** Bytes of the first (suffix) GET; default DEFAULT_FOOTER_WINDOW (1 MiB). */
@@ -23,7 +25,7 @@ export interface OpenParquetOptions {
   /** Footer cache across opens: the process-wide one by default, `false` for none, or your own. */
   metadataCache?: MetadataCache | false;
   /** Options of the BufferReader that serves the data (gap, maxRangeSize, concurrency, maxMemory, ...). */
-  reader?: Omit<BufferReaderOptions, 'size' | 'etag' | 'signal'>;
+  reader?: Omit<BufferReaderOptions, 'size' | 'etag' | 'lastModified' | 'signal' | 'onVersionChanged'>;
   /** Options for `backendFromUrl` when opening by URL. */
   url?: BackendFromUrlOptions;
   signal?: AbortSignal;
@@ -32,52 +34,113 @@ export interface OpenParquetOptions {
 /** Options of hyparquet's `parquetReadObjects`, but the file and metadata, which the source supplies. */
 export type ReadObjectsOptions = Omit<Parameters<typeof parquetReadObjects>[0], 'file' | 'metadata'>;
 
-export interface RowGroupInfo {
-  index: number;
-  numRows: number;
-  /** Compressed bytes of all its column chunks. */
-  bytes: number;
+/** Whether `err` says the object is not the version a read was bound to (a 412, or another ETag/size/Last-Modified). */
+function isVersionChange(err: unknown): boolean {
+  return isReaderError(err, 'ConditionNotMatch');
 }
 
-/** An open Parquet file: its footer, layout and a buffered reader for its data. */
+/**
+ * An open Parquet file: its footer, layout and a buffered reader for its data, bound to one version
+ * of the object (see "Consistency" in the README).
+ *
+ * - Whole-call reads (`readTable`, `readObjects`, `loadPageIndex`, `readBatches` before its first
+ *   batch) that find the object changed before returning anything re-open once on the new version
+ *   (one extra round trip), complete on it, and leave the source bound to it: `etag`, `size`,
+ *   `metadata` and the layout then describe the new version.
+ * - Whatever has handed out bytes of a version never mixes in another: `reader` (and adapters from
+ *   `toAsyncBuffer()`/`toBlob()`) after a returned read, `readBatches` after a yield. They fail with
+ *   `ConditionNotMatch` (`ETAG_CHANGED`); `reopen()` gives a fresh source.
+ * - The footer cache never keeps a footer that a response contradicted.
+ */
 export class ParquetSource {
-  readonly schema: SchemaTree;
-  /** Leaf column paths (`a`, `s.x`, `l.list.element`) in schema order. */
-  readonly columns: string[];
-  readonly rowGroups: RowGroupInfo[];
-  /** Every column chunk's byte range, by row group. */
-  readonly columnChunks: ColumnChunkRange[][];
-  /** Where the page index (ColumnIndex + OffsetIndex) lives, if the file has one. */
-  readonly pageIndex: ResolvedRange | undefined;
-  readonly numRows: number;
-  /** The parsed page index, once `loadPageIndex()` has run. */
-  pages: PageIndex | undefined;
+  private bound: BoundFile;
+  /** A re-open in flight, shared by the calls that found the change together. */
+  private rebinding: Promise<void> | undefined;
 
   /** @internal use `openParquet` */
   constructor(
-    readonly backend: Backend,
-    readonly path: string,
-    readonly size: number,
-    readonly etag: string | undefined,
-    readonly metadata: FileMetaData,
-    readonly metadataLength: number,
-    /** Bytes the open already holds (the tail window, or the cached footer). */
-    readonly held: ResolvedRange,
-    /** Requests the open made: 0 (cache), 1 or 2. */
-    readonly openRequests: number,
-    readonly reader: BufferReader,
+    private readonly target: OpenTarget,
+    bound: BoundFile,
+    /** A view inside `readWhole`: its reads never move to another version on their own. */
+    private readonly pinned = false,
   ) {
-    const context: ErrorContext = { backend: backend.kind, op: 'open', path };
-    this.schema = schemaOf(metadata);
-    this.columnChunks = columnChunkRanges(metadata, size, metadataLength, context);
-    this.columns = leafColumns(metadata);
-    this.rowGroups = metadata.row_groups.map((rg, index) => ({
-      index,
-      numRows: Number(rg.num_rows),
-      bytes: (this.columnChunks[index] ?? []).reduce((n, c) => n + c.length, 0),
-    }));
-    this.pageIndex = pageIndexRange(metadata, size, metadataLength, context);
-    this.numRows = Number(metadata.num_rows);
+    this.bound = bound;
+  }
+
+  get backend(): Backend {
+    return this.target.backend;
+  }
+
+  get path(): string {
+    return this.target.path;
+  }
+
+  get size(): number {
+    return this.bound.size;
+  }
+
+  /** The ETag of the version read, as the server sent it (quotes, `W/`), if it sends one. */
+  get etag(): string | undefined {
+    return this.bound.version.etag;
+  }
+
+  get lastModified(): Date | undefined {
+    return this.bound.version.lastModified;
+  }
+
+  get metadata(): FileMetaData {
+    return this.bound.metadata;
+  }
+
+  get metadataLength(): number {
+    return this.bound.metadataLength;
+  }
+
+  get schema(): SchemaTree {
+    return this.bound.schema;
+  }
+
+  /** Leaf column paths (`a`, `s.x`, `l.list.element`) in schema order. */
+  get columns(): string[] {
+    return this.bound.columns;
+  }
+
+  get rowGroups(): RowGroupInfo[] {
+    return this.bound.rowGroups;
+  }
+
+  /** Every column chunk's byte range, by row group. */
+  get columnChunks(): ColumnChunkRange[][] {
+    return this.bound.columnChunks;
+  }
+
+  /** Where the page index (ColumnIndex + OffsetIndex) lives, if the file has one. */
+  get pageIndex(): ResolvedRange | undefined {
+    return this.bound.pageIndex;
+  }
+
+  get numRows(): number {
+    return this.bound.numRows;
+  }
+
+  /** The parsed page index, once `loadPageIndex()` has run. */
+  get pages(): PageIndex | undefined {
+    return this.bound.pages;
+  }
+
+  /** Bytes the open already holds (the tail window, or the cached footer). */
+  get held(): ResolvedRange {
+    return this.bound.held;
+  }
+
+  /** Requests the open (or the latest re-open) made: 0 (cache), 1 or 2. */
+  get openRequests(): number {
+    return this.bound.openRequests;
+  }
+
+  /** The buffered reader of the current version's bytes. */
+  get reader(): BufferReader {
+    return this.bound.reader;
   }
 
   /** Bytes of the footer (Thrift metadata + length + magic). */
@@ -85,15 +148,60 @@ export class ParquetSource {
     return this.metadataLength + 8;
   }
 
-  private layout(): ParquetLayout {
-    return {
-      metadata: this.metadata,
-      size: this.size,
-      chunks: this.columnChunks,
-      columns: this.columns,
-      held: this.held,
-      ...(this.pages ? { pages: this.pages } : {}),
-    };
+  /**
+   * Runs a whole-call read on the current version; if the object turns out to have changed before
+   * the call returned anything, moves to the new version (one re-open, shared by concurrent calls)
+   * and runs it once more. A second change fails the call.
+   */
+  private async whole<T>(call: (bound: BoundFile) => Promise<T>): Promise<T> {
+    const first = this.bound;
+    if (this.pinned) return call(first);
+    try {
+      return await call(first);
+    } catch (err) {
+      // The reader was retired under us when another call moved the source on: retry as well.
+      if (!isVersionChange(err) && this.bound === first) throw err;
+      await this.rebind(first);
+      return call(this.bound);
+    }
+  }
+
+  /**
+   * Runs `read` as one whole-call read, for reads made of several steps (plan, pick row groups from
+   * the footer, then `readTable`): `read` gets a view of the current version, whose own reads do not
+   * move on by themselves; if the object turns out to have changed before `read` resolved, the
+   * source moves to the new version and `read` runs once more, from the start, on a view of it.
+   * Write output after it resolves, not inside (a retried `read` would write twice).
+   */
+  async readWhole<T>(read: (view: ParquetSource) => Promise<T>): Promise<T> {
+    if (this.pinned) return read(this);
+    return this.whole((bound) => read(new ParquetSource(this.target, bound, true)));
+  }
+
+  /** Moves from `stale` to the object's current version (once, however many calls found the change). */
+  private async rebind(stale: BoundFile): Promise<void> {
+    if (this.bound !== stale) return;
+    this.rebinding ??= (async () => {
+      forgetEntry(this.target, stale.entry);
+      const next = await bindFile(this.target);
+      await stale.reader.retire(
+        new ReaderError('ConditionNotMatch', 'object changed: this reader holds an older version (use the source, or reopen())', { backend: this.backend.kind, op: 'read', path: this.path }, { code: 'ETAG_CHANGED' }),
+      );
+      this.bound = next;
+    })().finally(() => {
+      this.rebinding = undefined;
+    });
+    await this.rebinding;
+  }
+
+  /**
+   * A fresh source for the object's current version (the cached footer of this version is dropped
+   * first, so the re-open reads the object unless the cache already holds a newer footer). This
+   * source is left as it is: close it.
+   */
+  async reopen(): Promise<ParquetSource> {
+    forgetEntry(this.target, this.bound.entry);
+    return new ParquetSource(this.target, await bindFile(this.target));
   }
 
   /**
@@ -101,49 +209,67 @@ export class ParquetSource {
    * too. One request for the whole region (none when the open's tail window already holds it).
    * Resolves false when the file has no page index.
    */
-  async loadPageIndex(): Promise<boolean> {
-    if (this.pages) return true;
-    const region = this.pageIndex;
-    if (!region) return false;
-    const bytes = await this.readAt(region.offset, region.length);
-    this.pages = parsePageIndex(this.metadata, this.schema, bytes, region.offset, { backend: this.backend.kind, op: 'open', path: this.path });
-    return true;
+  loadPageIndex(): Promise<boolean> {
+    return this.whole(async (bound) => {
+      if (bound.pages) return true;
+      const region = bound.pageIndex;
+      if (!region) return false;
+      const bytes = await bound.reader.readAt(region.offset, region.length);
+      bound.pages = parsePageIndex(bound.metadata, bound.schema, bytes, region.offset, { backend: this.backend.kind, op: 'open', path: this.path });
+      return true;
+    });
   }
 
   /** The read plan for a selection, before any I/O: ranges, merged requests, bytes, round trips, cost. */
   plan(selection: PlanSelection = {}): ReadPlan {
-    return planRead(this.layout(), selection, {
-      gap: this.reader.gap,
-      maxRangeSize: this.reader.maxRangeSize,
-      concurrency: this.reader.concurrency,
-    });
+    return this.bound.plan(selection);
   }
 
   /**
    * Fetches a plan's bytes into the buffer (parallel, bounded by the reader's concurrency). A decoder
    * reading through `toBlob()`/`toAsyncBuffer()` then hits only the buffer; bytes outside the plan are
-   * fetched on demand (counted), never an error.
+   * fetched on demand (counted), never an error. A plan is of one version: when the object has
+   * changed, this rejects with `ConditionNotMatch` (plan again after a whole-call read or `reopen()`).
    */
-  async prefetch(plan: ReadPlan, opts: { pageIndex?: boolean } = {}): Promise<{ requests: number; bytes: number }> {
-    const ranges: ResolvedRange[] = [...plan.ranges];
-    // Decoders such as parquet-wasm read the page index too: fetch it in the same wave.
-    if (opts.pageIndex && this.pageIndex) ranges.push(...subtractHeld(this.pageIndex, this.held));
-    return this.reader.prefetch(ranges);
+  prefetch(plan: ReadPlan, opts: { pageIndex?: boolean } = {}): Promise<{ requests: number; bytes: number }> {
+    return this.bound.prefetch(plan, opts);
   }
 
   /** The whole selection as one apache-arrow Table, decoded by parquet-wasm from the buffer. */
   readTable(opts: ReadTableOptions = {}): Promise<Table> {
-    return readTable(this, opts);
+    return this.whole((bound) => readTable(bound, opts));
   }
 
-  /** The selection as apache-arrow RecordBatches, row group by row group, under the memory budget. */
-  readBatches(opts: ReadTableOptions = {}): AsyncGenerator<RecordBatch> {
-    return readBatches(this, opts);
+  /**
+   * The selection as apache-arrow RecordBatches, row group by row group, under the memory budget.
+   * Until the first batch is yielded, a changed object is re-opened as in `readTable`; after it, a
+   * change fails the iteration with `ConditionNotMatch` (the batches already yielded are of the old
+   * version, and later ones are never of another).
+   */
+  async *readBatches(opts: ReadTableOptions = {}): AsyncGenerator<RecordBatch> {
+    let batches = readBatches(this.bound, opts);
+    try {
+      const first = this.bound;
+      let step: IteratorResult<RecordBatch>;
+      try {
+        step = await batches.next();
+      } catch (err) {
+        if (this.pinned || (!isVersionChange(err) && this.bound === first)) throw err;
+        await this.rebind(first);
+        batches = readBatches(this.bound, opts);
+        step = await batches.next();
+      }
+      if (step.done) return;
+      yield step.value;
+      yield* batches;
+    } finally {
+      await batches.return(undefined);
+    }
   }
 
-  /** hyparquet's AsyncBuffer over the buffer: `parquetRead({ file: source.toAsyncBuffer(), metadata: source.metadata })`. */
+  /** hyparquet's AsyncBuffer over the current version's buffer: `parquetRead({ file: source.toAsyncBuffer(), metadata: source.metadata })`. */
   toAsyncBuffer(): AsyncBuffer {
-    return toAsyncBuffer(this, this.size);
+    return toAsyncBuffer(this.bound.reader, this.bound.size);
   }
 
   /**
@@ -153,42 +279,47 @@ export class ParquetSource {
    * own plain errors become `InvalidData` (corrupt bytes) or `Unsupported` (a codec or encoding it
    * lacks), with hyparquet's error as the `cause`.
    */
-  async readObjects(opts: ReadObjectsOptions = {}): Promise<Record<string, unknown>[]> {
-    const context: ErrorContext = { backend: this.backend.kind, path: this.path };
-    const start = opts.rowStart ?? 0;
-    const end = opts.rowEnd ?? Infinity;
-    let first = 0;
-    const rowGroups = this.rowGroups
-      .filter((rg) => {
-        const lo = first;
-        first += rg.numRows;
-        return lo < end && first > start;
-      })
-      .map((rg) => rg.index);
-    await this.prefetch(this.plan({ rowGroups, ...(opts.columns ? { columns: opts.columns } : {}) }));
-    try {
-      return await parquetReadObjects({ ...opts, file: this.toAsyncBuffer(), metadata: this.metadata });
-    } catch (err) {
-      throw hyparquetError(err, context);
-    }
+  readObjects(opts: ReadObjectsOptions = {}): Promise<Record<string, unknown>[]> {
+    return this.whole(async (bound) => {
+      const context: ErrorContext = { backend: this.backend.kind, path: this.path };
+      const start = opts.rowStart ?? 0;
+      const end = opts.rowEnd ?? Infinity;
+      let first = 0;
+      const rowGroups = bound.rowGroups
+        .filter((rg) => {
+          const lo = first;
+          first += rg.numRows;
+          return rg.numRows > 0 && lo < end && first > start;
+        })
+        .map((rg) => rg.index);
+      await bound.prefetch(bound.plan({ rowGroups, ...(opts.columns ? { columns: opts.columns } : {}) }));
+      try {
+        return await parquetReadObjects({ ...opts, file: toAsyncBuffer(bound.reader, bound.size), metadata: bound.metadata });
+      } catch (err) {
+        throw hyparquetError(err, context);
+      }
+    });
   }
 
-  /** A Blob-like object for `ParquetFile.fromFile` (parquet-wasm); failed slices reject `onError`'s read instead of panicking. */
+  /** A Blob-like object for `ParquetFile.fromFile` (parquet-wasm) over the current version; failed slices reject `onError`'s read instead of panicking. */
   toBlob(onError: (err: ReaderError) => void = () => undefined): BlobLike {
-    return toParquetWasmBlob(this, this.size, { onError });
+    return toParquetWasmBlob(this.bound.reader, this.bound.size, { onError });
   }
 
-  /** `length` bytes at `offset` through the buffer. */
+  /** `length` bytes at `offset` of the current version, through the buffer. */
   readAt(offset: number, length: number): Promise<Uint8Array> {
-    return this.reader.readAt(offset, length);
+    return this.bound.reader.readAt(offset, length);
   }
 
   stats(): BufferReaderStats {
-    return this.reader.stats();
+    return this.bound.reader.stats();
   }
 
+  /** Closes the reader (a view inside `readWhole` leaves it to the source it came from). */
   async close(): Promise<void> {
-    await this.reader.close();
+    if (this.pinned) return;
+    await this.rebinding?.catch(() => undefined);
+    await this.bound.reader.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -196,32 +327,12 @@ export class ParquetSource {
   }
 }
 
-function subtractHeld(range: ResolvedRange, held: ResolvedRange): ResolvedRange[] {
-  const out: ResolvedRange[] = [];
-  const end = range.offset + range.length;
-  const heldEnd = held.offset + held.length;
-  if (range.offset < held.offset) out.push({ offset: range.offset, length: Math.min(end, held.offset) - range.offset });
-  if (end > heldEnd) out.push({ offset: Math.max(range.offset, heldEnd), length: end - Math.max(range.offset, heldEnd) });
-  return out;
-}
-
-function leafColumns(metadata: FileMetaData): string[] {
-  const first = metadata.row_groups[0];
-  if (first) return first.columns.map((c) => c.meta_data?.path_in_schema.join('.') ?? '');
-  // No row groups: walk the schema tree for leaves.
-  const out: string[] = [];
-  const walk = (node: SchemaTree, path: string[]): void => {
-    if (node.children.length === 0) out.push(path.join('.'));
-    for (const child of node.children) walk(child, [...path, child.element.name]);
-  };
-  walk(schemaOf(metadata), []);
-  return out;
-}
-
 /**
  * Opens a Parquet file: one suffix GET of the tail window (its Content-Range gives the size: no HEAD),
  * and exactly one more GET if the metadata is longer than the window. A footer in the metadata cache
- * costs no request; the source's data requests then carry its ETag as If-Match.
+ * costs no request and is trusted until the first data request, which checks it: If-Match with its
+ * ETag, or without one the response's size and Last-Modified (see `ParquetSource` for what follows
+ * a change).
  *
  * `openParquet(url, options)` or `openParquet(backend, path, options)`.
  */
@@ -241,44 +352,14 @@ export async function openParquet(backendOrUrl: Backend | string, pathOrOptions?
     options = maybeOptions ?? {};
     cacheKey = metadataCacheKey(backend, path);
   }
-  const cache = options.metadataCache === false ? undefined : (options.metadataCache ?? sharedMetadataCache());
-  const context: ErrorContext = { backend: backend.kind, op: 'open', path };
-
-  const readerFor = (size: number, etag: string | undefined): BufferReader =>
-    new BufferReader(backend, path, {
-      ...options.reader,
-      size,
-      ...(etag ? { etag } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-
-  const cached = cache?.get(cacheKey);
-  if (cached) {
-    const reader = readerFor(cached.size, cached.etag);
-    const held = { offset: cached.size - cached.footer.byteLength, length: cached.footer.byteLength };
-    reader.insert(held.offset, cached.footer);
-    return new ParquetSource(backend, path, cached.size, cached.etag, cached.metadata, cached.metadataLength, held, 0, reader);
-  }
-
-  const tail = await readTail(backend, path, {
+  const target: OpenTarget = {
+    backend,
+    path,
+    cacheKey,
+    cache: options.metadataCache === false ? undefined : (options.metadataCache ?? sharedMetadataCache()),
     ...(options.footerSizeHint === undefined ? {} : { footerSizeHint: options.footerSizeHint }),
+    ...(options.reader ? { reader: options.reader } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
-  });
-  const metadata = parseMetadata(tail, context);
-  const reader = readerFor(tail.meta.size, tail.meta.etag);
-  reader.insert(tail.offset, tail.bytes);
-  const held = { offset: tail.offset, length: tail.bytes.byteLength };
-  const source = new ParquetSource(backend, path, tail.meta.size, tail.meta.etag, metadata, tail.metadataLength, held, tail.requests, reader);
-  if (cache) {
-    const entry: CachedFooter = {
-      size: tail.meta.size,
-      metadata,
-      metadataLength: tail.metadataLength,
-      footer: new Uint8Array(tail.bytes.subarray(tail.bytes.byteLength - tail.metadataLength - 8)), // a copy: keep only the footer
-      ...(tail.meta.etag ? { etag: tail.meta.etag } : {}),
-      ...(tail.meta.lastModified ? { lastModified: tail.meta.lastModified } : {}),
-    };
-    cache.set(cacheKey, entry);
-  }
-  return source;
+  };
+  return new ParquetSource(target, await bindFile(target));
 }

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { ReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ByteRange, ReadOptions } from '../types.js';
+import { checkVersion, isStrongEtag, type ObjectVersion } from '../version.js';
 import { SeekFrom, seekTarget } from './seek-from.js';
 import { nodeStreamOf, webStreamOf } from './streams.js';
 
@@ -61,6 +62,8 @@ export class RangeReader implements AsyncIterable<Uint8Array> {
   private objectSize: number | undefined;
   /** The object's ETag as first seen: later requests carry it as If-Match. */
   private etag: string | undefined;
+  /** The object's Last-Modified as first seen: compared on every response (servers without ETags). */
+  private lastModified: Date | undefined;
   private body: OpenBody | undefined;
   /** The last chunk received, kept so seeks back into it (and short reads) cost nothing. */
   private chunk: { data: Uint8Array; start: number } | undefined;
@@ -111,26 +114,22 @@ export class RangeReader implements AsyncIterable<Uint8Array> {
     return this.windowLength === undefined ? rest : Math.min(this.windowLength, rest);
   }
 
-  private learnSize(size: number): void {
-    this.objectSize = size;
-  }
-
   /**
-   * Pins the first ETag seen; a different one later means the object changed while being read:
-   * `ConditionNotMatch`, never bytes of two versions (catalogue 4, 5).
+   * Pins the version first seen (ETag, size, Last-Modified); a response that differs in any of them
+   * means the object changed while being read: `ConditionNotMatch` (`ETAG_CHANGED`), never bytes of
+   * two versions (catalogue 4, 5).
    */
-  private learnEtag(etag: string | undefined, op: string): void {
-    if (etag === undefined) return;
-    if (this.etag === undefined) this.etag = etag;
-    else if (etag !== this.etag) {
-      throw new ReaderError('ConditionNotMatch', `object changed while reading (ETag ${etag}, expected ${this.etag})`, this.context(op), { code: 'ETAG_CHANGED' });
-    }
+  private learn(meta: ObjectVersion, op: string): void {
+    checkVersion({ etag: this.etag, size: this.objectSize, lastModified: this.lastModified }, meta, 'while reading', this.context(op));
+    this.etag ??= meta.etag;
+    this.objectSize ??= meta.size;
+    this.lastModified ??= meta.lastModified;
   }
 
   /** Read options: the signal, and If-Match with the pinned ETag when it is strong and the backend enforces it. */
   private readOptions(): ReadOptions {
     const opts: ReadOptions = this.options.signal ? { signal: this.options.signal } : {};
-    if (this.etag !== undefined && !this.etag.startsWith('W/') && this.backend.capabilities.ifMatch) opts.ifMatch = this.etag;
+    if (isStrongEtag(this.etag) && this.backend.capabilities.ifMatch) opts.ifMatch = this.etag;
     return opts;
   }
 
@@ -146,8 +145,7 @@ export class RangeReader implements AsyncIterable<Uint8Array> {
       this.setState('SendStat');
       try {
         const meta = await this.backend.stat(this.path, this.options.signal ? { signal: this.options.signal } : {});
-        this.learnEtag(meta.etag, 'size');
-        this.learnSize(meta.size);
+        this.learn(meta, 'size');
       } finally {
         this.setState(prev);
       }
@@ -242,19 +240,18 @@ export class RangeReader implements AsyncIterable<Uint8Array> {
       this.setState('Idle');
       if (err instanceof ReaderError && err.kind === 'RangeNotSatisfied') {
         // Past the end: reads there return 0. Learn the size when the server told it.
-        if (typeof err.context.size === 'number') this.learnSize(err.context.size);
+        if (typeof err.context.size === 'number') this.learn({ size: err.context.size }, 'read');
         return false;
       }
       throw err;
     }
     try {
-      this.learnEtag(res.meta.etag, 'read');
+      this.learn(res.meta, 'read');
     } catch (err) {
       this.setState('Idle');
       res.body[Symbol.asyncIterator]().return?.()?.catch(() => undefined);
       throw err;
     }
-    this.learnSize(res.meta.size);
     if (res.range.length === 0) {
       this.setState('Idle');
       return false;

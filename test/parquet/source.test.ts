@@ -7,9 +7,10 @@ import { FIXTURES, fixture } from '../../bench/fixtures.js';
 import { ObjectServer } from '../../bench/object-server.js';
 import { httpBackend } from '../../src/backends/http/backend.js';
 import { withMetrics } from '../../src/layers/metrics.js';
-import { createMetadataCache } from '../../src/parquet/cache.js';
+import { createMetadataCache, metadataCacheKey } from '../../src/parquet/cache.js';
 import { DEFAULT_FOOTER_WINDOW } from '../../src/parquet/footer.js';
 import { openParquet } from '../../src/parquet/source.js';
+import { testParquet } from '../support/parquet-files.js';
 
 let server: ObjectServer;
 let seed: Uint8Array;
@@ -99,15 +100,20 @@ describe('openParquet + readTable (parquet-wasm → apache-arrow)', () => {
     // The data wave (the chunk, and the page index parquet-wasm reads, in parallel); the footer came from the cache.
     expect(after.requests.slice(1).every((r) => r.op === 'GET')).toBe(true);
     expect(after.roundTrips).toBe(2);
-    // Replace the object: the cached footer must not be used to read the new bytes.
-    const other = new Uint8Array(seed);
-    other[10] = (other[10] ?? 0) ^ 0xff;
+    // Replace the object: the cached footer is never used to read the new bytes. The first data
+    // request (If-Match) finds the change; readTable re-opens once and reads the new version.
     server.put('seed-v.parquet', seed);
     const v = await openParquet(first.backend, 'seed-v.parquet', { metadataCache: cache });
     await v.close();
-    server.put('seed-v.parquet', other);
+    const other = testParquet({ rows: 300, rowGroupSize: 100, idBase: 7 });
+    const newTag = server.put('seed-v.parquet', other);
     const stale = await openParquet(first.backend, 'seed-v.parquet', { metadataCache: cache });
-    await expect(stale.readTable({ columns: ['id'], rowGroups: [0] })).rejects.toMatchObject({ kind: 'ConditionNotMatch' });
+    expect(stale.openRequests).toBe(0);
+    const t2 = await stale.readTable({ columns: ['id'], rowGroups: [0] });
+    expect([t2.numRows, t2.getChild('id')?.get(0)]).toEqual([100, 7]);
+    expect([stale.etag, stale.numRows, stale.size]).toEqual([newTag, 300, other.byteLength]);
+    expect(cache.get(metadataCacheKey(first.backend, 'seed-v.parquet'))?.etag).toBe(newTag);
+    await stale.close();
   });
 
   it('streams record batches row group by row group', async () => {

@@ -16,6 +16,8 @@ import { signS3Request } from '../../src/backends/s3/signer.js';
 import { objectTarget, resolveS3Location } from '../../src/backends/s3/url.js';
 
 export const MOTO_HELPER = fileURLToPath(new URL('./moto_helper.py', import.meta.url));
+/** moto.server with SigV4 query-signature (presigned URL) checking added to its auth mode: `startMoto({ auth: true, presigned: true })`. */
+export const MOTO_PRESIGN_SERVER = fileURLToPath(new URL('./moto_presign_server.py', import.meta.url));
 export const PYTHON = process.env.PYTHON ?? 'python3';
 /** Requests moto serves unauthenticated in auth mode: exactly the three IAM calls of `setup-auth`. */
 export const MOTO_NO_AUTH_ACTIONS = 3;
@@ -158,10 +160,11 @@ export async function signedRequest(
 }
 
 /**
- * Starts moto on 127.0.0.1 and a free port. `auth: true` checks every signature; `ssl: true` serves
+ * Starts moto on 127.0.0.1 and a free port. `auth: true` checks every signature; `presigned: true`
+ * (with auth) checks presigned URLs' query signatures too (MOTO_PRESIGN_SERVER); `ssl: true` serves
  * https with a self-signed certificate (use `server.dispatcher`, which accepts it).
  */
-export async function startMoto(opts: { auth?: boolean; ssl?: boolean } = {}): Promise<MotoServer> {
+export async function startMoto(opts: { auth?: boolean; ssl?: boolean; presigned?: boolean } = {}): Promise<MotoServer> {
   const port = await freePort();
   const endpoint = `${opts.ssl ? 'https' : 'http'}://127.0.0.1:${port}`;
   const dispatcher = opts.ssl ? new Agent({ connect: { rejectUnauthorized: false } }) : getGlobalDispatcher();
@@ -169,7 +172,9 @@ export async function startMoto(opts: { auth?: boolean; ssl?: boolean } = {}): P
   delete env.INITIAL_NO_AUTH_ACTION_COUNT;
   if (opts.auth) env.INITIAL_NO_AUTH_ACTION_COUNT = String(MOTO_NO_AUTH_ACTIONS);
   // `python3 -m moto.server`, not the `moto_server` shim: the shim forks, and its PID is not moto's.
-  const args = ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port), ...(opts.ssl ? ['--ssl'] : [])];
+  // `presigned`: moto 5.2's auth mode cannot check query-signed URLs; the launcher adds that (botocore verifies).
+  const server = opts.presigned ? [MOTO_PRESIGN_SERVER] : ['-m', 'moto.server'];
+  const args = [...server, '-H', '127.0.0.1', '-p', String(port), ...(opts.ssl ? ['--ssl'] : [])];
   const child = spawn(PYTHON, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const keep = (d: Buffer) => {

@@ -4,7 +4,8 @@ import { rangeHeader, validateRange } from '../../range.js';
 import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../../types.js';
 import { mapHttpError, mapHttpStatus } from './errors.js';
 import { sharedDispatcher } from './pool.js';
-import { discard, errorBodyText, header, interpretRangedResponse, metaFromHead, type HttpResult } from './response.js';
+import { STAT_RANGE_HEADER, statOverHttp } from '../stat.js';
+import { discard, errorBodyText, header, interpretRangedResponse, statResponse, type HttpResult } from './response.js';
 
 /** Redirects followed per request: enough for a CDN hop or two, few enough to stop a loop quickly. */
 export const HTTP_MAX_REDIRECTS = 5;
@@ -20,6 +21,12 @@ export interface HttpBackendOptions {
   dispatcher?: Dispatcher;
   /** Set false for servers that do not understand suffix ranges (`bytes=-N`). Default true. */
   suffix?: boolean;
+  /**
+   * Set false for servers that refuse HEAD (presigned GET URLs, some CDNs): `stat` then sends
+   * `GET bytes=0-0`. Default true; a HEAD answered 403/405/501 falls back by itself, and the origin
+   * is remembered.
+   */
+  head?: boolean;
 }
 
 /** Builds the URL for a path (exported for tests and the S3 backend's sake). */
@@ -40,7 +47,7 @@ function redact(url: URL): string {
 }
 
 /**
- * Objects over HTTP(S): HEAD for stat, GET with a single `Range` for reads, over undici's keep-alive
+ * Objects over HTTP(S): HEAD for stat (or `GET bytes=0-0` where HEAD is refused), GET with a single `Range` for reads, over undici's keep-alive
  * pool. Responses are validated, never trusted: see `interpretRangedResponse` for 200/206/416.
  */
 export function httpBackend(options: HttpBackendOptions = {}): Backend {
@@ -90,24 +97,27 @@ export function httpBackend(options: HttpBackendOptions = {}): Backend {
     return mapHttpStatus(res.statusCode, context, header(res, 'retry-after'), text || undefined);
   }
 
+  /**
+   * HEAD, or `GET bytes=0-0` where HEAD is refused (403/405/501) or `head: false`: see `statOverHttp`.
+   */
   async function stat(path: string, opts: StatOptions = {}): Promise<ObjectMeta> {
     const context = { backend: 'http', op: 'stat', path };
     throwIfAborted(opts.signal, context);
-    const res = await send('HEAD', path, {}, context, opts.signal);
-    if (res.statusCode === 405 || res.statusCode === 501) {
-      // No HEAD here: a one-byte GET tells the size through Content-Range.
-      await discard(res);
-      const r = await read(path, { offset: 0, length: 1 }, opts).catch((err: unknown) => {
-        if (err instanceof ReaderError && err.kind === 'RangeNotSatisfied') return undefined;
-        throw err;
-      });
-      if (!r) return { size: 0 };
-      for await (const _ of r.body) break;
-      return r.meta;
+    let origin: string;
+    try {
+      origin = resolveHttpUrl(path, options.baseUrl).origin;
+    } catch (err) {
+      throw new ReaderError('InvalidInput', `invalid URL: ${err instanceof Error ? err.message : String(err)}`, context, { cause: err });
     }
-    if (res.statusCode !== 200 && res.statusCode !== 204) throw await mapStatus(res, context);
-    await discard(res);
-    return metaFromHead(res, context);
+    const answer = async (method: 'HEAD' | 'GET', extra: Record<string, string>) =>
+      statResponse(await send(method, path, extra, context, opts.signal), (r) => mapStatus(r, context));
+    return statOverHttp({
+      origin,
+      head: options.head ?? true,
+      sendHead: () => answer('HEAD', {}),
+      sendRangedGet: () => answer('GET', { range: STAT_RANGE_HEADER }),
+      context,
+    });
   }
 
   async function read(path: string, range: ByteRange, opts: ReadOptions = {}): Promise<ReadResponse> {

@@ -3,6 +3,7 @@ import { mapHttpError } from './errors.js';
 import { windowBody } from '../../body.js';
 import { parseContentRange, resolveRange } from '../../range.js';
 import type { ByteRange, ObjectMeta, ReadResponse, ResolvedRange } from '../../types.js';
+import { objectMetaFromHeaders, type StatResponse } from '../stat.js';
 
 /** An HTTP response as undici's `request()` gives it (shared by the HTTP and S3 backends). */
 export interface HttpResult {
@@ -48,24 +49,18 @@ export async function discard(res: HttpResult): Promise<void> {
 
 /** Metadata from response headers (ETag as sent, Last-Modified parsed). */
 export function metaFromHeaders(res: HttpResult, size: number): ObjectMeta {
-  const meta: ObjectMeta = { size };
-  const etag = header(res, 'etag');
-  if (etag) meta.etag = etag;
-  const lm = header(res, 'last-modified');
-  if (lm) {
-    const d = new Date(lm);
-    if (!Number.isNaN(d.getTime())) meta.lastModified = d;
-  }
-  return meta;
+  return objectMetaFromHeaders((name) => header(res, name), size);
 }
 
-/** Metadata of a HEAD response: its Content-Length is the size (no Content-Length is `Unexpected`). */
-export function metaFromHead(res: HttpResult, context: ErrorContext): ObjectMeta {
-  const cl = contentLength(res);
-  if (cl === undefined) {
-    throw new ReaderError('Unexpected', 'HEAD response has no Content-Length, so the size is unknown', { ...context, status: res.statusCode }, { code: 'SIZE_UNKNOWN' });
-  }
-  return metaFromHeaders(res, cl);
+/** A response as `statOverHttp` takes it; `error` maps a failed one (the backend's own mapping). */
+export function statResponse(res: HttpResult, error: (res: HttpResult) => Promise<ReaderError>): StatResponse {
+  return {
+    status: res.statusCode,
+    header: (name) => header(res, name),
+    text: () => errorBodyText(res),
+    discard: () => discard(res),
+    error: () => error(res),
+  };
 }
 
 function contentLength(res: HttpResult): number | undefined {
@@ -79,6 +74,8 @@ export interface InterpretOptions {
   signal?: AbortSignal;
   /** Size of the object when the response does not say (a `/*` Content-Range, a bare 416). */
   statSize: () => Promise<number>;
+  /** The size a 416's body told (S3's `<ActualObjectSize>`), for the error's context. */
+  sizeFrom416?: number;
   /** Turns a non-2xx, non-416 response into an error (consumes its body). */
   mapStatus: (res: HttpResult) => Promise<ReaderError>;
 }
@@ -105,7 +102,7 @@ export async function interpretRangedResponse(res: HttpResult, range: ByteRange,
   if (status === 416) {
     const cr = parseContentRange(header(res, 'content-range'));
     await discard(res);
-    const size = cr?.size ?? (wantsStart ? await opts.statSize() : undefined);
+    const size = cr?.size ?? opts.sizeFrom416 ?? (wantsStart ? await opts.statSize() : undefined);
     if (size === 0 && wantsStart) {
       return { meta: metaFromHeaders(res, 0), range: { offset: 0, length: 0 }, body: emptyBody(), status };
     }

@@ -3,10 +3,11 @@ import { ReaderError, throwIfAborted, type ErrorContext } from '../../errors.js'
 import { rangeHeader, validateRange } from '../../range.js';
 import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../../types.js';
 import { sharedDispatcher } from '../http/pool.js';
-import { discard, errorBodyText, header, interpretRangedResponse, metaFromHead, type HttpResult } from '../http/response.js';
+import { discard, errorBodyText, header, interpretRangedResponse, statResponse, type HttpResult } from '../http/response.js';
+import { STAT_RANGE_HEADER, statOverHttp } from '../stat.js';
 import { createCredentialSource, type ChainLoader, type S3CredentialsInput } from './credentials.js';
 import { mapS3Error, mapS3TransportError, parseS3ErrorXml } from './errors.js';
-import { signS3Request, type S3Credentials } from './signer.js';
+import { PRESIGN_MAX_EXPIRES_SECONDS, encodeQuery, presignS3Request, signS3Request, type S3Credentials } from './signer.js';
 import { objectTarget, resolveS3Location } from './url.js';
 
 export interface S3BackendOptions {
@@ -39,6 +40,21 @@ export interface S3BackendOptions {
   env?: Record<string, string | undefined>;
   /** Replaces the default credential chain loader (tests). */
   loadCredentialChain?: ChainLoader;
+  /**
+   * Set false where HEAD is refused (a policy that allows GetObject through a proxy that drops
+   * HEAD, say): `stat` then sends `GET bytes=0-0`. Default true; a HEAD answered 403/405/501 falls
+   * back by itself, and the endpoint is remembered.
+   */
+  head?: boolean;
+}
+
+export interface PresignOptions {
+  /** How long the URL works, in seconds: an integer from 1 to PRESIGN_MAX_EXPIRES_SECONDS (7 days). */
+  expiresInSeconds: number;
+  /** The method the URL is good for (the signature covers it). Default GET. */
+  method?: 'GET' | 'HEAD' | 'PUT';
+  /** The signing time; default now (the URL works from then for `expiresInSeconds`). */
+  date?: Date;
 }
 
 /** An S3 backend, with the addressing it resolved (for logs and tests). */
@@ -51,6 +67,15 @@ export interface S3Backend extends Backend {
   readonly pathStyle: boolean;
   /** Where the credentials come from, in words (`explicit credentials`, `anonymous (unsigned requests)`, ...). */
   readonly credentialSource: string;
+  /**
+   * A URL that reads (or, with `method`, HEADs or PUTs) one object without credentials: SigV4
+   * query signing, as the AWS SDK's presigner does. Hand it to a browser, to another decoder, or to
+   * `openParquet(url)` over plain HTTP. Only `host` is signed, so `Range` and `If-Match` may be
+   * added. It stops working after `expiresInSeconds`, or earlier when the temporary credentials that
+   * signed it expire. An anonymous backend returns the plain (unsigned) URL. The URL carries a
+   * signature: treat it as a secret (this library's messages and logs redact its query).
+   */
+  presign(key: string, options: PresignOptions): Promise<string>;
 }
 
 /**
@@ -120,13 +145,22 @@ export function s3Backend(options: S3BackendOptions): S3Backend {
     return err;
   }
 
+  /** HEAD, or `GET bytes=0-0` where HEAD is refused (403/405/501) or `head: false`: see `statOverHttp`. */
   async function stat(path: string, opts: StatOptions = {}): Promise<ObjectMeta> {
     const context = baseContext('stat', path);
     throwIfAborted(opts.signal, context);
-    const { res, credentials } = await send('HEAD', path, {}, context, opts.signal);
-    if (res.statusCode !== 200) throw await failure(res, 'HEAD', context, credentials);
-    await discard(res);
-    return metaFromHead(res, context);
+    const answer = async (method: 'HEAD' | 'GET', extra: Record<string, string>) => {
+      const { res, credentials } = await send(method, path, extra, context, opts.signal);
+      return statResponse(res, (r) => failure(r, method, context, credentials));
+    };
+    return statOverHttp({
+      origin: objectTarget(loc, path, context).origin,
+      head: options.head ?? true,
+      sendHead: () => answer('HEAD', {}),
+      sendRangedGet: () => answer('GET', { range: STAT_RANGE_HEADER }),
+      sizeFromErrorBody: (text) => parseS3ErrorXml(text).actualObjectSize,
+      context,
+    });
   }
 
   async function read(path: string, range: ByteRange, opts: ReadOptions = {}): Promise<ReadResponse> {
@@ -149,8 +183,26 @@ export function s3Backend(options: S3BackendOptions): S3Backend {
       context,
       ...(opts.signal ? { signal: opts.signal } : {}),
       statSize: async () => knownSize ?? (await stat(path, opts.signal ? { signal: opts.signal } : {})).size,
+      ...(knownSize === undefined ? {} : { sizeFrom416: knownSize }),
       mapStatus: (r) => failure(r, 'GET', context, credentials),
     });
+  }
+
+  async function presign(key: string, opts: PresignOptions): Promise<string> {
+    const context = baseContext('presign', key);
+    const expires = opts?.expiresInSeconds;
+    if (!Number.isSafeInteger(expires) || expires < 1 || expires > PRESIGN_MAX_EXPIRES_SECONDS) {
+      throw new ReaderError('InvalidInput', `expiresInSeconds must be an integer from 1 to ${PRESIGN_MAX_EXPIRES_SECONDS} (7 days, SigV4's limit)`, context, { code: 'INVALID_ARGUMENT' });
+    }
+    const method = opts.method ?? 'GET';
+    if (method !== 'GET' && method !== 'HEAD' && method !== 'PUT') {
+      throw new ReaderError('InvalidInput', `presign method must be GET, HEAD or PUT, got ${JSON.stringify(method)}`, context, { code: 'INVALID_ARGUMENT' });
+    }
+    const target = objectTarget(loc, key, context);
+    const credentials = await creds.get(context);
+    if (!credentials) return `${target.origin}${target.path}`;
+    const query = await presignS3Request({ method, protocol: loc.endpoint.protocol, host: target.host, path: target.path }, credentials, loc.region, expires, opts.date);
+    return `${target.origin}${target.path}${encodeQuery(query)}`;
   }
 
   return {
@@ -165,6 +217,7 @@ export function s3Backend(options: S3BackendOptions): S3Backend {
     },
     stat,
     read,
+    presign,
   };
 }
 

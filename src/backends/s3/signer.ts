@@ -47,13 +47,8 @@ class Sha256 extends Hash {
  * `x-amz-content-sha256`, `x-amz-security-token` (with temporary credentials) and `authorization`.
  * `date` fixes the signing time (tests compare against botocore at a fixed timestamp).
  */
-export async function signS3Request(
-  req: SignableRequest,
-  credentials: S3Credentials,
-  region: string,
-  date: Date = new Date(),
-): Promise<Record<string, string>> {
-  const signer = new SignatureV4({
+function s3Signer(credentials: S3Credentials, region: string): SignatureV4 {
+  return new SignatureV4({
     service: S3_SIGNING_SERVICE,
     region,
     credentials: {
@@ -65,24 +60,34 @@ export async function signS3Request(
     uriEscapePath: false,
     applyChecksum: true,
   });
+}
+
+/** The request in the signer's shape, headers lower-cased, `host` set. */
+function toSignable(req: SignableRequest, extraHeaders: Record<string, string> = {}) {
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers ?? {})) headers[name.toLowerCase()] = value;
+  for (const [name, value] of Object.entries({ ...req.headers, ...extraHeaders })) headers[name.toLowerCase()] = value;
   headers.host = req.host;
   const hostname = req.host.replace(/:\d+$/, '');
   const port = /:(\d+)$/.exec(req.host)?.[1];
-  const signed = await signer.sign(
-    {
-      method: req.method.toUpperCase(),
-      protocol: req.protocol,
-      hostname,
-      ...(port ? { port: Number(port) } : {}),
-      path: req.path,
-      query: req.query ?? {},
-      headers,
-      body: req.body ?? undefined,
-    },
-    { signingDate: date },
-  );
+  return {
+    method: req.method.toUpperCase(),
+    protocol: req.protocol,
+    hostname,
+    ...(port ? { port: Number(port) } : {}),
+    path: req.path,
+    query: req.query ?? {},
+    headers,
+    body: req.body ?? undefined,
+  };
+}
+
+export async function signS3Request(
+  req: SignableRequest,
+  credentials: S3Credentials,
+  region: string,
+  date: Date = new Date(),
+): Promise<Record<string, string>> {
+  const signed = await s3Signer(credentials, region).sign(toSignable(req), { signingDate: date });
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(signed.headers)) {
     if (typeof value === 'string') out[name.toLowerCase()] = value;
@@ -97,4 +102,38 @@ export function encodeQuery(query: Record<string, string> | undefined): string {
     .sort()
     .map((k) => `${encodeRfc3986(k)}=${encodeRfc3986(query[k] as string)}`);
   return parts.length ? `?${parts.join('&')}` : '';
+}
+
+/** The longest a SigV4 presigned URL may live: 7 days (604,800 s), SigV4's own limit. */
+export const PRESIGN_MAX_EXPIRES_SECONDS = 7 * 24 * 3600;
+
+/** S3's payload hash for query-signed requests: the body is not part of a presigned URL's signature. */
+const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
+const SHA256_HEADER = 'x-amz-content-sha256';
+
+/**
+ * A SigV4 query-signed (presigned) request: the decoded query parameters to append to the path —
+ * `X-Amz-Algorithm`, `X-Amz-Credential`, `X-Amz-Date`, `X-Amz-Expires`, `X-Amz-SignedHeaders`,
+ * `X-Amz-Security-Token` with temporary credentials, and `X-Amz-Signature` over an
+ * `UNSIGNED-PAYLOAD`. Only `host` is signed, so the holder may add `Range` or `If-Match`.
+ */
+export async function presignS3Request(
+  req: Omit<SignableRequest, 'body'>,
+  credentials: S3Credentials,
+  region: string,
+  expiresInSeconds: number,
+  date: Date = new Date(),
+): Promise<Record<string, string>> {
+  // The payload hash comes from this header; it is neither signed nor moved into the query, as
+  // botocore's S3SigV4QueryAuth does: the URL is the same one botocore would give.
+  const unsigned = new Set([SHA256_HEADER]);
+  const presigned = await s3Signer(credentials, region).presign(toSignable(req, { [SHA256_HEADER]: UNSIGNED_PAYLOAD }), {
+    signingDate: date,
+    expiresIn: expiresInSeconds,
+    unsignableHeaders: unsigned,
+    unhoistableHeaders: unsigned,
+  });
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(presigned.query ?? {})) if (typeof value === 'string') out[name] = value;
+  return out;
 }

@@ -1,0 +1,204 @@
+/**
+ * The one open path of a Parquet file, and what an open is bound to: one version of the object.
+ *
+ * `bindFile(target)` is the open: a footer from the metadata cache (0 requests) or the tail of the
+ * object (1 request, 2 for a long footer), stored in the cache. The result, a `BoundFile`, is
+ * immutable: its size, ETag, Last-Modified, metadata and layout describe one version, and its
+ * BufferReader only ever returns bytes of that version — pinned to its ETag (sent as If-Match), size
+ * and Last-Modified (compared on each response), so the first data request of a warm open validates
+ * the cached footer. A reader that meets another version evicts the footer it came from, so no later
+ * open trusts it again. `ParquetSource` (source.ts) holds one BoundFile at a time and moves to a new
+ * one when a whole-call read finds the object changed.
+ */
+import type { FileMetaData, SchemaTree } from 'hyparquet';
+import { BufferReader, type BufferReaderOptions } from '../buffer-reader/buffer-reader.js';
+import type { ErrorContext } from '../errors.js';
+import type { Backend, ResolvedRange } from '../types.js';
+import type { ObjectVersion } from '../version.js';
+import type { CachedFooter, MetadataCache } from './cache.js';
+import { readTail } from './footer.js';
+import { columnChunkRanges, pageIndexRange, parseMetadata, schemaOf, type ColumnChunkRange } from './metadata.js';
+import type { PageIndex } from './page-index.js';
+import { planRead, type ParquetLayout, type PlanSelection, type ReadPlan } from './planner.js';
+
+export interface RowGroupInfo {
+  index: number;
+  numRows: number;
+  /** Compressed bytes of all its column chunks. */
+  bytes: number;
+}
+
+/** What an open needs to be repeated: where the object is, which cache entry is its, and the options. */
+export interface OpenTarget {
+  backend: Backend;
+  path: string;
+  /** The object's identity in the cache (backend instance + path, or the URL). */
+  cacheKey: string;
+  cache: MetadataCache | undefined;
+  footerSizeHint?: number;
+  reader?: Omit<BufferReaderOptions, 'size' | 'etag' | 'lastModified' | 'signal' | 'onVersionChanged'>;
+  signal?: AbortSignal;
+}
+
+/** One version of an open Parquet file: its footer, layout and the reader of its bytes. */
+export class BoundFile {
+  readonly schema: SchemaTree;
+  readonly columns: string[];
+  readonly rowGroups: RowGroupInfo[];
+  readonly columnChunks: ColumnChunkRange[][];
+  readonly pageIndex: ResolvedRange | undefined;
+  readonly numRows: number;
+  /** The parsed page index, once loaded (for this version only). */
+  pages: PageIndex | undefined;
+
+  constructor(
+    readonly backend: Backend,
+    readonly path: string,
+    readonly version: ObjectVersion & { size: number },
+    readonly metadata: FileMetaData,
+    readonly metadataLength: number,
+    /** Bytes the open already holds (the tail window, or the cached footer). */
+    readonly held: ResolvedRange,
+    /** Requests the open made: 0 (cache), 1 or 2. */
+    readonly openRequests: number,
+    readonly reader: BufferReader,
+    /** The cache entry this version was read from or stored as, if any. */
+    readonly entry: CachedFooter | undefined,
+  ) {
+    const context: ErrorContext = { backend: backend.kind, op: 'open', path };
+    const size = version.size;
+    this.schema = schemaOf(metadata);
+    this.columnChunks = columnChunkRanges(metadata, size, metadataLength, context);
+    this.columns = leafColumns(metadata);
+    this.rowGroups = metadata.row_groups.map((rg, index) => ({
+      index,
+      numRows: Number(rg.num_rows),
+      bytes: (this.columnChunks[index] ?? []).reduce((n, c) => n + c.length, 0),
+    }));
+    this.pageIndex = pageIndexRange(metadata, size, metadataLength, context);
+    this.numRows = Number(metadata.num_rows);
+  }
+
+  get size(): number {
+    return this.version.size;
+  }
+
+  private layout(): ParquetLayout {
+    return {
+      metadata: this.metadata,
+      size: this.size,
+      chunks: this.columnChunks,
+      columns: this.columns,
+      held: this.held,
+      ...(this.pages ? { pages: this.pages } : {}),
+    };
+  }
+
+  plan(selection: PlanSelection = {}): ReadPlan {
+    return planRead(this.layout(), selection, {
+      gap: this.reader.gap,
+      maxRangeSize: this.reader.maxRangeSize,
+      concurrency: this.reader.concurrency,
+    });
+  }
+
+  /** Fetches a plan's bytes into the buffer; with `pageIndex`, the page index too (in the same wave). */
+  prefetch(plan: ReadPlan, opts: { pageIndex?: boolean } = {}): Promise<{ requests: number; bytes: number }> {
+    const ranges: ResolvedRange[] = [...plan.ranges];
+    if (opts.pageIndex && this.pageIndex) ranges.push(...subtractHeld(this.pageIndex, this.held));
+    return this.reader.prefetch(ranges);
+  }
+}
+
+function subtractHeld(range: ResolvedRange, held: ResolvedRange): ResolvedRange[] {
+  const out: ResolvedRange[] = [];
+  const end = range.offset + range.length;
+  const heldEnd = held.offset + held.length;
+  if (range.offset < held.offset) out.push({ offset: range.offset, length: Math.min(end, held.offset) - range.offset });
+  if (end > heldEnd) out.push({ offset: Math.max(range.offset, heldEnd), length: end - Math.max(range.offset, heldEnd) });
+  return out;
+}
+
+function leafColumns(metadata: FileMetaData): string[] {
+  const first = metadata.row_groups[0];
+  if (first) return first.columns.map((c) => c.meta_data?.path_in_schema.join('.') ?? '');
+  // No row groups: walk the schema tree for leaves.
+  const out: string[] = [];
+  const walk = (node: SchemaTree, path: string[]): void => {
+    if (node.children.length === 0) out.push(path.join('.'));
+    for (const child of node.children) walk(child, [...path, child.element.name]);
+  };
+  walk(schemaOf(metadata), []);
+  return out;
+}
+
+/** Removes `entry` from the cache if it is still the one held for the target (never a newer one). */
+export function forgetEntry(target: OpenTarget, entry: CachedFooter | undefined): void {
+  if (!entry || !target.cache) return;
+  const cache = target.cache as MetadataCache & { peek?(key: string): CachedFooter | undefined };
+  const held = cache.peek ? cache.peek(target.cacheKey) : cache.get(target.cacheKey);
+  if (held === entry) cache.delete(target.cacheKey);
+}
+
+/**
+ * Opens the target: from the cache when it holds a footer (0 requests, trusted until the first data
+ * request checks it), else from the tail of the object, which is then cached — replacing whatever
+ * the cache held for this identity, so it never holds two versions of one object.
+ */
+export async function bindFile(target: OpenTarget): Promise<BoundFile> {
+  const { backend, path, cache } = target;
+  const context: ErrorContext = { backend: backend.kind, op: 'open', path };
+  let entry: CachedFooter | undefined;
+  const readerFor = (version: ObjectVersion & { size: number }): BufferReader =>
+    new BufferReader(backend, path, {
+      ...target.reader,
+      size: version.size,
+      ...(version.etag ? { etag: version.etag } : {}),
+      ...(version.lastModified ? { lastModified: version.lastModified } : {}),
+      ...(target.signal ? { signal: target.signal } : {}),
+      // A response of another version: this footer is stale, and no later open may use it.
+      onVersionChanged: () => forgetEntry(target, entry),
+    });
+
+  entry = cache?.get(target.cacheKey);
+  if (entry) {
+    const version = cachedVersion(entry);
+    const reader = readerFor(version);
+    const held = { offset: entry.size - entry.footer.byteLength, length: entry.footer.byteLength };
+    reader.insert(held.offset, entry.footer);
+    return new BoundFile(backend, path, version, entry.metadata, entry.metadataLength, held, 0, reader, entry);
+  }
+
+  const tail = await readTail(backend, path, {
+    ...(target.footerSizeHint === undefined ? {} : { footerSizeHint: target.footerSizeHint }),
+    ...(target.signal ? { signal: target.signal } : {}),
+  });
+  const metadata = parseMetadata(tail, context);
+  const version: ObjectVersion & { size: number } = {
+    size: tail.meta.size,
+    ...(tail.meta.etag ? { etag: tail.meta.etag } : {}),
+    ...(tail.meta.lastModified ? { lastModified: tail.meta.lastModified } : {}),
+  };
+  if (cache) {
+    entry = {
+      ...version,
+      metadata,
+      metadataLength: tail.metadataLength,
+      footer: new Uint8Array(tail.bytes.subarray(tail.bytes.byteLength - tail.metadataLength - 8)), // a copy: keep only the footer
+    };
+  }
+  const reader = readerFor(version);
+  reader.insert(tail.offset, tail.bytes);
+  const held = { offset: tail.offset, length: tail.bytes.byteLength };
+  const bound = new BoundFile(backend, path, version, metadata, tail.metadataLength, held, tail.requests, reader, entry);
+  if (cache && entry) cache.set(target.cacheKey, entry); // after the layout checks: a bad footer is never cached
+  return bound;
+}
+
+function cachedVersion(entry: CachedFooter): ObjectVersion & { size: number } {
+  return {
+    size: entry.size,
+    ...(entry.etag ? { etag: entry.etag } : {}),
+    ...(entry.lastModified ? { lastModified: entry.lastModified } : {}),
+  };
+}

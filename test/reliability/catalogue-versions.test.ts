@@ -1,0 +1,412 @@
+/**
+ * Fault catalogue, versions and servers that refuse HEAD: case 4 extended to the cached-footer path,
+ * and cases 26–31 (see ../shared/DESIGN.md for 1–25, test/reliability/catalogue.test.ts). Each runs
+ * over HTTP (ObjectServer) and S3 (moto), behind the socket-level fault proxy, which also plays the
+ * servers that send no ETag (it drops the header and gives each version its own Last-Modified) and
+ * those that refuse HEAD. Request lists are asserted on the server side (the proxy's log) and on the
+ * client side (withMetrics).
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { RecordBatchReader, tableFromArrays, tableToIPC } from 'apache-arrow';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Agent } from 'undici';
+import { arrowFileHandle } from '../../src/adapters/arrow-ipc.js';
+import { httpBackend, type HttpBackendOptions } from '../../src/backends/http/backend.js';
+import { s3Backend } from '../../src/backends/s3/backend.js';
+import { forgetHeadRefusals } from '../../src/backends/stat.js';
+import { BufferReader } from '../../src/buffer-reader/buffer-reader.js';
+import { hasErrorCode } from '../../src/errors.js';
+import { withMetrics, type MeteredBackend } from '../../src/layers/metrics.js';
+import { createMetadataCache, metadataCacheKey } from '../../src/parquet/cache.js';
+import { openParquet } from '../../src/parquet/source.js';
+import { RangeReader } from '../../src/range-reader/range-reader.js';
+import { SeekFrom } from '../../src/range-reader/seek-from.js';
+import { FaultProxy } from '../support/fault-proxy.js';
+import { requireMotoInCi, startMoto, type MotoServer } from '../support/moto.js';
+import { testParquet, testRows } from '../support/parquet-files.js';
+import { failure, same, startRig, type Rig } from './helpers.js';
+
+const motoOk = requireMotoInCi('test/reliability/catalogue-versions.test.ts');
+const BUCKET = 'versions';
+const KEY = 'f.parquet';
+/** A footer window smaller than the files: data is fetched, not held by the open. */
+const WINDOW = 2048;
+
+let rig: Rig;
+let agent: Agent;
+let moto: MotoServer | undefined;
+let s3proxy: FaultProxy | undefined;
+
+beforeAll(async () => {
+  rig = await startRig();
+  agent = new Agent({ connections: 16 });
+  if (motoOk) {
+    moto = await startMoto();
+    await moto.createBucket(BUCKET);
+    s3proxy = await FaultProxy.start(moto.endpoint);
+  }
+}, 60_000);
+afterAll(async () => {
+  await agent.close();
+  await s3proxy?.stop();
+  await moto?.stop();
+  await rig.stop();
+});
+beforeEach(() => {
+  rig.proxy.reset();
+  s3proxy?.reset();
+  forgetHeadRefusals();
+});
+
+type Etags = 'etag' | 'no etag';
+
+/** One storage behind its proxy, with a way to replace the object and to hide its ETag. */
+interface Target {
+  name: string;
+  proxy: () => FaultProxy;
+  backend: (opts?: HttpBackendOptions & { head?: boolean }) => MeteredBackend;
+  put: (key: string, data: Uint8Array) => Promise<void>;
+}
+
+const targets = (): Target[] => [
+  {
+    name: 'http',
+    proxy: () => rig.proxy,
+    backend: (opts = {}) => withMetrics(httpBackend({ baseUrl: rig.proxy.url, dispatcher: agent, ...opts })),
+    put: async (key, data) => void rig.server.put(key, data),
+  },
+  ...(motoOk
+    ? [
+        {
+          name: 's3',
+          proxy: () => s3proxy as FaultProxy,
+          backend: (opts: { head?: boolean } = {}) =>
+            withMetrics(
+              s3Backend({
+                bucket: BUCKET,
+                endpoint: (s3proxy as FaultProxy).url,
+                region: 'us-east-1',
+                credentials: { accessKeyId: 'AKIDVERSIONS', secretAccessKey: 'versions-secret-0123456789' },
+                dispatcher: agent,
+                env: {},
+                ...(opts.head === undefined ? {} : { head: opts.head }),
+              }),
+            ),
+          put: async (key: string, data: Uint8Array) => void (await moto?.put(BUCKET, key, data)),
+        },
+      ]
+    : []),
+];
+
+/**
+ * Serves the objects of `t` without ETags: the proxy drops the header and gives every version its
+ * own Last-Modified (`version()` says which), as a server that only knows modification times does.
+ */
+function hideEtags(t: Target, version: () => number): void {
+  t.proxy().policy = () => ({
+    action: 'pass',
+    rewrite: (h) => {
+      h.delete('etag');
+      h.set('last-modified', new Date(Date.UTC(2026, 0, 1, 0, 0, version())).toUTCString());
+    },
+  });
+}
+
+const wire = (t: Target) => t.proxy().log.map((r) => `${r.method} ${r.range ?? '-'} ${r.status}${r.ifMatch ? ' if-match' : ''}`);
+const listed = (b: MeteredBackend) => b.metrics.snapshot().requests.map((r) => `${r.op} ${r.rangeHeader ?? '-'} ${r.status}`);
+const fresh = (t: Target) => {
+  t.proxy().log.length = 0;
+};
+
+/** Two versions of one file: the same size, or not. */
+function versions(size: 'same size' | 'larger' | 'smaller'): [Uint8Array, Uint8Array] {
+  const rows = { 'same size': [3000, 3000], larger: [3000, 4000], smaller: [4000, 3000] }[size];
+  const v1 = testParquet({ rows: rows[0] as number, rowGroupSize: 1000, idBase: 1000 });
+  const v2 = testParquet({ rows: rows[1] as number, rowGroupSize: 1000, idBase: 100_000 });
+  expect(v1.byteLength === v2.byteLength, 'the two versions are of the size the case says').toBe(size === 'same size');
+  return [v1, v2];
+}
+
+describe('case 4 (cached footer). A reader that has returned bytes meets a changed object → ConditionNotMatch / ETAG_CHANGED, never bytes of two versions', () => {
+  for (const t of targets()) {
+    for (const etags of ['etag', 'no etag'] as Etags[]) {
+      it(`adapters and the reader of a warm source, and readBatches after a yield (${t.name}, ${etags})`, async () => {
+        const [v1, v2] = versions('same size');
+        let version = 1;
+        if (etags === 'no etag') hideEtags(t, () => version);
+        await t.put(KEY, v1);
+        const cache = createMetadataCache();
+        const backend = t.backend();
+        await (await openParquet(backend, KEY, { metadataCache: cache, footerSizeHint: WINDOW })).close();
+        const warm = await openParquet(backend, KEY, { metadataCache: cache, footerSizeHint: WINDOW, reader: { readahead: false } });
+        expect(warm.openRequests).toBe(0);
+        const buffer = warm.toAsyncBuffer();
+        const reader = warm.reader;
+        const [g0, g1] = warm.columnChunks;
+        const a = g0?.[0] as { offset: number; length: number };
+        const b = g1?.[0] as { offset: number; length: number };
+        // The first data request validates the cached footer: bytes of v1, returned.
+        expect(same(new Uint8Array(await buffer.slice(a.offset, a.offset + a.length)), v1.subarray(a.offset, a.offset + a.length))).toBe(true);
+        const batches = warm.readBatches({ columns: ['id'] });
+        const first = await batches.next();
+        expect(first.done ? undefined : first.value.getChild('id')?.get(0)).toBe(1000);
+        // Replace the object: whatever already handed out v1 bytes must not hand out v2 bytes.
+        await t.put(KEY, v2);
+        version = 2;
+        fresh(t);
+        const errs = [
+          await failure(Promise.resolve(buffer.slice(b.offset, b.offset + b.length)), 'ConditionNotMatch'),
+          await failure(reader.readAt(b.offset + 1, 10), 'ConditionNotMatch'),
+          await failure(batches.next(), 'ConditionNotMatch'),
+        ];
+        expect(errs.every((e) => hasErrorCode(e, 'ETAG_CHANGED'))).toBe(true);
+        // The bytes it had stay readable, and are v1's: never a stitched answer.
+        expect(same(await reader.readAt(a.offset, a.length), v1.subarray(a.offset, a.offset + a.length))).toBe(true);
+        // Every request that met v2 asked for it with If-Match (ETag) or was answered with v2's Last-Modified.
+        const statuses = t.proxy().log.map((r) => r.status);
+        expect(statuses.length).toBeGreaterThan(0);
+        expect(statuses.every((s) => s === (etags === 'etag' ? 412 : 206))).toBe(true);
+        // The contradicted footer left the cache: the next open reads the new tail, once, and works.
+        expect(cache.size).toBe(0);
+        const next = await warm.reopen();
+        expect(next.openRequests).toBe(1);
+        expect((await next.readObjects({ rowStart: 0, rowEnd: 2 })).map((r) => r.id)).toEqual([100_000, 100_001]);
+        expect(cache.get(metadataCacheKey(backend, KEY))?.size).toBe(v2.byteLength);
+        await next.close();
+        await warm.close();
+      });
+    }
+  }
+});
+
+describe('26–28. The object is replaced between opens → the warm open finds it on its first data request, re-opens once, reads the new version; the cache holds only it', () => {
+  const cases = [
+    { n: 26, size: 'same size', etags: 'etag' },
+    { n: 27, size: 'larger', etags: 'etag' },
+    { n: 27, size: 'smaller', etags: 'etag' },
+    { n: 28, size: 'same size', etags: 'no etag' },
+    { n: 28, size: 'larger', etags: 'no etag' },
+    { n: 28, size: 'smaller', etags: 'no etag' },
+  ] as const;
+  for (const t of targets()) {
+    for (const c of cases) {
+      it(`${c.n}. ${c.size}, ${c.etags} (${t.name}): readObjects and readTable return the new rows, at most one extra round trip, no call fails`, async () => {
+        const [v1, v2] = versions(c.size);
+        let version = 1;
+        if (c.etags === 'no etag') hideEtags(t, () => version);
+        await t.put(KEY, v1);
+        const cache = createMetadataCache();
+        const backend = t.backend();
+        const key = metadataCacheKey(backend, KEY);
+        const first = await openParquet(backend, KEY, { metadataCache: cache, footerSizeHint: WINDOW });
+        expect(await first.readObjects({ rowStart: 0, rowEnd: 2 })).toEqual(testRows(2, 1000));
+        await first.close();
+        await t.put(KEY, v2);
+        version = 2;
+        const rows2 = testRows(c.size === 'larger' ? 4000 : 3000, 100_000);
+
+        // What a cold open of the new version costs: the floor to compare with.
+        const cold = t.backend();
+        const ref = await openParquet(cold, KEY, { metadataCache: false, footerSizeHint: WINDOW });
+        expect(await ref.readObjects()).toEqual(rows2);
+        await ref.close();
+        const coldTrips = cold.metrics.snapshot().roundTrips;
+
+        fresh(t);
+        backend.metrics.reset();
+        const warm = await openParquet(backend, KEY, { metadataCache: cache, footerSizeHint: WINDOW });
+        expect(warm.openRequests).toBe(0);
+        expect(await warm.readObjects()).toEqual(rows2);
+        // Server side: the cached footer's data wave (refused by If-Match, or answered by v2 and
+        // dropped: 206, or 416 past v2's end), exactly one new tail, then the new version's data.
+        const log = wire(t);
+        const tailAt = log.indexOf(`GET bytes=-${WINDOW} 206`);
+        expect(log.filter((l) => l.startsWith(`GET bytes=-${WINDOW}`))).toHaveLength(1);
+        expect(tailAt).toBeGreaterThan(0);
+        const stale = c.etags === 'etag' ? / 412 if-match$/ : / (206|416)$/;
+        expect(log.slice(0, tailAt).every((l) => stale.test(l)), log.join('\n')).toBe(true);
+        expect(log.slice(tailAt + 1).filter((l) => !stale.test(l) || c.etags !== 'etag').every((l) => / 206( if-match)?$/.test(l)), log.join('\n')).toBe(true);
+        expect(log.slice(tailAt + 1).some((l) => / 206( if-match)?$/.test(l))).toBe(true);
+        expect(listed(backend).sort()).toEqual(t.proxy().log.map((r) => `${r.method} ${r.range} ${r.status}`).sort());
+        expect(backend.metrics.snapshot().roundTrips).toBeLessThanOrEqual(coldTrips + 1);
+        // The source is bound to the new version; the cache holds exactly that one.
+        expect([warm.size, warm.numRows]).toEqual([v2.byteLength, rows2.length]);
+        expect(cache.size).toBe(1);
+        const entry = cache.get(key);
+        expect(entry?.size).toBe(v2.byteLength);
+        if (c.etags === 'etag') expect(entry?.etag).toBe(warm.etag);
+        else expect([entry?.etag, entry?.lastModified?.getTime()]).toEqual([undefined, Date.UTC(2026, 0, 1, 0, 0, 2)]);
+        // readTable on the same source: the new version, no further re-open.
+        fresh(t);
+        const table = await warm.readTable({ columns: ['id'] });
+        expect([table.numRows, table.getChild('id')?.get(0)]).toEqual([rows2.length, 100_000]);
+        expect(wire(t).some((l) => l.startsWith(`GET bytes=-${WINDOW}`))).toBe(false);
+        await warm.close();
+        // The next open trusts the new entry, and its first data request confirms it: no call fails twice.
+        fresh(t);
+        const again = await openParquet(backend, KEY, { metadataCache: cache, footerSizeHint: WINDOW });
+        expect(again.openRequests).toBe(0);
+        expect(await again.readObjects({ rowStart: 2999, rowEnd: 3000 })).toEqual(rows2.slice(2999, 3000));
+        expect(wire(t).every((l) => / 206( if-match)?$/.test(l))).toBe(true);
+        await again.close();
+      });
+    }
+
+    it(`brr-style whole reads (readWhole) and readBatches before their first batch re-open too; concurrent calls share one re-open (${t.name})`, async () => {
+      const [v1, v2] = versions('larger');
+      await t.put(KEY, v1);
+      const cache = createMetadataCache();
+      const backend = t.backend();
+      await (await openParquet(backend, KEY, { metadataCache: cache, footerSizeHint: WINDOW })).close();
+      await t.put(KEY, v2);
+      const warm = await openParquet(backend, KEY, { metadataCache: cache, footerSizeHint: WINDOW });
+      fresh(t);
+      // Two calls at once on the stale footer: both find the change, one tail GET serves both.
+      const [objs, table] = await Promise.all([warm.readObjects({ rowStart: 2990, rowEnd: 3000 }), warm.readTable({ columns: ['word'] })]);
+      expect(objs).toEqual(testRows(4000, 100_000).slice(2990, 3000));
+      expect(table.numRows).toBe(4000);
+      expect(wire(t).filter((l) => l.startsWith(`GET bytes=-${WINDOW}`))).toHaveLength(1);
+      await warm.close();
+      // readWhole: the plan made inside runs again on the new version (its row groups are v2's).
+      await t.put(KEY, v1);
+      const w2 = await openParquet(backend, KEY, { metadataCache: cache, footerSizeHint: WINDOW });
+      let runs = 0;
+      const groups = await w2.readWhole(async (file) => {
+        runs++;
+        const plan = file.plan();
+        await file.prefetch(plan);
+        return (await file.readTable({ rowGroups: plan.rowGroups })).numRows;
+      });
+      expect([groups, runs, w2.numRows]).toEqual([3000, 2, 3000]);
+      await w2.close();
+      // readBatches: the change is found before anything is yielded, so it re-opens and yields v2.
+      await t.put(KEY, v2);
+      const w3 = await openParquet(backend, KEY, { metadataCache: cache, footerSizeHint: WINDOW });
+      let rows = 0;
+      let firstId: unknown;
+      for await (const batch of w3.readBatches({ columns: ['id'] })) {
+        firstId ??= batch.getChild('id')?.get(0);
+        rows += batch.numRows;
+      }
+      expect([rows, firstId]).toEqual([4000, 100_000]);
+      await w3.close();
+    });
+  }
+});
+
+describe('29. A change fails a call at most once: a reader that met it evicts the footer; the next open reads the new one', () => {
+  for (const t of targets()) {
+    it(`a BufferReader over a cold source fails with ETAG_CHANGED; then open, reopen and whole reads all work (${t.name})`, async () => {
+      const [v1, v2] = versions('same size');
+      await t.put(KEY, v1);
+      const cache = createMetadataCache();
+      const backend = t.backend();
+      const src = await openParquet(backend, KEY, { metadataCache: cache, footerSizeHint: WINDOW, reader: { readahead: false } });
+      const chunk = src.columnChunks[1]?.[0] as { offset: number; length: number };
+      await src.readAt(8, 4); // bytes handed out
+      await t.put(KEY, v2);
+      const err = await failure(src.readAt(chunk.offset, chunk.length), 'ConditionNotMatch');
+      expect(err.code).toBe('ETAG_CHANGED');
+      expect(cache.size).toBe(0); // no later open trusts the footer that failed
+      const failures: unknown[] = [];
+      for (let i = 0; i < 3; i++) {
+        const s = await openParquet(backend, KEY, { metadataCache: cache, footerSizeHint: WINDOW });
+        await s.readObjects({ rowStart: 0, rowEnd: 1 }).then(
+          (r) => expect(r).toEqual(testRows(1, 100_000)),
+          (e: unknown) => failures.push(e),
+        );
+        expect(s.openRequests).toBe(i === 0 ? 1 : 0);
+        await s.close();
+      }
+      expect(failures).toEqual([]);
+      await src.close();
+    });
+  }
+});
+
+describe('30. HEAD refused (403 presigned-style, 405, 501) or head: false → stat by GET bytes=0-0, once per origin; size(), SeekFrom.end, arrowFileHandle, openParquet work', () => {
+  const arrow = tableToIPC(tableFromArrays({ n: Int32Array.from({ length: 5000 }, (_, i) => i) }), 'file');
+  for (const t of targets()) {
+    it(`HEAD answers 403 (${t.name}): the request list shows GET bytes=0-0 once, then reads`, async () => {
+      const [v1] = versions('same size');
+      await t.put(KEY, v1);
+      await t.put('a.arrow', arrow);
+      t.proxy().script([{ match: 'HEAD', action: 'status', status: 403, times: 100 }]);
+      const backend = t.backend();
+      const br = new BufferReader(backend, KEY, { readahead: false });
+      expect(await br.size()).toBe(v1.byteLength);
+      const rr = new RangeReader(backend, KEY);
+      expect(await rr.seek(SeekFrom.end(-4))).toBe(v1.byteLength - 4);
+      const tail = new Uint8Array(4);
+      expect(await rr.read(tail)).toBe(4);
+      expect(Buffer.from(tail).toString()).toBe('PAR1');
+      const handle = arrowFileHandle(new BufferReader(backend, 'a.arrow'));
+      const batches = await RecordBatchReader.from(handle as unknown as FileHandle);
+      await batches.open();
+      let n = 0;
+      for await (const b of batches) n += b.numRows;
+      expect([batches.isFile(), n]).toEqual([true, 5000]);
+      const source = await openParquet(backend, KEY, { metadataCache: false, footerSizeHint: WINDOW });
+      expect(await source.readObjects({ rowStart: 0, rowEnd: 1 })).toEqual(testRows(1, 1000));
+      // Server side: HEAD refused once for the origin; each reader that needs a size sends one
+      // GET bytes=0-0 (the BufferReader, the RangeReader's SeekFrom.end, arrow's stat), then reads.
+      // openParquet needs no size: its suffix GET tells it.
+      const log = wire(t);
+      // The size's ETag pins the version: the reads after it carry If-Match.
+      expect(log.slice(0, 4)).toEqual(['HEAD - 403', 'GET bytes=0-0 206', 'GET bytes=0-0 206', `GET bytes=${v1.byteLength - 4}- 206 if-match`]);
+      expect(log[4]).toBe('GET bytes=0-0 206'); // arrow's stat
+      expect(log.filter((l) => l.startsWith('HEAD'))).toHaveLength(1);
+      expect(log.filter((l) => l.startsWith('GET bytes=0-0'))).toHaveLength(3);
+      expect(log.slice(5).every((l) => l.startsWith('GET') && !l.startsWith('GET bytes=0-0') && / 206( if-match)?$/.test(l))).toBe(true);
+      expect(log.slice(5).some((l) => l === `GET bytes=-${WINDOW} 206`)).toBe(true);
+      // Client side: the metrics list is the same list.
+      expect(listed(backend)).toEqual(t.proxy().log.map((r) => `${r.method} ${r.range ?? '-'} ${r.status}`));
+      await Promise.all([br.close(), rr.close(), handle.close(), source.close()]);
+    });
+
+    it(`head: false never sends HEAD; 405 and 501 fall back like 403; a 404 HEAD is NotFound without a GET (${t.name})`, async () => {
+      const [v1] = versions('same size');
+      await t.put(KEY, v1);
+      const noHead = t.backend({ head: false });
+      expect((await noHead.stat(KEY)).size).toBe(v1.byteLength);
+      expect(wire(t)).toEqual(['GET bytes=0-0 206']);
+      for (const status of [405, 501]) {
+        forgetHeadRefusals();
+        fresh(t);
+        t.proxy().script([{ match: 'HEAD', action: 'status', status }]);
+        const meta = await t.backend().stat(KEY);
+        expect([meta.size, meta.via?.map((w) => `${w.method} ${w.status}`)]).toEqual([v1.byteLength, [`HEAD ${status}`, 'GET 206']]);
+        expect(wire(t)).toEqual([`HEAD - ${status}`, 'GET bytes=0-0 206']);
+      }
+      forgetHeadRefusals();
+      fresh(t);
+      await failure(t.backend().stat('missing.parquet'), 'NotFound');
+      expect(wire(t)).toEqual(['HEAD - 404']);
+    });
+  }
+});
+
+describe('31. HEAD-less stat of an empty object (416) and of a server that ignores Range (200)', () => {
+  for (const t of targets()) {
+    it(`an empty object: 416 says size 0 (Content-Range bytes */0, or S3's ActualObjectSize) (${t.name})`, async () => {
+      await t.put('empty.bin', new Uint8Array(0));
+      const backend = t.backend({ head: false });
+      const reader = new BufferReader(backend, 'empty.bin');
+      expect(await reader.size()).toBe(0);
+      expect(await reader.read(new Uint8Array(10))).toBe(0);
+      expect(wire(t)).toEqual(['GET bytes=0-0 416']);
+      await reader.close();
+    });
+
+    it(`Range ignored: the 200's Content-Length is the size; Range cut wrong: Unexpected BAD_CONTENT_RANGE (${t.name})`, async () => {
+      const [v1] = versions('same size');
+      await t.put(KEY, v1);
+      t.proxy().script([{ match: 'GET', action: 'ignore-range' }]);
+      expect((await t.backend({ head: false }).stat(KEY)).size).toBe(v1.byteLength);
+      expect(wire(t)).toEqual(['GET bytes=0-0 200']); // the proxy stripped the Range it logs
+      t.proxy().script([{ match: 'GET', action: 'content-range', value: 'bytes 0-0/*' }]);
+      const err = await failure(t.backend({ head: false }).stat(KEY), 'Unexpected');
+      expect(err.code).toBe('BAD_CONTENT_RANGE');
+    });
+  }
+});

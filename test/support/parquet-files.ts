@@ -1,0 +1,68 @@
+/**
+ * Parquet files written for tests by hyparquet-writer: two columns (`id` INT32 required, `word`
+ * UTF8 optional), `rows` rows in row groups of `rowGroupSize`, and optionally empty row groups
+ * (num_rows 0, every column chunk 0 bytes) spliced into the footer at the given positions — some
+ * writers produce those, and both decoders read them as empty. `emptyChunkOffset` says where their
+ * 0-byte chunks point: `'zero'` (offset 0, inside the leading magic) or `'end'` (the end of the data).
+ */
+import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
+import type { RowGroup, SchemaElement } from 'hyparquet';
+
+export interface TestParquetOptions {
+  rows: number;
+  rowGroupSize?: number;
+  /** Indices in the final row group list where empty row groups go (e.g. [0] first, [1] second). */
+  emptyRowGroups?: number[];
+  emptyChunkOffset?: 'zero' | 'end';
+  /** Added to every id: two versions of one file with different content (same size when equal widths). */
+  idBase?: number;
+}
+
+const SCHEMA: SchemaElement[] = [
+  { name: 'root', num_children: 2 },
+  { name: 'id', type: 'INT32', repetition_type: 'REQUIRED' },
+  { name: 'word', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
+];
+
+/** The rows such a file holds, as `readObjects` returns them. */
+export function testRows(rows: number, idBase = 0): { id: number; word: string }[] {
+  return Array.from({ length: rows }, (_, i) => ({ id: idBase + i, word: `w${(idBase + i) % 1000}` }));
+}
+
+export function testParquet(opts: TestParquetOptions): Uint8Array {
+  const writer = new ByteWriter();
+  const pw = new ParquetWriter({ writer, schema: SCHEMA, statistics: false });
+  const rows = testRows(opts.rows, opts.idBase ?? 0);
+  if (rows.length > 0) {
+    pw.write({
+      columnData: [
+        { name: 'id', data: Int32Array.from(rows, (r) => r.id) },
+        { name: 'word', data: rows.map((r) => r.word) },
+      ],
+      rowGroupSize: opts.rowGroupSize ?? 1000,
+    });
+  }
+  const offset = opts.emptyChunkOffset === 'end' ? BigInt(writer.offset) : 0n;
+  for (const at of opts.emptyRowGroups ?? []) {
+    const empty: RowGroup = {
+      num_rows: 0n,
+      total_byte_size: 0n,
+      columns: SCHEMA.slice(1).map((e) => ({
+        file_offset: 0n,
+        meta_data: {
+          type: e.type as NonNullable<SchemaElement['type']>,
+          encodings: ['PLAIN'],
+          path_in_schema: [e.name],
+          codec: 'SNAPPY',
+          num_values: 0n,
+          total_uncompressed_size: 0n,
+          total_compressed_size: 0n,
+          data_page_offset: offset,
+        },
+      })),
+    };
+    pw.row_groups.splice(at, 0, empty);
+  }
+  pw.finish();
+  return new Uint8Array(writer.getBuffer());
+}
