@@ -107,7 +107,7 @@ export function httpBackend(options: HttpBackendOptions = {}): Backend {
     try {
       origin = resolveHttpUrl(path, options.baseUrl).origin;
     } catch (err) {
-      throw new ReaderError('InvalidInput', `invalid URL: ${err instanceof Error ? err.message : String(err)}`, context, { cause: err });
+      throw new ReaderError('InvalidInput', `invalid URL: ${err instanceof Error ? err.message : String(err)}`, context, { code: 'INVALID_URL', cause: err });
     }
     const answer = async (method: 'HEAD' | 'GET', extra: Record<string, string>) =>
       statResponse(await send(method, path, extra, context, opts.signal), (r) => mapStatus(r, context));
