@@ -306,7 +306,11 @@ export class ParquetSource {
     return toParquetWasmBlob(this.bound.reader, this.bound.size, { onError });
   }
 
-  /** `length` bytes at `offset` of the current version, through the buffer. */
+  /**
+   * `length` bytes at `offset` of the current version, through the buffer. After a whole-call read
+   * has moved the source to a new version, later calls read that one: to stay on one version across
+   * calls, hold `source.reader` (it fails with `ETAG_CHANGED` instead of moving on).
+   */
   readAt(offset: number, length: number): Promise<Uint8Array> {
     return this.bound.reader.readAt(offset, length);
   }

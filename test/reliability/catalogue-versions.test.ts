@@ -7,6 +7,7 @@
  * client side (withMetrics).
  */
 import type { FileHandle } from 'node:fs/promises';
+import { PassThrough } from 'node:stream';
 import { RecordBatchReader, tableFromArrays, tableToIPC } from 'apache-arrow';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Agent } from 'undici';
@@ -15,9 +16,11 @@ import { httpBackend, type HttpBackendOptions } from '../../src/backends/http/ba
 import { s3Backend } from '../../src/backends/s3/backend.js';
 import { forgetHeadRefusals } from '../../src/backends/stat.js';
 import { BufferReader } from '../../src/buffer-reader/buffer-reader.js';
+import { main } from '../../src/cli/main.js';
 import { hasErrorCode } from '../../src/errors.js';
 import { withMetrics, type MeteredBackend } from '../../src/layers/metrics.js';
 import { createMetadataCache, metadataCacheKey } from '../../src/parquet/cache.js';
+import { DEFAULT_FOOTER_WINDOW } from '../../src/parquet/footer.js';
 import { openParquet } from '../../src/parquet/source.js';
 import { RangeReader } from '../../src/range-reader/range-reader.js';
 import { SeekFrom } from '../../src/range-reader/seek-from.js';
@@ -292,6 +295,43 @@ describe('26–28. The object is replaced between opens → the warm open finds 
       await w3.close();
     });
   }
+});
+
+describe('26–28 (brr read). The object is replaced between the open and the read of one `brr read` → it plans and reads again on the new version; nothing of the old is printed', () => {
+  it('http: the tail of v1, its data request refused (412), the tail of v2, the data of v2; the output is v2', async () => {
+    // Larger than brr's footer window (~786 KiB), so the read needs data requests after the open.
+    const v1 = testParquet({ rows: 250_000, rowGroupSize: 50_000, idBase: 1000 });
+    const v2 = testParquet({ rows: 270_000, rowGroupSize: 50_000, idBase: 100_000 });
+    expect(v1.byteLength).toBeGreaterThan(DEFAULT_FOOTER_WINDOW);
+    await rig.server.put(KEY, v1);
+    let swapped = false;
+    rig.proxy.script([
+      { match: { range: /^bytes=-/ }, action: 'pass' },
+      {
+        match: 'GET',
+        before: () => {
+          rig.server.put(KEY, v2);
+          swapped = true;
+        },
+        action: 'pass',
+      },
+    ]);
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    let err = '';
+    stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+    const code = await main(['read', `${rig.proxy.url}/${KEY}`, '--columns', 'id', '--format', 'csv'], { stdout, stderr, env: {}, signal: new AbortController().signal });
+    expect([code, err, swapped]).toEqual([0, '', true]);
+    expect(out.trimEnd().split('\n')).toEqual(['id', ...testRows(270_000, 100_000).map((r) => String(r.id))]);
+    const log = wire(targets()[0] as Target);
+    expect(log.filter((l) => l.startsWith('GET bytes=-'))).toHaveLength(2);
+    expect(log[0]).toMatch(/^GET bytes=-\d+ 206$/);
+    expect(log[1]).toMatch(/ 412 if-match$/);
+    expect(log[2]).toMatch(/^GET bytes=-\d+ 206$/);
+    expect(log.slice(3).every((l) => / 206 if-match$/.test(l))).toBe(true);
+  });
 });
 
 describe('29. A change fails a call at most once: a reader that met it evicts the footer; the next open reads the new one', () => {

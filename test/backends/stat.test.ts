@@ -1,0 +1,101 @@
+/**
+ * statOverHttp (src/backends/stat.ts) on its own, with responses as any HTTP client would wrap them
+ * (here: plain objects, as a fetch-based backend builds them from `Response`). The HTTP and S3
+ * backends run it against real servers in test/reliability/catalogue-versions.test.ts (cases 30, 31)
+ * and test/backends/s3/presign.test.ts.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { forgetHeadRefusals, headRefused, statOverHttp, type StatResponse } from '../../src/backends/stat.js';
+import { ReaderError } from '../../src/errors.js';
+
+function answer(status: number, headers: Record<string, string> = {}, body = ''): StatResponse {
+  const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+  return {
+    status,
+    header: (name) => lower[name.toLowerCase()],
+    text: async () => body,
+    discard: async () => undefined,
+    error: async () => new ReaderError(status === 404 ? 'NotFound' : 'PermissionDenied', `status ${status}`, { status }),
+  };
+}
+
+/** A server script: what HEAD and the ranged GET answer, and what was sent. */
+function server(head: StatResponse, get: StatResponse) {
+  const sent: string[] = [];
+  return {
+    sent,
+    opts: (origin = 'https://cdn.example') => ({
+      origin,
+      head: true,
+      sendHead: async () => (sent.push('HEAD'), head),
+      sendRangedGet: async () => (sent.push('GET bytes=0-0'), get),
+      sizeFromErrorBody: (text: string) => {
+        const m = /<ActualObjectSize>(\d+)<\/ActualObjectSize>/.exec(text);
+        return m ? Number(m[1]) : undefined;
+      },
+      context: { backend: 'test', op: 'stat', path: 'f' },
+    }),
+  };
+}
+
+const ok206 = answer(206, { 'Content-Range': 'bytes 0-0/1234', ETag: '"v1"', 'Last-Modified': 'Thu, 01 Jan 2026 00:00:00 GMT' });
+
+beforeEach(() => forgetHeadRefusals());
+
+describe('statOverHttp', () => {
+  it('HEAD 200: its Content-Length, ETag and Last-Modified; no GET; nothing remembered', async () => {
+    const s = server(answer(200, { 'content-length': '99', etag: '"h"' }), ok206);
+    expect(await statOverHttp(s.opts())).toEqual({ size: 99, etag: '"h"' });
+    expect([s.sent, headRefused('https://cdn.example')]).toEqual([['HEAD'], false]);
+  });
+
+  for (const status of [403, 405, 501]) {
+    it(`HEAD ${status}: GET bytes=0-0 tells size and version; the origin is remembered, and the next stat skips HEAD`, async () => {
+      const s = server(answer(status), ok206);
+      const meta = await statOverHttp(s.opts());
+      expect([meta.size, meta.etag, meta.lastModified?.toISOString()]).toEqual([1234, '"v1"', '2026-01-01T00:00:00.000Z']);
+      expect(meta.via?.map((w) => [w.method, w.status, w.bytes])).toEqual([
+        ['HEAD', status, 0],
+        ['GET', 206, 1],
+      ]);
+      expect(headRefused('https://cdn.example')).toBe(true);
+      expect(headRefused('https://other.example')).toBe(false);
+      const again = await statOverHttp(s.opts());
+      expect(again.via?.map((w) => w.method)).toEqual(['GET']);
+      expect(s.sent).toEqual(['HEAD', 'GET bytes=0-0', 'GET bytes=0-0']);
+    });
+  }
+
+  it('a refused HEAD whose GET fails too (wrong credentials) is the GET error, and nothing is remembered', async () => {
+    const s = server(answer(403), answer(403, {}, '<Error><Code>SignatureDoesNotMatch</Code></Error>'));
+    await expect(statOverHttp(s.opts())).rejects.toMatchObject({ kind: 'PermissionDenied' });
+    expect(headRefused('https://cdn.example')).toBe(false);
+  });
+
+  it('a 404 HEAD is the error as it is, without a GET', async () => {
+    const s = server(answer(404), ok206);
+    await expect(statOverHttp(s.opts())).rejects.toMatchObject({ kind: 'NotFound' });
+    expect(s.sent).toEqual(['HEAD']);
+  });
+
+  it('an empty object: a 416 (bytes */0, or an error body naming size 0, or nothing at all) is size 0', async () => {
+    for (const a of [answer(416, { 'content-range': 'bytes */0' }), answer(416, {}, '<Error><ActualObjectSize>0</ActualObjectSize></Error>'), answer(416)]) {
+      const meta = await statOverHttp({ ...server(answer(405), a).opts(), head: false });
+      expect([meta.size, meta.via?.map((w) => `${w.method} ${w.status}`)]).toEqual([0, ['GET 416']]);
+    }
+  });
+
+  it('a 416 that names a non-zero size, a 206 without a size, a 200 without Content-Length are Unexpected with their codes', async () => {
+    const cases: [StatResponse, string][] = [
+      [answer(416, { 'content-range': 'bytes */50' }), 'BAD_STATUS'],
+      [answer(206, { 'content-range': 'bytes 0-0/*' }), 'BAD_CONTENT_RANGE'],
+      [answer(206, { 'content-range': 'bytes 5-5/50' }), 'BAD_CONTENT_RANGE'],
+      [answer(200), 'RANGE_IGNORED'],
+    ];
+    for (const [a, code] of cases) {
+      await expect(statOverHttp({ ...server(answer(405), a).opts(), head: false })).rejects.toMatchObject({ kind: 'Unexpected', code, retryable: false });
+    }
+    // A 200 with Content-Length: the server ignored Range, and its length is the size.
+    expect((await statOverHttp({ ...server(answer(405), answer(200, { 'content-length': '77' })).opts(), head: false })).size).toBe(77);
+  });
+});
