@@ -14,13 +14,12 @@ import { parquetMetadata, type FileMetaData } from 'hyparquet';
 import { httpBackend } from '../src/backends/http/backend.js';
 import { backendFromUrl } from '../src/backends/url.js';
 import { DEFAULT_FOOTER_WINDOW } from '../src/parquet/footer.js';
-import { columnChunkRanges } from '../src/parquet/metadata.js';
-import { planRead } from '../src/parquet/planner.js';
 import type { Backend } from '../src/types.js';
 import { checkTargets, checksFail } from './check.js';
 import { FIXTURE_DIR, FIXTURES, fixture, type FixtureSpec } from './fixtures.js';
-import { runCell, type CellResult, type Expectation, type Model } from './measure.js';
-import { IPC_READERS, MANY_FILES_PEERS, PARQUET_READERS, oursManyFiles, type ReadTarget, type ReaderDef, type Scenario } from './readers.js';
+import { expectation, type Expectation } from '../src/cli/bench/expect.js';
+import { runCell, type CellResult, type Model } from './measure.js';
+import { IPC_READERS, MANY_FILES_PEERS, PARQUET_READERS, oursManyFiles, readSpec, type ReadTarget, type ReaderDef, type Scenario } from './readers.js';
 import { htmlReport, markdownTable, terminalTable, withRatios, type BenchResults, type ManyFilesResult } from './report.js';
 import { ServerClient } from './server-client.js';
 
@@ -86,20 +85,6 @@ const FILES: Record<string, FileCase> = {
     ],
   },
 };
-
-function expectation(meta: FileMetaData, size: number, metadataLength: number, s: Scenario, window = DEFAULT_FOOTER_WINDOW): Expectation {
-  const footer = metadataLength + 8;
-  const held = { offset: Math.max(0, size - window), length: Math.min(size, window) };
-  if (s.id === 'metadata') return { bytesNeeded: footer, floorRoundTrips: footer <= window ? 1 : 2 };
-  const chunks = columnChunkRanges(meta, size, metadataLength, {});
-  const layout = { metadata: meta, size, chunks, columns: (chunks[0] ?? []).map((c) => c.column), held };
-  const plan = planRead(layout, {
-    ...(s.columns ? { columns: s.columns } : {}),
-    ...(s.rowGroups ? { rowGroups: s.rowGroups } : {}),
-    ...(s.filter ? { filter: s.filter } : {}),
-  });
-  return { bytesNeeded: footer + plan.bytesNeeded, floorRoundTrips: plan.ranges.length === 0 ? 1 : 2 };
-}
 
 class Progress {
   private done = 0;
@@ -167,7 +152,7 @@ async function runMatrix(check: boolean, model: Model, iterations: number, manyC
       const metadataLength = new DataView(b.buffer, b.byteOffset).getUint32(b.byteLength - 8, true);
       const target: ReadTarget = { backend, key: f.spec.file, httpUrl: `${server.url}/${f.spec.file}`, size: b.byteLength, metadata: meta, metadataLength };
       for (const s of f.scenarios(meta)) {
-        const expect = expectation(meta, b.byteLength, metadataLength, s);
+        const expect = expectation({ metadata: meta, size: b.byteLength, metadataLength }, readSpec(s));
         for (const reader of PARQUET_READERS) jobs.push({ file: f.name, target, scenario: s, reader, expect });
       }
     }
