@@ -14,8 +14,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { redactUrl } from '../errors.js';
 import { parseS3Url } from '../backends/s3/url.js';
 import { COMMON_HELP, UsageError, intFlag, parseCommand, str, urlArg } from './args.js';
-import { DEFAULT_NAIVE_LIMIT, benchObject } from './bench/object.js';
-import { presignGet } from './bench/presign.js';
+import { DEFAULT_NAIVE_LIMIT, benchObject, type PeerAccess } from './bench/object.js';
+import { presignGet, signingFetch } from './bench/s3-peer.js';
 import type { ReadSpec } from './bench/readers.js';
 import { benchJson, benchTable, benchWaterfall, type BenchReportInput } from './bench/report.js';
 import { CliError, EXIT } from './exit.js';
@@ -38,10 +38,11 @@ time (median of --runs) and what the requests cost on S3 per million reads.
 Readers:
   naive                 one seek + read per column chunk through a RangeReader that drops its stream
                         on every seek (what a plain reader over old OpenDAL did)
-  hyparquet             hyparquet's own asyncBufferFromUrl (a presigned URL for s3://)
-  parquet-wasm          parquet-wasm's ParquetFile.fromUrl (a presigned URL for s3://)
+  hyparquet             hyparquet's own asyncBufferFromUrl
+  parquet-wasm          parquet-wasm's ParquetFile.fromUrl
   ours                  openParquet + readTable
-On a local file the peers read through a plain file object (one read per slice).
+On s3:// the peers' requests are signed like ours (or use a presigned URL: --presign); on a local
+file they read through a plain file object (one read per slice).
 
   --columns a,b         columns to read (default all)
   --row-groups 0,3      row groups to read (default all)
@@ -49,6 +50,8 @@ On a local file the peers read through a plain file object (one read per slice).
                         predicate and reads every selected row group
   --runs N              runs per reader (default ${DEFAULT_BENCH_RUNS}); counts are the last run's
   --naive-limit N       the naive reader reads at most N column chunks (default ${formatCount(DEFAULT_NAIVE_LIMIT)}); the output says when it stopped
+  --presign             s3://: the peers read a presigned GET URL, as a browser app would (S3 refuses
+                        their HEAD on it; hyparquet then asks with a ranged GET)
   --json                { url, size, selection, readers: [{ reader, gets, heads, roundTrips, bytes, wallMs, … }] } on stdout
   --waterfall FILE      one request waterfall per reader, as HTML
 ${COMMON_HELP.replace(/\n  --waterfall FILE[^\n]*/, '').replace(/\n  --no-retry[^\n]*/, '')}
@@ -81,18 +84,19 @@ export async function runBench(args: string[], io: Io): Promise<number> {
   return first !== undefined && !first.startsWith('-') ? benchUrl(args, io) : benchMatrix(args, io);
 }
 
-/** The peers' URL: http(s) as given, s3:// presigned, a local file none (they read a plain file object). */
-async function peerUrl(url: string, io: Io, common: Parameters<typeof s3OptionsFrom>[0]): Promise<string | undefined> {
-  if (/^https?:\/\//i.test(url)) return url;
+/** How the peers reach the object: http(s) as given; s3:// signed per request (or presigned); a local file not by URL. */
+async function peerAccess(url: string, io: Io, common: Parameters<typeof s3OptionsFrom>[0], presign: boolean): Promise<PeerAccess | undefined> {
+  if (/^https?:\/\//i.test(url)) return { url };
   if (/^s3:\/\//i.test(url)) {
     const { bucket, key } = parseS3Url(url);
-    return presignGet({ ...s3OptionsFrom(common, io.env), bucket }, key);
+    const options = { ...s3OptionsFrom(common, io.env), bucket };
+    return presign ? { url: await presignGet(options, key) } : signingFetch(options, key);
   }
   return undefined;
 }
 
 async function benchUrl(args: string[], io: Io): Promise<number> {
-  const options = { ...SELECTION_OPTIONS, runs: { type: 'string' }, json: { type: 'boolean' }, 'naive-limit': { type: 'string' } } as const;
+  const options = { ...SELECTION_OPTIONS, runs: { type: 'string' }, json: { type: 'boolean' }, 'naive-limit': { type: 'string' }, presign: { type: 'boolean' } } as const;
   const { values, common, positionals } = parseCommand('bench', args, options, 1);
   const url = urlArg('bench', positionals);
   const runs = intFlag('bench', 'runs', str(values, 'runs')) ?? DEFAULT_BENCH_RUNS;
@@ -107,13 +111,12 @@ async function benchUrl(args: string[], io: Io): Promise<number> {
   const filterText = str(values, 'filter');
   const conditions: Condition[] = filterText === undefined ? [] : parseFilter(filterText, 'bench');
   const { path } = commandBackend('bench', url, common, io.env); // a bad URL fails here, before any request
-  let peer: Promise<string | undefined> | undefined;
   const tty = io.stderr.isTTY === true;
   const result = await benchObject({
     target: {
       backend: () => commandBackend('bench', url, common, io.env).backend,
       key: path,
-      peerUrl: () => (peer ??= peerUrl(url, io, common)),
+      peerAccess: () => peerAccess(url, io, common, values.presign === true),
     },
     spec,
     conditions,

@@ -33,12 +33,21 @@ export const OBJECT_READERS: readonly ReaderDef[] = [
   ...(OURS_DROPIN ? [OURS_DROPIN] : []),
 ];
 
+export interface PeerAccess {
+  url: string;
+  /** Default: the global fetch. The benchmark counts its requests either way. */
+  fetch?: typeof globalThis.fetch;
+}
+
 export interface ObjectTarget {
   /** A fresh backend (no retries) for one run of one of our readers. */
   backend(): Backend;
   key: string;
-  /** The plain URL the peers read (presigned for S3); undefined for a local file (they read a plain file object). */
-  peerUrl(): Promise<string | undefined>;
+  /**
+   * The URL the peers read and the fetch to read it with (S3: a signing fetch, or none with a
+   * presigned URL); undefined for a local file (they read a plain file object). Called once.
+   */
+  peerAccess(): Promise<PeerAccess | undefined>;
 }
 
 export interface ObjectBenchOptions {
@@ -121,20 +130,20 @@ export async function benchObject(opts: ObjectBenchOptions): Promise<ObjectBench
   const ours = OBJECT_READERS.find((r) => r.id === 'ours') as ReaderDef;
   const order = [ours, ...OBJECT_READERS.filter((r) => r !== ours)];
   let layout: FileLayout | undefined;
-  let peerUrl: string | undefined;
+  let access: PeerAccess | undefined | null = null; // null: not asked yet
   const results = new Map<string, ReaderResult>();
   for (const reader of order) {
     const walls: number[] = [];
     let last: { counts: MetricsSnapshot; countedBy: ReaderResult['countedBy']; rows: number; chunksSkipped?: number } | undefined;
     let error: ReaderResult['error'];
     const peer = !reader.ours && reader !== NAIVE;
-    if (peer && layout && peerUrl === undefined) peerUrl = await target.peerUrl();
+    if (peer && access === null) access = await target.peerAccess();
     const spec: ReadSpec = peer && layout && opts.conditions ? { ...opts.spec, ...optional('hyparquetFilter', hyparquetFilterFor(opts.conditions, layout.metadata)) } : opts.spec;
     for (let run = 1; run <= runs; run++) {
       throwIfAborted(opts.signal);
       opts.onRun?.(reader.id, run, runs);
-      const counter = countingFetch();
-      const t: ReadTarget = { backend: target.backend, key: target.key, ...layout, ...(peer && peerUrl ? { httpUrl: peerUrl, fetch: counter.fetch } : {}) };
+      const counter = countingFetch(access?.fetch);
+      const t: ReadTarget = { backend: target.backend, key: target.key, ...layout, ...(peer && access ? { httpUrl: access.url, fetch: counter.fetch } : {}) };
       const t0 = performance.now();
       try {
         const out = await reader.run(t, spec, { chunkLimit: opts.naiveLimit });

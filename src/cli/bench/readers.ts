@@ -219,6 +219,24 @@ async function fromPlainFile(t: ReadTarget): Promise<{ file: ParquetFile; failed
   return { file, failed, client: plain.client };
 }
 
+/**
+ * parquet-wasm panics on a failed fetch or a bad file, and the panic escapes as an uncaught exception
+ * (DESIGN.md) while its promise never settles: while `fn` runs, an uncaught exception rejects it
+ * instead of ending the process. (Anything else thrown uncaught in that window is blamed on it too.)
+ */
+async function catchingPanics<T>(fn: () => Promise<T>): Promise<T> {
+  let fail: (err: unknown) => void = () => undefined;
+  const panicked = new Promise<never>((_, reject) => (fail = reject));
+  const onUncaught = (err: unknown) =>
+    fail(new ReaderError('Unexpected', `parquet-wasm panicked: ${err instanceof Error ? err.message : String(err)}`, { op: 'decode' }, { code: 'DECODER_PANIC', cause: err }));
+  process.on('uncaughtException', onUncaught);
+  try {
+    return await Promise.race([fn(), panicked]);
+  } finally {
+    process.off('uncaughtException', onUncaught);
+  }
+}
+
 export const PARQUET_WASM_PEER: ReaderDef = {
   id: 'parquet-wasm',
   label: "parquet-wasm's ParquetFile.fromUrl",
@@ -227,7 +245,7 @@ export const PARQUET_WASM_PEER: ReaderDef = {
   kind: 'parquet',
   async run(t, s) {
     // parquet-wasm fetches with the global fetch: swap the counting one in for this read.
-    return withGlobalFetch(t.httpUrl ? t.fetch : undefined, async () => {
+    return withGlobalFetch(t.httpUrl ? t.fetch : undefined, () => catchingPanics(async () => {
       const opened = t.httpUrl ? { file: await ParquetFile.fromUrl(t.httpUrl), failed: undefined, client: undefined } : await fromPlainFile(t);
       const { file, failed, client } = opened;
       try {
@@ -243,7 +261,7 @@ export const PARQUET_WASM_PEER: ReaderDef = {
       } finally {
         file.free();
       }
-    });
+    }));
   },
 };
 
