@@ -118,6 +118,25 @@ def sign(spec):
     return {"signed": out}
 
 
+def presign(spec):
+    """Presigned GET URLs made by botocore's S3SigV4QueryAuth at a fixed time (to compare ours with)."""
+    from unittest import mock
+
+    import botocore.auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    out = []
+    for r in spec["requests"]:
+        creds = Credentials(r["accessKeyId"], r["secretAccessKey"], r.get("sessionToken"))
+        req = AWSRequest(method="GET", url=r["url"])
+        at = datetime.datetime.strptime(r["timestamp"], "%Y%m%dT%H%M%SZ")
+        with mock.patch.object(botocore.auth, "get_current_datetime", return_value=at):
+            botocore.auth.S3SigV4QueryAuth(creds, "s3", r["region"], expires=r["expires"]).add_auth(req)
+        out.append(req.url)
+    return {"urls": out}
+
+
 def main():
     warnings.filterwarnings("ignore")  # urllib3 warns about verify=False on every request
     cmd = sys.argv[1]
@@ -133,6 +152,8 @@ def main():
         result = list_keys(sys.argv[2], json.load(sys.stdin))
     elif cmd == "sign":
         result = sign(json.load(sys.stdin))
+    elif cmd == "presign":
+        result = presign(json.load(sys.stdin))
     else:
         raise SystemExit(f"unknown command {cmd}")
     json.dump(result, sys.stdout)

@@ -22,6 +22,8 @@ import { objectTarget, resolveS3Location, type S3Location } from '../../backends
  */
 export const BENCH_PRESIGN_SECONDS = 15 * 60;
 
+const UNSIGNED_PAYLOAD_HEADER = new Set(['x-amz-content-sha256']);
+
 interface S3Access {
   loc: S3Location;
   /** The object's URL (path-style or virtual-hosted, as our backend addresses it). */
@@ -60,7 +62,7 @@ async function s3Access(options: S3BackendOptions, key: string): Promise<S3Acces
  * unsigned, as S3 presigned URLs are); for anonymous access, the plain URL. Only `host` is a signed
  * header, so the reader may add its own `Range`.
  */
-export async function presignGet(options: S3BackendOptions, key: string, expiresInSeconds = BENCH_PRESIGN_SECONDS): Promise<string> {
+export async function presignGet(options: S3BackendOptions, key: string, expiresInSeconds = BENCH_PRESIGN_SECONDS, signingDate = new Date()): Promise<string> {
   const a = await s3Access(options, key);
   if (!a.credentials) return a.url;
   const signer = new SignatureV4({
@@ -84,9 +86,10 @@ export async function presignGet(options: S3BackendOptions, key: string, expires
       ...(port ? { port: Number(port) } : {}),
       path: a.path,
       query: {},
+      // The payload hash the signer uses; kept out of the query and of the signed headers, as botocore does.
       headers: { host: a.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
     },
-    { expiresIn: expiresInSeconds },
+    { expiresIn: expiresInSeconds, signingDate, unhoistableHeaders: UNSIGNED_PAYLOAD_HEADER, unsignableHeaders: UNSIGNED_PAYLOAD_HEADER },
   );
   const query: Record<string, string> = {};
   for (const [k, v] of Object.entries(signed.query ?? {})) if (typeof v === 'string') query[k] = v;
