@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { redactUrl } from '../errors.js';
 import { parseS3Url } from '../backends/s3/url.js';
 import { COMMON_HELP, UsageError, intFlag, parseCommand, str, urlArg } from './args.js';
-import { DEFAULT_NAIVE_LIMIT, benchObject, type PeerAccess } from './bench/object.js';
+import { DEFAULT_NAIVE_LIMIT, benchObject, warmUp, type PeerAccess } from './bench/object.js';
 import { presignGet, signingFetch } from './bench/s3-peer.js';
 import type { ReadSpec } from './bench/readers.js';
 import { benchJson, benchTable, benchWaterfall, type BenchReportInput } from './bench/report.js';
@@ -33,7 +33,9 @@ export const BENCH_HELP = `Usage: brr bench <url> [--columns a,b] [--row-groups 
 
 Benchmark your own file: every reader reads the selection from your store, each from cold, and every
 request is counted on our side — GETs, HEADs, round trips, bytes moved against bytes needed, wall
-time (median of --runs) and what the requests cost on S3 per million reads.
+time (median of --runs) and what the requests cost on S3 per million reads. Before the clock runs,
+every reader reads a tiny in-memory file once (no request to your store), so none of them pays the
+process's start-up (JIT, WebAssembly compiles, the decoder thread).
 
 Readers:
   naive                 one seek + read per column chunk through a RangeReader that drops its stream
@@ -112,6 +114,8 @@ async function benchUrl(args: string[], io: Io): Promise<number> {
   const conditions: Condition[] = filterText === undefined ? [] : parseFilter(filterText, 'bench');
   const { path } = commandBackend('bench', url, common, io.env); // a bad URL fails here, before any request
   const tty = io.stderr.isTTY === true;
+  if (tty) io.stderr.write('brr bench: warming up on an in-memory file…');
+  await warmUp();
   const result = await benchObject({
     target: {
       backend: () => commandBackend('bench', url, common, io.env).backend,

@@ -47,7 +47,7 @@ export function benchTable(input: BenchReportInput): string {
   kv('object', `${input.url} (${formatBytes(result.size)}, ${plural(result.rowGroups, 'row group')} × ${plural(result.columns, 'column')})`);
   kv('selection', selectionText(input.selection));
   kv('needed', `${formatBytes(result.bytesNeeded)} (${formatCount(result.bytesNeeded)} bytes: the footer and the selected column data)`);
-  kv('runs', `${input.runs} per reader, each from cold; wall time is the median`);
+  kv('runs', `${input.runs} per reader, each from cold (after a warm-up on a tiny in-memory file); wall time is the median`);
   lines.push('');
   const header = ['reader', 'GETs', 'HEADs', 'round trips', 'moved', 'moved/needed', 'wall ms', 'S3 $ per 1M reads'];
   const rows = result.readers.map((r) =>
