@@ -20,8 +20,8 @@ import { ReaderError } from '../../errors.js';
 import { withMetrics, type MetricsSnapshot } from '../../layers/metrics.js';
 import type { RowGroupFilter } from '../../parquet/filter.js';
 import { columnChunkRanges } from '../../parquet/metadata.js';
-import { planRead, type PlanSelection } from '../../parquet/planner.js';
-import { openParquet } from '../../parquet/source.js';
+import { planRead, type PlanSelection, type ReadPlan } from '../../parquet/planner.js';
+import { openParquet, type ParquetSource } from '../../parquet/source.js';
 import { RangeReader } from '../../range-reader/range-reader.js';
 import type { Backend } from '../../types.js';
 import { ClearingBufReader, readChunksBySeeks, readFooterBySeeks, type SeekRead } from './baselines.js';
@@ -265,27 +265,30 @@ export const PARQUET_WASM_PEER: ReaderDef = {
   },
 };
 
+/** Ours: open from cold (no footer cache), plan, prefetch the plan, then `decode` from the buffer (rows). */
+async function runOurs(t: ReadTarget, s: ReadSpec, prefetch: { pageIndex?: boolean }, decode: (source: ParquetSource, plan: ReadPlan) => Promise<number>): Promise<ReaderOutcome> {
+  const backend = withMetrics(t.backend());
+  const source = await openParquet(backend, t.key, { metadataCache: false });
+  const layout: FileLayout = { size: source.size, metadata: source.metadata, metadataLength: source.metadataLength };
+  try {
+    if (s.metadataOnly) return { rows: 0, client: backend.metrics.snapshot(), ioDoneAt: performance.now(), layout };
+    const plan = source.plan(planSelection(s));
+    await source.prefetch(plan, prefetch);
+    const ioDoneAt = performance.now();
+    const rows = await decode(source, plan);
+    return { rows, client: backend.metrics.snapshot(), ioDoneAt, layout };
+  } finally {
+    await source.close();
+  }
+}
+
 export const OURS_PARQUET_WASM: ReaderDef = {
   id: 'ours+parquet-wasm',
   label: 'ours: openParquet + readTable (parquet-wasm)',
   ours: true,
   decodes: true,
   kind: 'parquet',
-  async run(t, s) {
-    const backend = withMetrics(t.backend());
-    const source = await openParquet(backend, t.key, { metadataCache: false });
-    const layout: FileLayout = { size: source.size, metadata: source.metadata, metadataLength: source.metadataLength };
-    try {
-      if (s.metadataOnly) return { rows: 0, client: backend.metrics.snapshot(), ioDoneAt: performance.now(), layout };
-      const plan = source.plan(planSelection(s));
-      await source.prefetch(plan, { pageIndex: true });
-      const ioDoneAt = performance.now();
-      const table = await source.readTable(planSelection(s));
-      return { rows: table.numRows, client: backend.metrics.snapshot(), ioDoneAt, layout };
-    } finally {
-      await source.close();
-    }
-  },
+  run: (t, s) => runOurs(t, s, { pageIndex: true }, async (source) => (await source.readTable(planSelection(s))).numRows),
 };
 
 export const OURS_HYPARQUET: ReaderDef = {
@@ -294,15 +297,8 @@ export const OURS_HYPARQUET: ReaderDef = {
   ours: true,
   decodes: true,
   kind: 'parquet',
-  async run(t, s) {
-    const backend = withMetrics(t.backend());
-    const source = await openParquet(backend, t.key, { metadataCache: false });
-    const layout: FileLayout = { size: source.size, metadata: source.metadata, metadataLength: source.metadataLength };
-    try {
-      if (s.metadataOnly) return { rows: 0, client: backend.metrics.snapshot(), ioDoneAt: performance.now(), layout };
-      const plan = source.plan(planSelection(s));
-      await source.prefetch(plan);
-      const ioDoneAt = performance.now();
+  run: (t, s) =>
+    runOurs(t, s, {}, async (source, plan) => {
       let rows = 0;
       // One hyparquet read per run of consecutive planned row groups (a filter pruned the rest);
       // hyparquet filters rows inside them.
@@ -316,11 +312,8 @@ export const OURS_HYPARQUET: ReaderDef = {
         });
         rows += got.length;
       }
-      return { rows, client: backend.metrics.snapshot(), ioDoneAt, layout };
-    } finally {
-      await source.close();
-    }
-  },
+      return rows;
+    }),
 };
 
 /**
