@@ -56,6 +56,7 @@ file they read through a plain file object (one read per slice).
                         their HEAD on it; hyparquet then asks with a ranged GET)
   --json                { url, size, selection, readers: [{ reader, gets, heads, roundTrips, bytes, wallMs, … }] } on stdout
   --waterfall FILE      one request waterfall per reader, as HTML
+
 ${COMMON_HELP.replace(/\n  --waterfall FILE[^\n]*/, '').replace(/\n  --no-retry[^\n]*/, '')}
 
 No retries: a failed request fails that reader's row (ours failing fails the command, with the exit
