@@ -198,19 +198,19 @@ describe.concurrent('brr bench <url> (HTTP)', () => {
 
   it('a missing object: not found (2), one line on stderr, nothing on stdout, one request', async () => {
     const key = 'missing/none.parquet';
-    const r = await run(['bench', `${server.url}/${key}`, '--json']);
+    const r = await run(['bench', `${server.url}/${key}`, '--json'], { timeoutMs: 60_000 });
     expect(r.code).toBe(2);
     expect(r.out).toBe('');
     expect(r.stderr).toMatch(/^brr: not found: .*\n$/);
     expect(server.requests.filter((x) => x.path === key).map(line)).toEqual([`GET bytes=-${DEFAULT_FOOTER_WINDOW}`]);
-  });
+  }, 90_000);
 
   it('bad flags are usage errors (64) before any request; --waterfall draws one section per reader', async () => {
     const f = own('flags');
     const bad = own('bad-flags');
     const [runs, limit, waterfall] = await Promise.all([
-      run(['bench', bad.url, '--runs', '0']),
-      run(['bench', bad.url, '--naive-limit', 'lots']),
+      run(['bench', bad.url, '--runs', '0'], { timeoutMs: 60_000 }),
+      run(['bench', bad.url, '--naive-limit', 'lots'], { timeoutMs: 60_000 }),
       run(['bench', f.url, '--columns', 'id', '--naive-limit', '1', '--waterfall', join(tmp, 'w.html')], { timeoutMs: 60_000 }),
     ]);
     expect(runs.code).toBe(64);
@@ -262,7 +262,7 @@ describe.skipIf(!motoOk)('brr bench s3:// (moto, signatures checked, behind the 
     const proxy = await new ObjectServer({ upstream: (moto as MotoServer).endpoint }).start();
     try {
       const secret = 'wrongSecretKEY0123456789abcdefghijklmnop';
-      const r = await run(['bench', `s3://${BUCKET}/seed.parquet`, '--json', '--debug'], { env: env(proxy.url, secret) });
+      const r = await run(['bench', `s3://${BUCKET}/seed.parquet`, '--json', '--debug'], { env: env(proxy.url, secret), timeoutMs: 60_000 });
       expect(r.code).toBe(3);
       expect(r.out).toBe('');
       expect(r.stderr).toMatch(/^brr: permission denied: .*SignatureDoesNotMatch/);
@@ -271,11 +271,11 @@ describe.skipIf(!motoOk)('brr bench s3:// (moto, signatures checked, behind the 
     } finally {
       await proxy.stop();
     }
-  });
+  }, 90_000);
 
   it('a missing key is not found (2)', async () => {
-    const r = await run(['bench', `s3://${BUCKET}/missing.parquet`], { env: env((moto as MotoServer).endpoint) });
+    const r = await run(['bench', `s3://${BUCKET}/missing.parquet`], { env: env((moto as MotoServer).endpoint), timeoutMs: 60_000 });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^brr: not found: /);
-  });
+  }, 90_000);
 });

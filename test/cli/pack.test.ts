@@ -68,8 +68,8 @@ describe('the packed package, freshly installed', () => {
   }, 150_000);
 
   it('its brr bench without a URL says the matrix needs a checkout (69)', async () => {
-    const r = await run(['bench'], { script: brr, cwd: dir });
+    const r = await run(['bench'], { script: brr, cwd: dir, timeoutMs: 60_000 });
     expect(r.code).toBe(69);
     expect(r.stderr).toContain("'brr bench <url>' benchmarks your own file from anywhere");
-  });
+  }, 90_000);
 });
