@@ -1,5 +1,6 @@
 /** The benchmark's targets (issue 6), checked on whatever matrix ran. */
 import type { BenchResults } from './report.js';
+import { S3_FILE } from './s3-cells.js';
 
 /**
  * A target either holds, or misses. An advisory target's miss is printed but does not fail --check:
@@ -31,7 +32,8 @@ export function checkTargets(r: BenchResults): Check[] {
   const parquetOurs = ours.filter((c) => c.file !== 'ipc');
   const offFloor = parquetOurs.filter((c) => c.roundTrips > c.floorRoundTrips);
   add('round trips at the floor (1 in the window, else 2)', offFloor.length === 0, offFloor.map((c) => `${c.file}/${c.scenario}/${c.reader}: ${c.roundTrips} > ${c.floorRoundTrips}`).join(', ') || 'all');
-  const slowIo = parquetOurs.filter((c) => c.ioMs > 1.5 * c.floorMs);
+  // The S3 cells' I/O includes moto's own time to answer (a Python server), which the floor does not model.
+  const slowIo = parquetOurs.filter((c) => c.file !== S3_FILE && c.ioMs > 1.5 * c.floorMs);
   add('I/O time ≤ 1.5× the floor', slowIo.length === 0, slowIo.map((c) => `${c.file}/${c.scenario}/${c.reader}: ${c.ioMs.toFixed(1)} > 1.5×${c.floorMs.toFixed(1)}`).join(', ') || 'all');
   // "Ours" in a cell is our fastest reader there (each decoder has its own speed; the I/O is ours).
   const bestOurs = new Map<string, (typeof ours)[number]>();
@@ -65,6 +67,10 @@ export function checkTargets(r: BenchResults): Check[] {
   add('seed-sized files: our GETs ≤ the fewest of any peer', moreGets.length === 0, moreGets.map((c) => `${c.scenario}/${c.reader}: ${c.gets}`).join(', ') || 'all');
   const bigProj = ours.filter((c) => c.file === 'big' && c.scenario === 'projection');
   add('big file projections: bytes moved ≤ 1.10× needed', bigProj.length > 0 && bigProj.every((c) => c.bytesMoved <= 1.1 * c.bytesNeeded), bigProj.map((c) => `${c.reader} ${(c.bytesMoved / c.bytesNeeded).toFixed(3)}×`).join(', '));
+  const s3Full = ours.filter((c) => c.file === S3_FILE && c.scenario === 'full');
+  if (s3Full.length) {
+    add('S3 backend (moto, signatures checked): seed full read 1 GET, 0 HEAD', s3Full.every((c) => c.gets === 1 && c.heads === 0), s3Full.map((c) => `${c.reader} ${c.gets} GET ${c.heads} HEAD`).join(', '));
+  }
   const cold = r.manyFiles.find((m) => m.ours && m.pass === 'cold');
   const warm = r.manyFiles.find((m) => m.ours && m.pass === 'warm');
   if (cold && warm) {

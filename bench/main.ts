@@ -4,7 +4,8 @@
  *   npm run bench                      full matrix on the embedded default (generated fixtures)
  *   npm run bench -- --check           reduced matrix + assert the targets (CI)
  *   flags: --ttfb MS  --mbps N  --iterations N  --files N (many-files count)
- *          --s3 s3://bucket/key [--endpoint URL]   the same matrix against S3 / moto
+ * The seed file is also read through the S3 backend, on moto behind the same latency model
+ * (bench/s3-cells.ts). Your own object on your own store: `brr bench s3://bucket/key` (or https://…).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -12,15 +13,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parquetMetadata, type FileMetaData } from 'hyparquet';
 import { httpBackend } from '../src/backends/http/backend.js';
-import { backendFromUrl } from '../src/backends/url.js';
 import { DEFAULT_FOOTER_WINDOW } from '../src/parquet/footer.js';
-import { columnChunkRanges } from '../src/parquet/metadata.js';
-import { planRead } from '../src/parquet/planner.js';
 import type { Backend } from '../src/types.js';
 import { checkTargets, checksFail } from './check.js';
 import { FIXTURE_DIR, FIXTURES, fixture, type FixtureSpec } from './fixtures.js';
-import { runCell, type CellResult, type Expectation, type Model } from './measure.js';
-import { IPC_READERS, MANY_FILES_PEERS, PARQUET_READERS, oursManyFiles, type ReadTarget, type ReaderDef, type Scenario } from './readers.js';
+import { expectation, type Expectation } from '../src/cli/bench/expect.js';
+import { runCell, type CellResult, type Model } from './measure.js';
+import { IPC_READERS, MANY_FILES_PEERS, PARQUET_READERS, oursManyFiles, readSpec, type ReadTarget, type ReaderDef, type Scenario } from './readers.js';
+import { runS3Cells, s3CellCount } from './s3-cells.js';
 import { htmlReport, markdownTable, terminalTable, withRatios, type BenchResults, type ManyFilesResult } from './report.js';
 import { ServerClient } from './server-client.js';
 
@@ -87,20 +87,6 @@ const FILES: Record<string, FileCase> = {
   },
 };
 
-function expectation(meta: FileMetaData, size: number, metadataLength: number, s: Scenario, window = DEFAULT_FOOTER_WINDOW): Expectation {
-  const footer = metadataLength + 8;
-  const held = { offset: Math.max(0, size - window), length: Math.min(size, window) };
-  if (s.id === 'metadata') return { bytesNeeded: footer, floorRoundTrips: footer <= window ? 1 : 2 };
-  const chunks = columnChunkRanges(meta, size, metadataLength, {});
-  const layout = { metadata: meta, size, chunks, columns: (chunks[0] ?? []).map((c) => c.column), held };
-  const plan = planRead(layout, {
-    ...(s.columns ? { columns: s.columns } : {}),
-    ...(s.rowGroups ? { rowGroups: s.rowGroups } : {}),
-    ...(s.filter ? { filter: s.filter } : {}),
-  });
-  return { bytesNeeded: footer + plan.bytesNeeded, floorRoundTrips: plan.ranges.length === 0 ? 1 : 2 };
-}
-
 class Progress {
   private done = 0;
   constructor(private readonly total: number) {}
@@ -123,15 +109,12 @@ async function main(): Promise<void> {
       mbps: { type: 'string' },
       iterations: { type: 'string' },
       files: { type: 'string' },
-      s3: { type: 'string' },
-      endpoint: { type: 'string' },
     },
   });
   const check = values.check ?? false;
   const model: Model = { ttfbMs: Number(values.ttfb ?? DEFAULT_TTFB_MS), bytesPerSecond: Number(values.mbps ?? DEFAULT_MBPS) * 1e6 };
   const iterations = Number(values.iterations ?? 3);
   const manyCount = Number(values.files ?? (check ? MANY_FILES_CHECK : MANY_FILES));
-  if (values.s3) return runS3(values.s3, values.endpoint, model, iterations);
 
   // --check runs on a shared, noisy machine: a timing miss gets one fresh run before it fails CI.
   const attempts = check ? 2 : 1;
@@ -167,7 +150,7 @@ async function runMatrix(check: boolean, model: Model, iterations: number, manyC
       const metadataLength = new DataView(b.buffer, b.byteOffset).getUint32(b.byteLength - 8, true);
       const target: ReadTarget = { backend, key: f.spec.file, httpUrl: `${server.url}/${f.spec.file}`, size: b.byteLength, metadata: meta, metadataLength };
       for (const s of f.scenarios(meta)) {
-        const expect = expectation(meta, b.byteLength, metadataLength, s);
+        const expect = expectation({ metadata: meta, size: b.byteLength, metadataLength }, readSpec(s));
         for (const reader of PARQUET_READERS) jobs.push({ file: f.name, target, scenario: s, reader, expect });
       }
     }
@@ -177,12 +160,16 @@ async function runMatrix(check: boolean, model: Model, iterations: number, manyC
       jobs.push({ file: 'ipc', target: ipcTarget, scenario: { id: 'full', label: 'all record batches' }, reader, expect: { bytesNeeded: ipc.byteLength, floorRoundTrips: ipc.byteLength <= DEFAULT_FOOTER_WINDOW ? 1 : 2 } });
     }
 
-    const progress = new Progress(jobs.length + 2 + MANY_FILES_PEERS.length);
+    const seedCase = FILES.seed as FileCase;
+    const progress = new Progress(jobs.length + s3CellCount(check, seedCase.scenarios(parquetMetadata(bytes.seed as Uint8Array)).length) + 2 + MANY_FILES_PEERS.length);
     const cells: CellResult[] = [];
     for (const j of jobs) {
       progress.step(`${j.file} · ${j.scenario.id} · ${j.reader.id}`);
       cells.push(await runCell(server, j.file, j.target, j.scenario, j.reader, j.expect, { iterations, budgetMs: CELL_BUDGET_MS, model }));
     }
+    const s3 = await runS3Cells({ check, spec: seedCase.spec, scenarios: seedCase.scenarios, cell: { iterations, budgetMs: CELL_BUDGET_MS, model }, step: (w) => progress.step(w) });
+    cells.push(...s3.cells);
+    if (s3.skipped) console.log(`\nS3 cells skipped: ${s3.skipped}`);
 
     const keys = Array.from({ length: manyCount }, (_, i) => `many/${i}.parquet`);
     const manyFiles: ManyFilesResult[] = [];
@@ -250,40 +237,6 @@ async function writeOutputs(results: BenchResults, check: boolean): Promise<void
   const seedFull = { ...results, cells: results.cells.filter((c) => c.file === 'seed' && c.scenario === 'full') };
   await writeFile(join(RESULTS_DIR, `${base}-seed-full.html`), htmlReport(seedFull));
   console.log(`\nwrote bench/results/${base}.json, ${base}.md, ${base}.html and ${base}-seed-full.html`);
-}
-
-/** The matrix for one object on S3 (or moto): our readers and the baselines; the peers when a plain URL exists. */
-async function runS3(s3url: string, endpoint: string | undefined, model: Model, iterations: number): Promise<void> {
-  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(s3url);
-  if (!m) throw new Error('--s3 needs s3://bucket/key');
-  const [, bucket, key] = m as unknown as [string, string, string];
-  const make = (): Backend => backendFromUrl(s3url, endpoint ? { s3: { endpoint } } : {}).backend;
-  const path = backendFromUrl(s3url, endpoint ? { s3: { endpoint } } : {}).path;
-  const { collectBody } = await import('../src/body.js');
-  const whole = await collectBody((await make().read(path, { offset: 0 })).body);
-  const meta = parquetMetadata(whole);
-  const metadataLength = new DataView(whole.buffer, whole.byteOffset).getUint32(whole.byteLength - 8, true);
-  const httpUrl = endpoint ? `${endpoint.replace(/\/$/, '')}/${bucket}/${key}` : undefined;
-  const target: ReadTarget = { backend: make, key: path, ...(httpUrl ? { httpUrl } : {}), size: whole.byteLength, metadata: meta, metadataLength };
-  console.log(`benchmark against ${s3url}${endpoint ? ` at ${endpoint}` : ''}: counts come from the library's own metrics (no server log)${httpUrl ? '' : '; the peers need a plain URL (--endpoint) and are skipped'}`);
-  const scenarios: Scenario[] = [{ id: 'full', label: 'full read' }, { id: 'metadata', label: 'metadata only' }];
-  for (const s of scenarios) {
-    for (const reader of PARQUET_READERS) {
-      if (!reader.ours && !httpUrl && (reader.id === 'hyparquet' || reader.id === 'parquet-wasm')) continue;
-      const t0 = performance.now();
-      let line: string;
-      try {
-        let out;
-        for (let i = 0; i < iterations; i++) out = await reader.run(target, s);
-        const c = out?.client;
-        line = c ? `${c.gets} GETs, ${c.heads} HEADs, ${c.roundTrips} round trips, ${(c.bytesReceived / 1e6).toFixed(2)} MB` : 'not counted client-side';
-      } catch (err) {
-        line = `error: ${String(err)}`;
-      }
-      console.log(`${s.id.padEnd(9)} ${reader.id.padEnd(18)} ${line}  ${((performance.now() - t0) / iterations).toFixed(0)} ms/run`);
-    }
-  }
-  void model;
 }
 
 main().then(() => {

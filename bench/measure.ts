@@ -1,7 +1,8 @@
 /** Running one benchmark cell: iterations, server-side counts, client/server agreement, memory, the floor. */
 import { countRoundTrips } from '../src/layers/metrics.js';
+import type { Expectation } from '../src/cli/bench/expect.js';
 import type { ServerRequestLog } from './object-server.js';
-import type { ReadTarget, ReaderDef, ReaderOutcome, Scenario } from './readers.js';
+import { readSpec, type ReadTarget, type ReaderDef, type ReaderOutcome, type Scenario } from './readers.js';
 import type { ServerClient } from './server-client.js';
 
 export interface Model {
@@ -43,11 +44,6 @@ export interface CellResult {
   clientAgrees?: boolean;
   waterfall: WaterfallBar[];
   error?: string;
-}
-
-export interface Expectation {
-  bytesNeeded: number;
-  floorRoundTrips: number;
 }
 
 export function floorMs(e: Expectation, m: Model): number {
@@ -132,7 +128,7 @@ export async function runCell(
     for (let i = 0; i < opts.iterations && (i === 0 || performance.now() - started < opts.budgetMs); i++) {
       await server.reset();
       const t0 = performance.now();
-      const { value, peakMB } = await withMemoryPeak(() => reader.run(target, scenario));
+      const { value, peakMB } = await withMemoryPeak(() => reader.run(target, readSpec(scenario)));
       walls.push(performance.now() - t0);
       peaks.push(peakMB);
       outcome = value;

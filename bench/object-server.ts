@@ -6,10 +6,19 @@
  * multi-range and inverted ranges (200 with the whole body) and answers a start at or past the end
  * with 416. Optional time to first byte and per-connection bandwidth model remote storage, and every
  * request is logged on the server side, independently of the client's own counting.
+ *
+ * With `upstream` it is instead a latency-modelling proxy in front of a real server (moto): each
+ * GET/HEAD is forwarded with its headers as sent (Host included, so a SigV4 signature made for this
+ * address still checks out upstream), the answer is held until the modelled first byte, then its
+ * body is paced and logged exactly as the server's own objects are.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Agent, request } from 'undici';
+
+/** Sockets to the upstream in proxy mode: as many as a reader's widest wave (64 parallel GETs). */
+const UPSTREAM_CONNECTIONS = 64;
 
 /** Deliberate protocol faults, for testing how clients cope (the fault proxy of later issues goes further). */
 export type ServerFault =
@@ -25,7 +34,12 @@ export interface ObjectServerOptions {
   bytesPerSecond?: number;
   /** Serve suffix ranges (default true); when false `bytes=-n` is ignored like a bad range. */
   suffix?: boolean;
+  /** `http://host:port` of a server to forward every request to (the objects map is then unused). */
+  upstream?: string;
 }
+
+/** Headers that belong to one connection, not to the message: never forwarded either way. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
 
 export interface ServerRequestLog {
   method: string;
@@ -79,6 +93,7 @@ export class ObjectServer {
   private readonly objects = new Map<string, StoredObject>();
   private server: Server | undefined;
   private base = '';
+  private readonly upstreamPool = new Agent({ connections: UPSTREAM_CONNECTIONS });
 
   constructor(readonly options: ObjectServerOptions = {}) {}
 
@@ -119,6 +134,7 @@ export class ObjectServer {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
+    await this.upstreamPool.close().catch(() => undefined);
     if (!server) return;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -147,6 +163,7 @@ export class ObjectServer {
     res.on('close', () => {
       if (!log.end) finish(res.statusCode);
     });
+    if (this.options.upstream) return this.forward(req, res, log, finish);
     if (this.options.ttfbMs) await sleep(this.options.ttfbMs);
 
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -208,6 +225,26 @@ export class ObjectServer {
     }
     await this.writePaced(res, bytes, log);
     finish(status);
+  }
+
+  /** Proxy mode: the upstream's answer, whole, after at least the modelled first-byte time, then paced. */
+  private async forward(req: IncomingMessage, res: ServerResponse, log: ServerRequestLog, finish: (status: number) => void): Promise<void> {
+    const started = performance.now();
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    const method = req.method === 'HEAD' ? 'HEAD' : 'GET';
+    const up = await request(`${this.options.upstream}${req.url ?? '/'}`, { method, headers, dispatcher: this.upstreamPool });
+    const body = new Uint8Array(await up.body.arrayBuffer());
+    const wait = (this.options.ttfbMs ?? 0) - (performance.now() - started);
+    if (wait > 1) await sleep(wait);
+    const out: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(up.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+    res.writeHead(up.statusCode, out);
+    if (method === 'HEAD') res.end();
+    else await this.writePaced(res, body, log);
+    finish(up.statusCode);
   }
 
   private async writePaced(res: ServerResponse, bytes: Uint8Array, log: ServerRequestLog): Promise<void> {

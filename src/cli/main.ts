@@ -19,7 +19,7 @@ Commands:
   plan <url>            the read plan before any data I/O: ranges, merged requests, bytes, round trips, S3 cost
   cat <url>             bytes to stdout (--offset N --length N, or --range bytes=A-B)
   read <url>            decoded rows (--columns a,b --limit N --format table|csv|jsonl)
-  bench                 the request-count benchmark (from a checkout of the repository)
+  bench <url>           every reader (naive, hyparquet, parquet-wasm, ours) on your file: requests, bytes, time, cost
 
 URLs: s3://bucket/key, http(s)://host/path, file:///path, or a local path.
 Every command: --stats (request counts on stderr), --waterfall out.html (request waterfall),

@@ -4,7 +4,8 @@
  * progress bar, `--stats` and `--waterfall`.
  */
 import { writeFile } from 'node:fs/promises';
-import { backendFromUrl } from '../backends/url.js';
+import type { S3BackendOptions } from '../backends/s3/backend.js';
+import { backendFromUrl, type BackendAndPath } from '../backends/url.js';
 import { ReaderError, redactUrl } from '../errors.js';
 import { withMetrics, type MeteredBackend, type MetricsSnapshot } from '../layers/metrics.js';
 import { withRetry } from '../layers/retry.js';
@@ -42,6 +43,29 @@ export function writeTo(stream: NodeJS.WritableStream, chunk: string | Uint8Arra
   });
 }
 
+/** The S3 options the shared flags give (`--endpoint`, `--region`, `--no-sign-request`), over the environment. */
+export function s3OptionsFrom(common: CommonValues, env: NodeJS.ProcessEnv): Omit<S3BackendOptions, 'bucket'> {
+  return {
+    ...(common.endpoint ? { endpoint: common.endpoint } : {}),
+    ...(common.region ? { region: common.region } : {}),
+    ...(common.noSignRequest ? { anonymous: true } : {}),
+    env,
+  };
+}
+
+/**
+ * The backend for a command's URL, without retries (callers put them above their metrics, so each
+ * attempt is counted). A URL we cannot use (ftp://, a malformed file: URL, a bad bucket name) is a usage error.
+ */
+export function commandBackend(command: string, url: string, common: CommonValues, env: NodeJS.ProcessEnv): BackendAndPath {
+  try {
+    return backendFromUrl(url, { retry: false, s3: s3OptionsFrom(common, env) });
+  } catch (err) {
+    if (err instanceof ReaderError && (err.kind === 'Unsupported' || err.kind === 'InvalidInput')) throw new UsageError(err.message, command);
+    throw err;
+  }
+}
+
 export class Session {
   readonly backend: Backend;
   readonly metered: MeteredBackend;
@@ -57,21 +81,7 @@ export class Session {
     readonly common: CommonValues,
     readonly io: Io,
   ) {
-    const s3 = {
-      ...(common.endpoint ? { endpoint: common.endpoint } : {}),
-      ...(common.region ? { region: common.region } : {}),
-      ...(common.noSignRequest ? { anonymous: true } : {}),
-      env: io.env,
-    };
-    let made: ReturnType<typeof backendFromUrl>;
-    try {
-      made = backendFromUrl(url, { retry: false, s3 });
-    } catch (err) {
-      // A URL we cannot use (ftp://, a malformed file: URL, a bad bucket name) is a usage error.
-      if (err instanceof ReaderError && (err.kind === 'Unsupported' || err.kind === 'InvalidInput')) throw new UsageError(err.message, command);
-      throw err;
-    }
-    const { backend, path } = made;
+    const { backend, path } = commandBackend(command, url, common, io.env);
     this.metered = withMetrics(backend);
     this.backend = common.retry ? withRetry(this.metered) : this.metered;
     this.path = path;

@@ -9,11 +9,18 @@ import { countRoundTrips } from '../layers/metrics.js';
 /** Rows drawn at most; the rest are counted in a note (a page of 10,000 bars helps nobody). */
 export const WATERFALL_MAX_ROWS = 2000;
 
+export interface WaterfallSection {
+  title: string;
+  requests: readonly RequestRecord[];
+}
+
 export interface WaterfallInput {
   title: string;
   /** Lines under the title (the command, the object). */
   notes?: string[];
   requests: readonly RequestRecord[];
+  /** More waterfalls after the first (or instead of it, when `requests` is empty), each with its own heading and time axis (`brr bench`: one per reader). */
+  sections?: readonly WaterfallSection[];
 }
 
 export function escapeHtml(s: string): string {
@@ -30,9 +37,9 @@ function failed(r: RequestRecord): boolean {
   return typeof r.status === 'string' ? r.status !== 'ok' : r.status >= 400;
 }
 
-/** Renders the page. Times are shown relative to the first request's start. */
-export function waterfallHtml(input: WaterfallInput): string {
-  const all = [...input.requests].sort((a, b) => a.start - b.start);
+/** One chart: its SVG and the line that sums it up. Times are relative to the first request's start. */
+function chart(requests: readonly RequestRecord[]): { summary: string; svg: string } {
+  const all = [...requests].sort((a, b) => a.start - b.start);
   const rows = all.slice(0, WATERFALL_MAX_ROWS);
   const t0 = all[0]?.start ?? 0;
   const span = Math.max(1, ...all.map((r) => r.end - t0));
@@ -72,16 +79,27 @@ export function waterfallHtml(input: WaterfallInput): string {
   const summary = `${gets} GET${gets === 1 ? '' : 's'}, ${heads} HEAD${heads === 1 ? '' : 's'}, ${countRoundTrips(all)} round trip${countRoundTrips(all) === 1 ? '' : 's'}, ${bytesText(received)} received, ${span.toFixed(1)} ms`;
   const more = all.length > rows.length ? `<p class="note">First ${rows.length} of ${all.length} requests shown.</p>` : '';
   const empty = all.length === 0 ? '<p class="note">No requests were made.</p>' : '';
+  const svg = `${empty}<svg width="${labelW + chartW + 8}" height="${height}" viewBox="0 0 ${labelW + chartW + 8} ${height}" role="img" aria-label="request waterfall">${ticks.join('')}${bars.join('')}</svg>\n${more}`;
+  return { summary, svg };
+}
+
+/** Renders the page: the main waterfall, then each section's. */
+export function waterfallHtml(input: WaterfallInput): string {
+  // With sections and no requests of its own, the page is just the sections.
+  const main = input.sections?.length && input.requests.length === 0 ? undefined : chart(input.requests);
+  const sections = (input.sections ?? []).map((sec) => {
+    const c = chart(sec.requests);
+    return `<h2>${escapeHtml(sec.title)}</h2>\n<div class="notes">${escapeHtml(c.summary)}</div>\n${c.svg}`;
+  });
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>${escapeHtml(input.title)}</title><style>
-body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;background:#fff}h1{font-size:18px;margin:0 0 4px}
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;background:#fff}h1{font-size:18px;margin:0 0 4px}h2{font-size:15px;margin:20px 0 4px}
 .notes{font-size:13px;color:#555;margin:0 0 12px}.note{font-size:12px;color:#777}svg{background:#f6f7f9;border:1px solid #e3e5e8;display:block}
 .label{font:11px ui-monospace,monospace;fill:#333}.tick{font:10px system-ui,sans-serif;fill:#777}.legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}
 </style></head><body>
 <h1>${escapeHtml(input.title)}</h1>
-<div class="notes">${(input.notes ?? []).map((n) => `${escapeHtml(n)}<br>`).join('')}${escapeHtml(summary)}</div>
+<div class="notes">${(input.notes ?? []).map((n) => `${escapeHtml(n)}<br>`).join('')}${main ? escapeHtml(main.summary) : ''}</div>
 <div class="legend note">one row per request, by start time · pale: waiting for the first byte · solid: body<span style="background:#2b8a3e"></span>GET<span style="background:#d9822b"></span>HEAD<span style="background:#e03131"></span>failed</div>
-${empty}<svg width="${labelW + chartW + 8}" height="${height}" viewBox="0 0 ${labelW + chartW + 8} ${height}" role="img" aria-label="request waterfall">${ticks.join('')}${bars.join('')}</svg>
-${more}</body></html>
+${main?.svg ?? ''}${sections.join('\n')}</body></html>
 `;
 }

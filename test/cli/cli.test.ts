@@ -481,7 +481,8 @@ describe.concurrent('brr bench', () => {
     await symlink(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
     const r = await run(['bench'], { script: join(pkg, 'dist', 'cli', 'main.js'), cwd: pkg });
     expect(r.code).toBe(69);
-    expect(r.stderr).toContain('brr bench runs the benchmark from a checkout of the repository (bench/ is not in the npm package)');
+    expect(r.stderr).toContain("brr bench without a URL runs the repository's synthetic matrix, which needs a checkout (bench/ is not in the npm package)");
+    expect(r.stderr).toContain("'brr bench <url>' benchmarks your own file from anywhere");
     noStack(r.stderr);
     // The rest of the installed CLI works there.
     const inspect = await run(['inspect', url('seed.parquet'), '--json'], { script: join(pkg, 'dist', 'cli', 'main.js'), cwd: pkg });

@@ -199,4 +199,23 @@ describe('waterfall', () => {
     expect(html).toContain(`First ${WATERFALL_MAX_ROWS} of ${WATERFALL_MAX_ROWS + 5} requests shown.`);
     expect(waterfallHtml({ title: 't', requests: [] })).toContain('No requests were made.');
   });
+
+  it('sections: one heading, summary and time axis each; without requests of its own the page is just the sections', () => {
+    const html = waterfallHtml({
+      title: 'brr bench x',
+      requests: [],
+      sections: [
+        { title: 'naive: <one per chunk>', requests: [rec(0), rec(1), rec(2)] },
+        { title: 'ours', requests: [rec(0)] },
+        { title: 'empty', requests: [] },
+      ],
+    });
+    expect(html.indexOf('<svg ')).toBeGreaterThan(html.indexOf('<h2>')); // no chart of its own before the sections
+    expect(html.match(/<h2>/g)).toHaveLength(3);
+    expect(html).toContain('<h2>naive: &lt;one per chunk&gt;</h2>\n<div class="notes">3 GETs, 0 HEADs, 1 round trip, 30 B received');
+    expect(html).toContain('<h2>ours</h2>\n<div class="notes">1 GET, 0 HEADs, 1 round trip, 10 B received');
+    expect(html.match(/<g><title>/g)).toHaveLength(4);
+    expect(html.match(/<svg /g)).toHaveLength(3);
+    expect(html).toContain('<h2>empty</h2>\n<div class="notes">0 GETs, 0 HEADs, 0 round trips, 0 B received, 1.0 ms</div>\n<p class="note">No requests were made.</p>');
+  });
 });

@@ -119,6 +119,7 @@ def sign(spec):
 
 
 def presign(spec):
+    """Presigned URLs made by botocore's S3SigV4QueryAuth at a fixed time (to compare ours with)."""
     from unittest import mock
 
     import botocore.auth
@@ -128,7 +129,7 @@ def presign(spec):
     out = []
     for r in spec["requests"]:
         creds = Credentials(r["accessKeyId"], r["secretAccessKey"], r.get("sessionToken"))
-        req = AWSRequest(method=r["method"], url=r["url"], headers={})
+        req = AWSRequest(method=r.get("method", "GET"), url=r["url"], headers={})
         at = datetime.datetime.strptime(r["timestamp"], "%Y%m%dT%H%M%SZ")
         with mock.patch.object(botocore.auth, "get_current_datetime", return_value=at):
             botocore.auth.S3SigV4QueryAuth(creds, "s3", r["region"], expires=r["expires"]).add_auth(req)

@@ -36,7 +36,8 @@ export interface SignableRequest {
   body?: Uint8Array;
 }
 
-class Sha256 extends Hash {
+/** SHA-256 for the signer (Node's crypto through @smithy/hash-node). */
+export class Sha256 extends Hash {
   constructor(secret?: Parameters<typeof Hash.prototype.update>[0]) {
     super('sha256', secret);
   }

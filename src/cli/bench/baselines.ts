@@ -4,8 +4,8 @@
  * - `ClearingBufReader`: `std::io::BufReader` semantics (8 KiB buffer, cleared by every seek).
  */
 import { parquetMetadata, type FileMetaData } from 'hyparquet';
-import { ReaderError } from '../src/errors.js';
-import { SeekFrom } from '../src/range-reader/seek-from.js';
+import { ReaderError } from '../../errors.js';
+import { SeekFrom } from '../../range-reader/seek-from.js';
 
 export interface SeekRead {
   seek(to: SeekFrom): Promise<number>;
@@ -53,7 +53,7 @@ async function readExactly(r: SeekRead, n: number): Promise<Uint8Array> {
   let at = 0;
   while (at < n) {
     const got = await r.read(out.subarray(at));
-    if (got === 0) throw new ReaderError('Unexpected', `unexpected end after ${at} of ${n} bytes`);
+    if (got === 0) throw new ReaderError('Unexpected', `unexpected end after ${at} of ${n} bytes`, {}, { code: 'SHORT_BODY' });
     at += got;
   }
   return out;
