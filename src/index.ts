@@ -13,6 +13,8 @@ export { collectBody } from './body.js';
 export { memoryBackend, type MemoryBackend } from './backends/memory/backend.js';
 export { fsBackend, type FsBackendOptions } from './backends/fs/backend.js';
 export { httpBackend, HTTP_MAX_REDIRECTS, type HttpBackendOptions } from './backends/http/backend.js';
+export { fetchBackend, type FetchBackendOptions } from './backends/fetch/backend.js';
+export { CORS_EXPOSE_HEADERS } from './backends/fetch/errors.js';
 export { HTTP_CONNECTIONS_PER_ORIGIN, HTTP_KEEP_ALIVE_MS, sharedDispatcher } from './backends/http/pool.js';
 export { backendFromUrl, type BackendAndPath, type BackendFromUrlOptions } from './backends/url.js';
 export {
