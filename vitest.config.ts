@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Tests start real servers (HTTP, moto): files run in parallel processes, each with its own ports.
     pool: 'forks',
+    // What the Node entry (src/node.ts) installs; the portable entry is tested in test/runtimes and test/browser.
+    setupFiles: ['test/support/node-runtime.ts'],
   },
 });

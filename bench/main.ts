@@ -6,6 +6,7 @@
  *   flags: --ttfb MS  --mbps N  --iterations N  --files N (many-files count)
  *          --s3 s3://bucket/key [--endpoint URL]   the same matrix against S3 / moto
  */
+import '../src/runtime-node.js'; // the Node entry's runtime (undici, fs, worker decoder)
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -5,7 +5,7 @@
  * slice here never rejects: it retries retryable errors, and on a final failure it reports the error
  * to the caller's read (which rejects with it) and leaves parquet-wasm's own promise pending.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../sleep.js';
 import { ReaderError, isReaderError } from '../errors.js';
 import { clampSlice, toArrayBuffer, type RandomAccess } from './random-access.js';
 

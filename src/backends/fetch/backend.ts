@@ -12,8 +12,8 @@ import {
   statusError,
   type HttpResult,
 } from '../http/response.js';
-import { corsHiddenError, mapFetchError } from './errors.js';
-import { fromFetchResponse } from './response.js';
+import { corsHiddenError } from './errors.js';
+import { sendFetch } from './response.js';
 
 export interface FetchBackendOptions {
   /** Paths are resolved against this URL (`baseUrl + '/' + path`); without it, paths are absolute URLs. */
@@ -40,9 +40,6 @@ export interface FetchBackendOptions {
   requireEtag?: boolean;
 }
 
-/** `Response.type` of a cross-origin response read under CORS: only then can headers be hidden. */
-const CORS_RESPONSE = 'cors';
-
 /**
  * Objects over HTTP(S) through WHATWG `fetch`: browsers, Deno, Bun, Cloudflare Workers and Node.
  * HEAD for stat, GET with one `Range` for reads (bounded, open-ended or suffix), `If-Match` when
@@ -66,30 +63,19 @@ export function fetchBackend(options: FetchBackendOptions = {}): Backend {
     } catch (err) {
       throw new ReaderError('InvalidInput', `invalid URL: ${err instanceof Error ? err.message : String(err)}`, context, { code: 'INVALID_ARGUMENT', cause: err });
     }
-    const ctx = { ...context, url: redactedUrl(url) };
-    const doFetch = options.fetch ?? globalThis.fetch;
-    if (typeof doFetch !== 'function') {
-      throw new ReaderError('Unsupported', 'no fetch in this runtime: pass fetchBackend({ fetch })', context, { code: 'UNSUPPORTED' });
-    }
-    let response: Response;
-    try {
-      response = await doFetch(url, {
+    return sendFetch(
+      options.fetch,
+      url,
+      {
         method,
         headers: { ...baseHeaders, ...extra },
         ...(signal ? { signal } : {}),
         ...(options.credentials ? { credentials: options.credentials } : {}),
         ...(options.mode ? { mode: options.mode } : {}),
-      });
-    } catch (err) {
-      throw mapFetchError(err, ctx, signal);
-    }
-    if (response.type === 'opaque' || response.type === 'opaqueredirect') {
-      await response.body?.cancel().catch(() => undefined);
-      throw new ReaderError('Unsupported', `fetch returned an opaque response (mode "${options.mode ?? 'no-cors'}"): its status and bytes cannot be read; use mode "cors"`, ctx, {
-        code: 'UNSUPPORTED',
-      });
-    }
-    return { res: fromFetchResponse(response, (err) => mapFetchError(err, ctx, signal, 'body')), cors: response.type === CORS_RESPONSE };
+      },
+      { ...context, url: redactedUrl(url) },
+      signal,
+    );
   }
 
   const mapStatus = (res: HttpResult, context: ErrorContext): Promise<ReaderError> => statusError(res, context, secrets);
