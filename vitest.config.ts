@@ -3,8 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // Real Chromium: its own config and script (`npm run test:browser`), run by .ci/run.
-    exclude: ['test/browser/**', '**/node_modules/**'],
+    // Real Chromium and other runtimes' binaries: their own configs and scripts (`npm run test:browser`,
+    // `npm run test:runtimes`), run by .ci/run.
+    exclude: ['test/browser/**', 'test/runtimes/smoke.test.ts', '**/node_modules/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Tests start real servers (HTTP, moto): files run in parallel processes, each with its own ports.

@@ -9,6 +9,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Dispatcher } from 'undici';
+import { fetchTransport } from './backends/fetch/response.js';
 import { fsBackend } from './backends/fs/backend.js';
 import { httpBackend, type HttpBackendOptions } from './backends/http/backend.js';
 import { sharedDispatcher } from './backends/http/pool.js';
@@ -35,6 +36,8 @@ installRuntime({
   fileBackend: fileBackendFor,
   s3Transport: (given) => {
     const dispatcher = (given as Dispatcher | undefined) ?? sharedDispatcher();
+    // Bun answers `import 'undici'` with its own partial module, whose Agent cannot send: use fetch there.
+    if (typeof dispatcher.request !== 'function') return fetchTransport();
     return async (req) => (await dispatcher.request({ ...req })) as unknown as HttpResult;
   },
   credentialChain: async () => {

@@ -5,8 +5,9 @@
  * the AbortSignal even when parquet-wasm panics and its own promise never does.
  *
  * Where the .wasm comes from: with esbuild (`--loader:.wasm=file`) the dynamic import below yields
- * its bundled URL; unbundled ES modules (Deno, a page importing from a CDN) fall back to
- * parquet-wasm's own `new URL('parquet_wasm_bg.wasm', import.meta.url)`. Any other bundler (Vite:
+ * its bundled URL; run unbundled from node_modules (Node, Bun, Deno) it is read from disk; a page
+ * importing unbundled ES modules (a CDN) falls back to parquet-wasm's own
+ * `new URL('parquet_wasm_bg.wasm', import.meta.url)`. Any other bundler (Vite:
  * `import url from 'parquet-wasm/esm/parquet_wasm_bg.wasm?url'`) calls `initParquetWasm(url)` first.
  */
 import { toParquetWasmBlob } from '../adapters/parquet-wasm.js';
@@ -24,7 +25,35 @@ async function bundledWasmUrl(): Promise<string | undefined> {
   try {
     // @ts-ignore -- a .wasm import is a URL string only under a bundler's file loader; unbundled it throws.
     const mod = (await import('parquet-wasm/esm/parquet_wasm_bg.wasm')) as { default?: unknown };
-    return typeof mod.default === 'string' ? mod.default : undefined;
+    if (typeof mod.default !== 'string') return undefined;
+    // Bun answers a .wasm import with its file path: outside a page that is for localWasm to read.
+    const inPage = typeof (globalThis as { location?: unknown }).location !== 'undefined';
+    return !inPage && mod.default.startsWith('/') ? undefined : mod.default;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The .wasm's bytes when it is a local file (the default entry run unbundled by Node, Bun or Deno,
+ * whose fetch may not read `file:` URLs). The specifier is computed so that no bundler follows it:
+ * a page never gets here (its .wasm comes from the bundler or over http).
+ */
+async function localWasm(): Promise<Uint8Array | undefined> {
+  const resolve = (import.meta as { resolve?: (s: string) => string }).resolve;
+  if (typeof resolve !== 'function') return undefined;
+  let url: URL;
+  try {
+    const where = resolve('parquet-wasm/esm/parquet_wasm_bg.wasm');
+    url = where.startsWith('/') ? new URL(`file://${where}`) : new URL(where); // Bun gives a path
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'file:') return undefined;
+  const fsModule = ['node', 'fs/promises'].join(':');
+  try {
+    const fs = (await import(/* @vite-ignore */ fsModule)) as { readFile(u: URL): Promise<Uint8Array> };
+    return await fs.readFile(url);
   } catch {
     return undefined;
   }
@@ -37,7 +66,7 @@ async function bundledWasmUrl(): Promise<string | undefined> {
 export function initParquetWasm(source?: ParquetWasmSource): Promise<ParquetWasm> {
   loading ??= (async () => {
     const pw = await import('parquet-wasm/esm');
-    const wasm = source ?? (await bundledWasmUrl());
+    const wasm = source ?? (await bundledWasmUrl()) ?? (await localWasm());
     await pw.default(wasm === undefined ? undefined : { module_or_path: wasm as never });
     return pw;
   })();
