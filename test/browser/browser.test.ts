@@ -122,7 +122,7 @@ afterAll(async () => {
 });
 
 type Brr = {
-  read(url: string): Promise<{ ok: true; rows: unknown; numRows: number; columns: Record<string, unknown>; openRequests: number } | { ok: false; error: { readerError: boolean; kind?: string; code?: string; message: string } }>;
+  read(url: string, noIfMatch?: boolean): Promise<{ ok: true; rows: unknown; numRows: number; columns: Record<string, unknown>; openRequests: number } | { ok: false; error: { readerError: boolean; kind?: string; code?: string; message: string } }>;
   rawRead(url: string, range: object, ifMatch?: string): Promise<{ ok: boolean; bytes?: number; size?: number; etag?: string | null; error?: { code?: string; message: string } }>;
   guarded(url: string): Promise<{ aborted: unknown }>;
 };
@@ -160,6 +160,20 @@ describe('Chromium: openParquet(url) across origins', () => {
       // The bounded range is safelisted: only If-Match is asked for.
       'OPTIONS over.parquet [if-match]',
       `GET over.parquet bytes=0-${rest - 1} if-match`,
+    ]);
+  }, 120_000);
+
+  it('fetchBackend({ ifMatch: false }): the data GET is a bare bounded range, not preflighted', async () => {
+    objects.put('over-no-if-match.parquet', over);
+    objects.resetLog();
+    const got = await inPage('read', `${objects.url}/over-no-if-match.parquet`, true);
+    if (!got.ok) throw new Error(`page failed: ${got.error.message}`);
+    expect(got.columns).toEqual((await expected(over)).columns);
+    const rest = over.byteLength - DEFAULT_FOOTER_WINDOW;
+    expect(log(objects)).toEqual([
+      'OPTIONS over-no-if-match.parquet [range]',
+      `GET over-no-if-match.parquet bytes=-${DEFAULT_FOOTER_WINDOW}`,
+      `GET over-no-if-match.parquet bytes=0-${rest - 1}`,
     ]);
   }, 120_000);
 

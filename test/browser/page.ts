@@ -24,9 +24,9 @@ function errorInfo(err: unknown): { readerError: boolean; kind?: string; code?: 
 
 const api = {
   /** openParquet(url) → readObjects and readTable; the rows, the table's columns and the reader's own request count. */
-  async read(url: string) {
+  async read(url: string, noIfMatch = false) {
     try {
-      const source = await openParquet(url, { metadataCache: false });
+      const source = noIfMatch ? await openParquet(fetchBackend({ ifMatch: false }), url, { metadataCache: false }) : await openParquet(url, { metadataCache: false });
       const objects = await source.readObjects();
       const table = await source.readTable();
       const columns: Record<string, unknown> = {};

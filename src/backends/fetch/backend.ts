@@ -38,6 +38,13 @@ export interface FetchBackendOptions {
    * its requests (no If-Match), so set this when the server is known to send one.
    */
   requireEtag?: boolean;
+  /**
+   * Send `If-Match` when a reader asks (default true). In a browser `If-Match` makes a cross-origin
+   * request preflighted; with `false` it is never sent (capability `ifMatch: false`) and readers
+   * compare each response's ETag with the first one instead: a replaced object is still a
+   * `ConditionNotMatch`, found after its bytes arrived rather than by the server.
+   */
+  ifMatch?: boolean;
 }
 
 /**
@@ -121,7 +128,7 @@ export function fetchBackend(options: FetchBackendOptions = {}): Backend {
 
   return {
     kind: 'fetch',
-    capabilities: { suffix: options.suffix ?? true, etag: true, ifMatch: true },
+    capabilities: { suffix: options.suffix ?? true, etag: true, ifMatch: options.ifMatch ?? true },
     stat,
     read,
   };
