@@ -7,6 +7,7 @@
  *   npm run bench -- path/to/file    # your own file
  *   flags: --ttfb MS (default 20), --mbps N (default 100), --chunks N (default 48)
  */
+import '../src/runtime-node.js'; // the Node entry's runtime (undici, fs, worker decoder)
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { httpBackend } from '../src/backends/http/backend.js';

@@ -7,6 +7,7 @@
  * The seed file is also read through the S3 backend, on moto behind the same latency model
  * (bench/s3-cells.ts). Your own object on your own store: `brr bench s3://bucket/key` (or https://…).
  */
+import '../src/runtime-node.js'; // the Node entry's runtime (undici, fs, worker decoder)
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

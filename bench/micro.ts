@@ -14,6 +14,7 @@
  *
  * Writes bench/results/micro.json (git-ignored).
  */
+import '../src/runtime-node.js'; // the Node entry's runtime (undici, fs, worker decoder)
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';

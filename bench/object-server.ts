@@ -36,6 +36,20 @@ export interface ObjectServerOptions {
   suffix?: boolean;
   /** `http://host:port` of a server to forward every request to (the objects map is then unused). */
   upstream?: string;
+  /** Answer cross-origin requests from browsers (CORS); off by default, like a bucket without a CORS configuration. */
+  cors?: CorsOptions;
+}
+
+/** A bucket's CORS configuration, as S3 has it (AllowedOrigins, AllowedHeaders, ExposeHeaders, MaxAgeSeconds). */
+export interface CorsOptions {
+  /** `Access-Control-Allow-Origin`; default `*`. */
+  allowOrigin?: string;
+  /** Request headers a preflight allows; default `range, if-match, if-none-match, authorization`. */
+  allowHeaders?: string[];
+  /** Response headers scripts may see besides the safelisted ones; default `Content-Range, ETag, Content-Length`. */
+  exposeHeaders?: string[];
+  /** How long a browser may cache a preflight (`Access-Control-Max-Age`); default 0: every preflight is sent. */
+  maxAgeSeconds?: number;
 }
 
 /** Headers that belong to one connection, not to the message: never forwarded either way. */
@@ -46,6 +60,8 @@ export interface ServerRequestLog {
   path: string;
   range?: string;
   ifMatch?: string;
+  /** A preflight's `Access-Control-Request-Headers` (the headers the browser asks to send). */
+  preflightHeaders?: string;
   status: number;
   bytes: number;
   start: number;
@@ -165,6 +181,25 @@ export class ObjectServer {
     });
     if (this.options.upstream) return this.forward(req, res, log, finish);
     if (this.options.ttfbMs) await sleep(this.options.ttfbMs);
+
+    const cors = this.options.cors;
+    if (cors) {
+      res.setHeader('access-control-allow-origin', cors.allowOrigin ?? '*');
+      const expose = cors.exposeHeaders ?? ['Content-Range', 'ETag', 'Content-Length'];
+      if (expose.length) res.setHeader('access-control-expose-headers', expose.join(', '));
+      if (req.method === 'OPTIONS') {
+        const asked = req.headers['access-control-request-headers'];
+        if (typeof asked === 'string') log.preflightHeaders = asked;
+        res
+          .writeHead(204, {
+            'access-control-allow-methods': 'GET, HEAD',
+            'access-control-allow-headers': (cors.allowHeaders ?? ['range', 'if-match', 'if-none-match', 'authorization']).join(', '),
+            'access-control-max-age': String(cors.maxAgeSeconds ?? 0),
+          })
+          .end();
+        return finish(204);
+      }
+    }
 
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();

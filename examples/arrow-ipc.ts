@@ -6,7 +6,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { RecordBatchReader } from 'apache-arrow';
-import { BufferReader, arrowFileHandle, backendFromUrl, withMetrics } from '../src/index.js';
+import { BufferReader, arrowFileHandle, backendFromUrl, withMetrics } from '../src/node.js';
 
 const url = process.argv[2] ?? process.env.ARROW_URL;
 if (!url) throw new Error('usage: arrow-ipc.ts <url>');

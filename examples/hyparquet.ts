@@ -5,7 +5,7 @@
  *   npx tsx examples/hyparquet.ts <url> [rowStart] [rowEnd] [column,column]
  */
 import { parquetReadObjects } from 'hyparquet';
-import { backendFromUrl, openParquet, withMetrics } from '../src/index.js';
+import { backendFromUrl, openParquet, withMetrics } from '../src/node.js';
 
 const [url = process.env.PARQUET_URL, start = '0', end = '5', cols] = process.argv.slice(2);
 if (!url) throw new Error('usage: hyparquet.ts <url> [rowStart] [rowEnd] [column,column]');

@@ -9,7 +9,7 @@
  * - BufferReader.readRanges: the ranges merged and fetched in one parallel wave.
  */
 import { createHash } from 'node:crypto';
-import { BufferReader, RangeReader, SeekFrom, backendFromUrl, openParquet, withMetrics, type Backend } from '../src/index.js';
+import { BufferReader, RangeReader, SeekFrom, backendFromUrl, openParquet, withMetrics, type Backend } from '../src/node.js';
 
 const url = process.argv[2] ?? process.env.PARQUET_URL;
 if (!url) throw new Error('usage: range-reader.ts <url> [columns]');

@@ -5,7 +5,7 @@
  *
  * <url>: s3://bucket/key, https://host/file.parquet, file:///path or a local path.
  */
-import { backendFromUrl, openParquet, withMetrics } from '../src/index.js';
+import { backendFromUrl, openParquet, withMetrics } from '../src/node.js';
 
 const url = process.argv[2] ?? process.env.PARQUET_URL;
 if (!url) throw new Error('usage: read-table.ts <url> [column,column]');

@@ -7,7 +7,7 @@
  * Region, endpoint and credentials come from the usual AWS environment and config (AWS_REGION,
  * AWS_ENDPOINT_URL_S3, AWS_PROFILE, AWS_ACCESS_KEY_ID, ...); a custom endpoint uses path-style URLs.
  */
-import { backendFromUrl, openParquet, withMetrics, type S3Backend } from '../src/index.js';
+import { backendFromUrl, openParquet, withMetrics, type S3Backend } from '../src/node.js';
 
 const url = process.argv[2] ?? process.env.S3_URL;
 if (!url?.startsWith('s3://')) throw new Error('usage: s3.ts s3://bucket/key.parquet');

@@ -7,7 +7,8 @@ import { ReaderError, abortError, toReaderError, type ErrorContext } from './err
  */
 export function plainBytes(raw: Uint8Array | ArrayBufferLike): Uint8Array {
   if (!(raw instanceof Uint8Array)) return new Uint8Array(raw);
-  return Buffer.isBuffer(raw) ? new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength) : raw;
+  // Any subclass (Node's Buffer) becomes a plain view; no `Buffer` reference, so this runs in a browser.
+  return Object.getPrototypeOf(raw) === Uint8Array.prototype ? raw : new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
 }
 
 /** Reads a whole body into one buffer. */

@@ -24,9 +24,9 @@ export {
 export { ReaderError, isReaderError, hasErrorCode, READER_ERROR_CODES, type ErrorContext, type ReaderErrorCode, type ReaderErrorKind } from './errors.js';
 export { collectBody } from './body.js';
 export { memoryBackend, type MemoryBackend } from './backends/memory/backend.js';
-export { fsBackend, type FsBackendOptions } from './backends/fs/backend.js';
-export { httpBackend, HTTP_MAX_REDIRECTS, type HttpBackendOptions } from './backends/http/backend.js';
-export { HTTP_CONNECTIONS_PER_ORIGIN, HTTP_KEEP_ALIVE_MS, sharedDispatcher } from './backends/http/pool.js';
+export type { HttpBackendOptions } from './backends/http/backend.js';
+export { fetchBackend, type FetchBackendOptions } from './backends/fetch/backend.js';
+export { CORS_EXPOSE_HEADERS } from './backends/fetch/errors.js';
 export { backendFromUrl, type BackendAndPath, type BackendFromUrlOptions } from './backends/url.js';
 export {
   withMetrics,
@@ -96,6 +96,7 @@ export { DEFAULT_FOOTER_WINDOW, readTail, type FooterOptions, type Tail } from '
 export { columnChunkRanges, type ColumnChunkRange } from './parquet/metadata.js';
 export { createMetadataCache, sharedMetadataCache, metadataCacheKey, DEFAULT_METADATA_CACHE_BYTES, type CachedFooter, type MetadataCache } from './parquet/cache.js';
 export { DEFAULT_DECODE_TIMEOUT_MS, readBatches, readTable, type ReadTableOptions } from './parquet/decode.js';
+export { initParquetWasm, type ParquetWasmSource } from './parquet/decode-page.js';
 export { toAsyncBuffer } from './adapters/hyparquet.js';
 export { toParquetWasmBlob, type BlobLike, type WasmBlobOptions } from './adapters/parquet-wasm.js';
 export { arrowFileHandle, type ArrowFileHandle, type SizedReader } from './adapters/arrow-ipc.js';

@@ -1,5 +1,5 @@
-import { setMaxListeners } from 'node:events';
 import type { Readable } from 'node:stream';
+import { runtime } from '../runtime.js';
 import { ReaderError, isReaderError, type ErrorContext } from '../errors.js';
 import { withLimit } from '../layers/limit.js';
 import { withMetrics, type Metrics, type MetricsSnapshot } from '../layers/metrics.js';
@@ -122,7 +122,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     const io = withLimit(observed, { concurrency: this.concurrency });
     const signal = options.signal ? AbortSignal.any([options.signal, this.controller.signal]) : this.controller.signal;
     // Every request in flight listens to this one signal, several times over (limit, retry, undici).
-    setMaxListeners(Math.max(64, 8 * this.concurrency), signal);
+    runtime.setMaxListeners?.(Math.max(64, 8 * this.concurrency), signal);
     this.fetcher = new Fetcher(io, backend, path, this.pool, {
       gap: () => this.gap,
       maxRangeSize: () => this.maxRangeSize,

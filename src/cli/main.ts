@@ -6,6 +6,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import '../runtime-node.js';
 import { UsageError } from './args.js';
 import { EXIT, describeError, exitCodeFor } from './exit.js';
 import { writeTo, type Io } from './session.js';

@@ -4,7 +4,7 @@
  * a body that dies mid-stream continues from its next byte with a new bounded request pinned to the
  * first response's version, so a caller sees one unbroken body of one version, or a typed error.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../sleep.js';
 import { ReaderError, abortError, toReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../types.js';
 import { resumableBody, type ResumeRunner } from './resumable.js';
@@ -163,7 +163,7 @@ export function withRetry<B extends Backend>(inner: B, options: RetryOptions = {
     s.onRetry?.({ op: kind, path, attempt: op.attempts, delayMs, error: err, ...(resumeAt === undefined ? {} : { resumeAt }) });
     if (delayMs > 0) {
       try {
-        await sleep(delayMs, undefined, { signal: op.signal });
+        await sleep(delayMs, op.signal);
       } catch {
         throw op.stopped ?? abortError(undefined, op.context);
       }

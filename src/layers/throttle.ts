@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../sleep.js';
 import { ReaderError, abortError, type ErrorContext } from '../errors.js';
 import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../types.js';
 
@@ -18,7 +18,7 @@ export interface ThrottleOptions {
 async function wait(ms: number, signal: AbortSignal | undefined, context: ErrorContext): Promise<void> {
   if (ms <= 0) return;
   try {
-    await sleep(ms, undefined, signal ? { signal } : {});
+    await sleep(ms, signal);
   } catch (err) {
     throw abortError(signal, context);
   }

@@ -1,12 +1,15 @@
 /**
- * Decoding through parquet-wasm into apache-arrow: plan → prefetch → parquet-wasm (in a worker thread)
- * reads from the buffer → `tableFromIPC`. apache-arrow is loaded on first use and parquet-wasm only
- * inside the worker, so hyparquet-only users never load the wasm.
+ * Decoding through parquet-wasm into apache-arrow: plan → prefetch → parquet-wasm (in a worker thread
+ * on Node, in the page elsewhere: src/parquet/decode-page.ts) reads from the buffer → `tableFromIPC`.
+ * apache-arrow is loaded on first use and parquet-wasm only by the decoder, so hyparquet-only users
+ * never load the wasm.
  */
 import type { RecordBatch, Table } from 'apache-arrow';
 import { ReaderError } from '../errors.js';
 import { Deadline } from '../layers/timeouts.js';
-import { decoderPool, type WorkerReadOptions } from './decode-worker.js';
+import type { WorkerReadOptions } from './decode-worker.js';
+import { pageDecoder } from './decode-page.js';
+import { runtime, type Decoder } from '../runtime.js';
 import { unionRanges } from '../buffer-reader/coalesce.js';
 import type { PlanSelection, ReadPlan } from './planner.js';
 import type { BoundFile } from './open.js';
@@ -39,6 +42,11 @@ function decodeGuard(signal: AbortSignal | undefined, timeoutMs: number, context
   });
 }
 
+/** The Node entry's worker-thread pool, or parquet-wasm's web build in the calling thread. */
+function decoder(): Decoder {
+  return runtime.decoder?.() ?? pageDecoder;
+}
+
 /** Top-level field names for parquet-wasm's `columns` option (it selects by field name). */
 function fieldNames(columns: readonly string[] | undefined): string[] | undefined {
   if (!columns) return undefined;
@@ -61,7 +69,7 @@ async function decode(source: BoundFile, guard: Deadline, plan: ReadPlan, option
   const { tableFromIPC } = await import('apache-arrow');
   const shipped = await guard.race(shippable(source, plan));
   const rows = source.rowGroups.reduce((n, g) => n + g.numRows, 0);
-  const read = decoderPool().read(source.size, options, (o, l) => source.reader.readAt(o, l), { backend: source.backend.kind, path: source.path }, shipped, rows === source.numRows);
+  const read = decoder().read(source.size, options, (o, l) => source.reader.readAt(o, l), { backend: source.backend.kind, path: source.path }, shipped, rows === source.numRows);
   guard.failed.catch((err: unknown) => read.cancel(err as ReaderError));
   const table = tableFromIPC(await guard.race(read.promise));
   // The whole-object fast path decodes every column: keep the ones asked for.
@@ -81,7 +89,7 @@ function wasmOptions(opts: ReadTableOptions, rowGroups: number[]): WorkerReadOpt
  */
 export async function readTable(source: BoundFile, opts: ReadTableOptions = {}): Promise<Table> {
   const plan = source.plan({ ...opts, pages: false }); // parquet-wasm reads whole column chunks
-  decoderPool().prewarm(); // the worker starts while the data arrives
+  decoder().prewarm(); // the worker starts while the data arrives
   const guard = decodeGuard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });
   try {
     await guard.race(source.prefetch(plan, { pageIndex: true }));

@@ -1,5 +1,7 @@
 /** Web and Node streams over a reader's chunk iterator (shared by RangeReader and BufferReader). */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { ReaderError } from '../errors.js';
+import { runtime } from '../runtime.js';
 
 /** A Web ReadableStream pulling from `source`; cancelling it ends the iteration (the reader stays open). */
 export function webStreamOf(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
@@ -16,7 +18,10 @@ export function webStreamOf(source: AsyncIterable<Uint8Array>): ReadableStream<U
   });
 }
 
-/** A Node Readable of the bytes `source` yields. */
+/** A Node Readable of the bytes `source` yields (Node entry only: `Readable.from`). */
 export function nodeStreamOf(source: AsyncIterable<Uint8Array>): Readable {
-  return Readable.from(source, { objectMode: false });
+  if (!runtime.nodeStream) {
+    throw new ReaderError('Unsupported', 'toNodeReadable needs Node streams: import from "buffered-range-reader/node" (or use toReadableStream)', {}, { code: 'UNSUPPORTED' });
+  }
+  return runtime.nodeStream(source) as Readable;
 }

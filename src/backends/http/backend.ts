@@ -1,11 +1,13 @@
 import { request, type Dispatcher } from 'undici';
-import { ReaderError, redactSecrets, throwIfAborted, type ErrorContext } from '../../errors.js';
+import { ReaderError, throwIfAborted, type ErrorContext } from '../../errors.js';
 import { rangeHeader, validateRange } from '../../range.js';
 import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../../types.js';
-import { mapHttpError, mapHttpStatus } from './errors.js';
+import { mapHttpError } from './errors.js';
 import { sharedDispatcher } from './pool.js';
 import { STAT_RANGE_HEADER, statOverHttp } from '../stat.js';
-import { discard, errorBodyText, header, interpretRangedResponse, statResponse, type HttpResult } from './response.js';
+import { discard, errorBodyText, header, headerSecrets, interpretRangedResponse, redactedUrl, resolveHttpUrl, statResponse, statusError, type HttpResult } from './response.js';
+
+export { resolveHttpUrl } from './response.js';
 
 /** Redirects followed per request: enough for a CDN hop or two, few enough to stop a loop quickly. */
 export const HTTP_MAX_REDIRECTS = 5;
@@ -29,23 +31,6 @@ export interface HttpBackendOptions {
   head?: boolean;
 }
 
-/** Builds the URL for a path (exported for tests and the S3 backend's sake). */
-export function resolveHttpUrl(path: string, baseUrl?: string): URL {
-  if (baseUrl === undefined) {
-    const url = new URL(path);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`not an http(s) URL: ${url.protocol}`);
-    return url;
-  }
-  const base = baseUrl.endsWith('/') ? baseUrl.slice(0, -1) : baseUrl;
-  const rel = path.startsWith('/') ? path.slice(1) : path;
-  return new URL(`${base}/${rel}`);
-}
-
-/** What gets logged of a URL: no query string (it may carry a signature or token). */
-function redact(url: URL): string {
-  return `${url.origin}${url.pathname}`;
-}
-
 /**
  * Objects over HTTP(S): HEAD for stat (or `GET bytes=0-0` where HEAD is refused), GET with a single `Range` for reads, over undici's keep-alive
  * pool. Responses are validated, never trusted: see `interpretRangedResponse` for 200/206/416.
@@ -53,9 +38,7 @@ function redact(url: URL): string {
 export function httpBackend(options: HttpBackendOptions = {}): Backend {
   const dispatcher = options.dispatcher ?? sharedDispatcher();
   const baseHeaders = options.headers ?? {};
-  // A server may echo request headers in an error body: the configured values (and each word of
-  // them, the token of `Bearer <token>`) never reach a message.
-  const secrets = Object.values(baseHeaders).flatMap((v) => [String(v), ...String(v).split(/\s+/).filter((w) => w.length >= 8)]);
+  const secrets = headerSecrets(baseHeaders);
 
   async function send(
     method: 'GET' | 'HEAD',
@@ -77,7 +60,7 @@ export function httpBackend(options: HttpBackendOptions = {}): Backend {
       try {
         res = (await request(url, { method, headers, dispatcher, ...(signal ? { signal } : {}) })) as HttpResult;
       } catch (err) {
-        throw mapHttpError(err, { ...context, url: redact(url) }, signal);
+        throw mapHttpError(err, { ...context, url: redactedUrl(url) }, signal);
       }
       if (!REDIRECT_STATUSES.has(res.statusCode)) return res;
       const location = header(res, 'location');
@@ -92,10 +75,7 @@ export function httpBackend(options: HttpBackendOptions = {}): Backend {
     }
   }
 
-  async function mapStatus(res: HttpResult, context: ErrorContext): Promise<ReaderError> {
-    const text = res.statusCode >= 400 ? redactSecrets((await errorBodyText(res)).trim(), secrets).slice(0, 200) : (await discard(res), '');
-    return mapHttpStatus(res.statusCode, context, header(res, 'retry-after'), text || undefined);
-  }
+  const mapStatus = (res: HttpResult, context: ErrorContext): Promise<ReaderError> => statusError(res, context, secrets);
 
   /**
    * HEAD, or `GET bytes=0-0` where HEAD is refused (403/405/501) or `head: false`: see `statOverHttp`.

@@ -1,4 +1,4 @@
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
 
 /**
  * Sockets per origin in the shared pool. Object stores take dozens of parallel GETs per client
@@ -22,13 +22,32 @@ export const HTTP_BODY_TIMEOUT_MS = 60_000;
 
 let shared: Dispatcher | undefined;
 
-/** The process-wide keep-alive pool used when a backend is not given a dispatcher. */
-export function sharedDispatcher(): Dispatcher {
-  shared ??= new Agent({
+/**
+ * A keep-alive pool with this library's limits. When the environment names a proxy
+ * (`HTTPS_PROXY`/`https_proxy`, `HTTP_PROXY`/`http_proxy`), requests go through it (undici's
+ * `EnvHttpProxyAgent`: a CONNECT tunnel per origin), except to the hosts in `NO_PROXY`/`no_proxy`
+ * (comma-separated `host`, `host:port`, `.domain`, or `*`), which are reached directly.
+ */
+export function createDispatcher(env: Record<string, string | undefined> = process.env): Dispatcher {
+  const limits = {
     connections: HTTP_CONNECTIONS_PER_ORIGIN,
     keepAliveTimeout: HTTP_KEEP_ALIVE_MS,
     headersTimeout: HTTP_HEADERS_TIMEOUT_MS,
     bodyTimeout: HTTP_BODY_TIMEOUT_MS,
+  };
+  const httpProxy = env.http_proxy ?? env.HTTP_PROXY;
+  const httpsProxy = env.https_proxy ?? env.HTTPS_PROXY;
+  if (!httpProxy && !httpsProxy) return new Agent(limits);
+  return new EnvHttpProxyAgent({
+    ...limits,
+    ...(httpProxy ? { httpProxy } : {}),
+    ...(httpsProxy ? { httpsProxy } : {}),
+    noProxy: env.no_proxy ?? env.NO_PROXY ?? '',
   });
+}
+
+/** The process-wide keep-alive pool used when a backend is not given a dispatcher (proxy settings read once, on first use). */
+export function sharedDispatcher(): Dispatcher {
+  shared ??= createDispatcher();
   return shared;
 }

@@ -1,11 +1,19 @@
-import { ReaderError, type ErrorContext } from '../../errors.js';
-import { mapHttpError } from './errors.js';
+import { ReaderError, redactSecrets, type ErrorContext } from '../../errors.js';
+import { mapHttpError, mapHttpStatus } from './errors.js';
 import { windowBody } from '../../body.js';
 import { parseContentRange, resolveRange } from '../../range.js';
 import type { ByteRange, ObjectMeta, ReadResponse, ResolvedRange } from '../../types.js';
 import { objectMetaFromHeaders, type StatResponse } from '../stat.js';
 
-/** An HTTP response as undici's `request()` gives it (shared by the HTTP and S3 backends). */
+/**
+ * Response validation shared by every HTTP-speaking backend: undici's (`http`, `s3`) and WHATWG
+ * fetch's (`fetch`). Runtime-neutral: no `node:` import, no `Buffer`, so it loads in a browser.
+ */
+
+/**
+ * An HTTP response reduced to what validation needs: undici's `request()` result as is, or a fetch
+ * `Response` through `fromFetchResponse` (src/backends/fetch/response.ts). Header names are lower case.
+ */
 export interface HttpResult {
   statusCode: number;
   headers: Record<string, string | string[] | undefined>;
@@ -34,7 +42,15 @@ export async function errorBodyText(res: HttpResult): Promise<string> {
   } catch {
     // the reason is optional; the status already says what happened
   }
-  return Buffer.concat(chunks).subarray(0, ERROR_BODY_LIMIT).toString('utf8');
+  const all = new Uint8Array(Math.min(total, ERROR_BODY_LIMIT));
+  let at = 0;
+  for (const chunk of chunks) {
+    if (at >= all.byteLength) break;
+    const piece = chunk.subarray(0, all.byteLength - at);
+    all.set(piece, at);
+    at += piece.byteLength;
+  }
+  return new TextDecoder().decode(all);
 }
 
 /** Releases a response whose body we do not want. */
@@ -45,6 +61,37 @@ export async function discard(res: HttpResult): Promise<void> {
   } catch {
     // the connection is closed instead of reused: nothing is lost
   }
+}
+
+/** Builds the URL for a path: `baseUrl + '/' + path`, or the path itself as an absolute http(s) URL. */
+export function resolveHttpUrl(path: string, baseUrl?: string): URL {
+  if (baseUrl === undefined) {
+    const url = new URL(path);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`not an http(s) URL: ${url.protocol}`);
+    return url;
+  }
+  const base = baseUrl.endsWith('/') ? baseUrl.slice(0, -1) : baseUrl;
+  const rel = path.startsWith('/') ? path.slice(1) : path;
+  return new URL(`${base}/${rel}`);
+}
+
+/** What gets logged of a URL: no query string (it may carry a signature or token). */
+export function redactedUrl(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
+/**
+ * The values of configured request headers that must never reach a message: a server may echo
+ * request headers in an error body. Each value, and each long word of it (the token of `Bearer <token>`).
+ */
+export function headerSecrets(headers: Record<string, string>): string[] {
+  return Object.values(headers).flatMap((v) => [String(v), ...String(v).split(/\s+/).filter((w) => w.length >= 8)]);
+}
+
+/** The error for a non-2xx response: its status mapped, with the server's short reason (secrets redacted). */
+export async function statusError(res: HttpResult, context: ErrorContext, secrets: readonly string[]): Promise<ReaderError> {
+  const text = res.statusCode >= 400 ? redactSecrets((await errorBodyText(res)).trim(), secrets).slice(0, 200) : (await discard(res), '');
+  return mapHttpStatus(res.statusCode, context, header(res, 'retry-after'), text || undefined);
 }
 
 /** Metadata from response headers (ETag as sent, Last-Modified parsed). */

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { plainBytes } from '../../body.js';
 import { ReaderError, throwIfAborted } from '../../errors.js';
 import { resolveRange, validateRange } from '../../range.js';
@@ -46,7 +45,7 @@ export function memoryBackend(
 
   const put = (path: string, data: Uint8Array | string): ObjectMeta => {
     const bytes = toBytes(data);
-    const etag = `"${createHash('md5').update(bytes).digest('hex')}"`;
+    const etag = `"${contentTag(bytes)}"`;
     const meta = { size: bytes.byteLength, etag, lastModified: new Date() };
     store.set(path, { data: bytes, meta });
     return { ...meta };
@@ -86,4 +85,21 @@ export function memoryBackend(
       return { meta: { ...obj.meta }, range: resolved, body: body(), status: resolved.length === obj.meta.size ? 200 : 206 };
     },
   };
+}
+
+/**
+ * A content tag for the ETag: two 32-bit FNV-1a lanes (different offsets, the second over bytes
+ * mixed with their position) and the length, in hex. Same bytes, same tag, as with S3's MD5 ETags,
+ * but synchronous and portable (no `node:crypto`); not a security hash.
+ */
+export function contentTag(bytes: Uint8Array): string {
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < bytes.length; i++) {
+    const v = bytes[i] as number;
+    a = Math.imul(a ^ v, 0x01000193);
+    b = Math.imul(b ^ ((v + i) & 0xff), 0x01000193) ^ (b >>> 15);
+  }
+  const hex = (x: number) => (x >>> 0).toString(16).padStart(8, '0');
+  return `${hex(a)}${hex(b)}-${bytes.byteLength.toString(16)}`;
 }

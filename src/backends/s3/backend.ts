@@ -2,7 +2,8 @@ import type { Dispatcher } from 'undici';
 import { ReaderError, throwIfAborted, type ErrorContext } from '../../errors.js';
 import { rangeHeader, validateRange } from '../../range.js';
 import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../../types.js';
-import { sharedDispatcher } from '../http/pool.js';
+import { runtime } from '../../runtime.js';
+import { fetchTransport } from '../fetch/response.js';
 import { discard, errorBodyText, header, interpretRangedResponse, statResponse, type HttpResult } from '../http/response.js';
 import { STAT_RANGE_HEADER, statOverHttp } from '../stat.js';
 import { createCredentialSource, type ChainLoader, type S3CredentialsInput } from './credentials.js';
@@ -34,7 +35,7 @@ export interface S3BackendOptions {
   sessionToken?: string;
   /** Send unsigned requests (public buckets). */
   anonymous?: boolean;
-  /** undici dispatcher; defaults to the shared keep-alive pool (`sharedDispatcher()`). */
+  /** undici dispatcher (Node); defaults to the shared keep-alive pool (`sharedDispatcher()`). Elsewhere requests go through fetch. */
   dispatcher?: Dispatcher;
   /** Environment to read `AWS_*` settings from; defaults to `process.env`. */
   env?: Record<string, string | undefined>;
@@ -98,7 +99,8 @@ export function s3Backend(options: S3BackendOptions): S3Backend {
     },
     { backend: 's3' },
   );
-  const dispatcher = options.dispatcher ?? sharedDispatcher();
+  // undici's keep-alive pool on Node (the shared one unless `dispatcher` is given), fetch elsewhere.
+  const transport = runtime.s3Transport ? runtime.s3Transport(options.dispatcher) : fetchTransport();
   const creds = createCredentialSource({
     ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
     ...(options.sessionToken !== undefined ? { sessionToken: options.sessionToken } : {}),
@@ -119,13 +121,7 @@ export function s3Backend(options: S3BackendOptions): S3Backend {
       : extra;
     let res: HttpResult;
     try {
-      res = (await dispatcher.request({
-        origin: target.origin,
-        path: target.path,
-        method,
-        headers,
-        ...(signal ? { signal } : {}),
-      })) as unknown as HttpResult;
+      res = await transport({ origin: target.origin, path: target.path, method, headers, ...(signal ? { signal } : {}) });
     } catch (err) {
       throw mapS3TransportError(err, { ...context, url: `${target.origin}${target.path}` }, signal);
     }

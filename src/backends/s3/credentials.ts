@@ -5,6 +5,7 @@
  */
 import { ReaderError, type ErrorContext } from '../../errors.js';
 import type { S3Credentials } from './signer.js';
+import { runtime } from '../../runtime.js';
 
 /**
  * Temporary credentials are refreshed when they expire within this margin: a request signed now must
@@ -41,9 +42,17 @@ export interface CredentialSourceOptions {
   now?: () => number;
 }
 
+/** The chain the Node entry installs; elsewhere there is none (pass credentials, or use presigned URLs). */
 const defaultChainLoader: ChainLoader = async () => {
-  const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
-  return defaultProvider() as () => Promise<S3Credentials>;
+  if (!runtime.credentialChain) {
+    throw new ReaderError(
+      'PermissionDenied',
+      'the AWS default credential chain needs Node: pass s3Backend({ credentials }) (or a provider function), anonymous: true, or read presigned URLs with fetchBackend',
+      {},
+      { code: 'CREDENTIALS_MISSING' },
+    );
+  }
+  return runtime.credentialChain();
 };
 
 /** Names the provider that produced SDK credentials (the SDK tags them with `$source`). */

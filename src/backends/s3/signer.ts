@@ -5,9 +5,12 @@
  * sent (each key segment already RFC 3986-encoded), not encoded a second time and not normalised.
  * Hence `uriEscapePath: false`. Payloads are hashed (`x-amz-content-sha256`), as botocore's
  * S3SigV4Auth does; GET and HEAD carry the hash of the empty body.
+ *
+ * SHA-256 and HMAC come from WebCrypto (`crypto.subtle`), which Node ≥ 20, Deno, Bun and every
+ * browser have: one signer for every runtime, checked against botocore's in the tests.
  */
-import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
+import type { Checksum, SourceData } from '@smithy/types';
 import { encodeRfc3986 } from './url.js';
 
 /** The signing name of S3 in the credential scope. */
@@ -36,10 +39,41 @@ export interface SignableRequest {
   body?: Uint8Array;
 }
 
-/** SHA-256 for the signer (Node's crypto through @smithy/hash-node). */
-export class Sha256 extends Hash {
-  constructor(secret?: Parameters<typeof Hash.prototype.update>[0]) {
-    super('sha256', secret);
+const utf8 = new TextEncoder();
+
+/** A copy as a plain Uint8Array over an ArrayBuffer (what WebCrypto takes). */
+function bytesOf(data: SourceData): Uint8Array<ArrayBuffer> {
+  if (typeof data === 'string') return utf8.encode(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return new Uint8Array(new Uint8Array(data));
+}
+
+/** SHA-256, or HMAC-SHA-256 when given a secret, over WebCrypto (one-shot: the input is kept until `digest`). */
+export class WebCryptoSha256 implements Checksum {
+  private parts: Uint8Array<ArrayBuffer>[] = [];
+
+  constructor(private readonly secret?: SourceData) {}
+
+  update(data: Uint8Array): void {
+    this.parts.push(bytesOf(data));
+  }
+
+  async digest(): Promise<Uint8Array> {
+    const total = this.parts.reduce((n, p) => n + p.byteLength, 0);
+    const data = new Uint8Array(total);
+    let at = 0;
+    for (const p of this.parts) {
+      data.set(p, at);
+      at += p.byteLength;
+    }
+    const subtle = globalThis.crypto.subtle;
+    if (this.secret === undefined) return new Uint8Array(await subtle.digest('SHA-256', data));
+    const key = await subtle.importKey('raw', bytesOf(this.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    return new Uint8Array(await subtle.sign('HMAC', key, data));
+  }
+
+  reset(): void {
+    this.parts = [];
   }
 }
 
@@ -57,7 +91,7 @@ function s3Signer(credentials: S3Credentials, region: string): SignatureV4 {
       secretAccessKey: credentials.secretAccessKey,
       ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
     },
-    sha256: Sha256,
+    sha256: WebCryptoSha256,
     uriEscapePath: false,
     applyChecksum: true,
   });

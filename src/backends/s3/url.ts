@@ -4,6 +4,7 @@
  * The path is built by hand, never through `new URL()`: the WHATWG URL parser resolves `.`/`..`
  * segments (even as `%2e%2e`), which would send a key like `a/../b` to the wrong object.
  */
+import { processEnv } from '../../runtime.js';
 import { ReaderError, type ErrorContext } from '../../errors.js';
 
 /**
@@ -35,7 +36,7 @@ export interface S3LocationInput {
   region?: string;
   endpoint?: string;
   forcePathStyle?: boolean;
-  /** Defaults to `process.env`. */
+  /** Defaults to `process.env` (none in a browser). */
   env?: Record<string, string | undefined>;
 }
 
@@ -67,7 +68,7 @@ export function isDnsCompatibleBucket(bucket: string): boolean {
  * certificate, so it goes path style, as the AWS SDKs do).
  */
 export function resolveS3Location(input: S3LocationInput, context: ErrorContext = {}): S3Location {
-  const env = input.env ?? process.env;
+  const env = input.env ?? processEnv();
   const { bucket } = input;
   if (typeof bucket !== 'string' || bucket === '' || bucket.includes('/')) {
     throw new ReaderError('InvalidInput', `invalid S3 bucket name ${JSON.stringify(bucket)}`, context, { code: 'INVALID_ARGUMENT' });

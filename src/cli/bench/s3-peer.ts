@@ -9,10 +9,9 @@
  *
  * Presigning is the S3 backend's (`s3Backend(...).presign`); nothing here signs URLs itself.
  */
-import { SignatureV4 } from '@smithy/signature-v4';
 import { s3Backend, type S3BackendOptions } from '../../backends/s3/backend.js';
 import { createCredentialSource } from '../../backends/s3/credentials.js';
-import { S3_SIGNING_SERVICE, Sha256, encodeQuery, signS3Request, type S3Credentials } from '../../backends/s3/signer.js';
+import { signS3Request, type S3Credentials } from '../../backends/s3/signer.js';
 import { objectTarget, resolveS3Location, type S3Location } from '../../backends/s3/url.js';
 
 /**
@@ -20,8 +19,6 @@ import { objectTarget, resolveS3Location, type S3Location } from '../../backends
  * covers every reader of a `--runs` series on a slow store; a URL that leaks is dead soon after.
  */
 export const BENCH_PRESIGN_SECONDS = 15 * 60;
-
-const UNSIGNED_PAYLOAD_HEADER = new Set(['x-amz-content-sha256']);
 
 interface S3Access {
   loc: S3Location;
