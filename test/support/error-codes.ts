@@ -1,13 +1,13 @@
 /**
- * A vitest setup file (vitest.config.ts `setupFiles`): records every `ReaderError` constructed while a
- * test file runs and, after its last test, asserts that each has a `code` from the README's "Errors"
- * table, with a kind that table gives for it. So "every ReaderError the suite provokes has a
+ * A vitest setup file (vitest.config.ts `setupFiles`): checks every `ReaderError` constructed while a
+ * test file runs (as it is made; errors are not kept) and, after its last test, asserts that each had
+ * a `code` from the README's "Errors" table, with a kind that table gives for it. So "every ReaderError the suite provokes has a
  * documented code" holds for every error of every test file, not only the ones a test looks at.
  *
  * How errors are seen without a hook in the library: the ReaderError constructor assigns `this.name`,
  * an ordinary [[Set]] that walks the prototype chain, so an accessor on `ReaderError.prototype` hears
  * every construction (it then stores `name` as the instance's own property, as the assignment would
- * have). The check proves the recorder alive with a probe error before it trusts an empty list.
+ * have). The final check proves the recorder alive with a probe error before it trusts an empty list.
  * Errors made in child processes (the CLI tests spawn `brr`) are not seen here; the CLI maps each to
  * its exit code from `kind`, and test/errors.test.ts checks every throw site in `src` statically.
  */
@@ -31,27 +31,33 @@ export function documentedCodes(readme = readFileSync(fileURLToPath(new URL('../
   return out;
 }
 
-const seen: ReaderError[] = [];
+const documented = documentedCodes();
+const known = new Set<string>(READER_ERROR_CODES);
+/** Problems found so far (deduplicated); errors are checked as they are made, not kept. */
+const wrong = new Set<string>();
+let constructed = 0;
+
+function check(err: ReaderError): void {
+  const kinds = documented.get(err.code);
+  if (!known.has(err.code) || !kinds) wrong.add(`${err.code} (${err.kind}) is not a documented code: ${err.detail}`);
+  else if (kinds !== 'any' && !kinds.includes(err.kind)) wrong.add(`${err.code} came with kind ${err.kind}, documented as ${kinds.join(', ')}: ${err.detail}`);
+}
+
 Object.defineProperty(ReaderError.prototype, 'name', {
   configurable: true,
   get: () => 'ReaderError',
   set(this: ReaderError, value: string) {
     Object.defineProperty(this, 'name', { value, writable: true, enumerable: true, configurable: true });
-    seen.push(this);
+    constructed++;
+    queueMicrotask(() => check(this)); // the constructor has finished by then: kind and code are set
   },
 });
 
-afterAll(() => {
+afterAll(async () => {
+  const before = constructed;
   const probe = new ReaderError('NotFound', 'probe of the error-code recorder', {}, { code: 'NOT_FOUND' });
-  expect(seen.at(-1), 'the recorder must see every ReaderError constructed').toBe(probe);
-  seen.pop();
-  const documented = documentedCodes();
-  const known = new Set<string>(READER_ERROR_CODES);
-  const wrong = new Set<string>();
-  for (const err of seen) {
-    const kinds = documented.get(err.code);
-    if (!known.has(err.code) || !kinds) wrong.add(`${err.code} (${err.kind}) is not a documented code: ${err.detail}`);
-    else if (kinds !== 'any' && !kinds.includes(err.kind)) wrong.add(`${err.code} came with kind ${err.kind}, documented as ${kinds.join(', ')}: ${err.detail}`);
-  }
+  expect(constructed, 'the recorder must see every ReaderError constructed').toBe(before + 1);
+  expect(probe.name).toBe('ReaderError');
+  await Promise.resolve(); // let the last checks run
   expect([...wrong]).toEqual([]);
 });
