@@ -33,7 +33,7 @@ export function mapFetchError(err: unknown, context: ErrorContext, signal?: Abor
       { code: 'NETWORK_ERROR', cause: err },
     );
   }
-  return new ReaderError('Unexpected', message, context, { cause: err });
+  return new ReaderError('Unexpected', message, context, { code: 'NETWORK_ERROR', cause: err });
 }
 
 /** Headers a cross-origin reader needs to see, in the order the CORS message lists them. */
