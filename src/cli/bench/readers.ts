@@ -228,7 +228,7 @@ async function catchingPanics<T>(fn: () => Promise<T>): Promise<T> {
   let fail: (err: unknown) => void = () => undefined;
   const panicked = new Promise<never>((_, reject) => (fail = reject));
   const onUncaught = (err: unknown) =>
-    fail(new ReaderError('Unexpected', `parquet-wasm panicked: ${err instanceof Error ? err.message : String(err)}`, { op: 'decode' }, { code: 'DECODER_PANIC', cause: err }));
+    fail(new ReaderError('InvalidData', `parquet-wasm panicked: ${err instanceof Error ? err.message : String(err)}`, { op: 'decode' }, { code: 'DECODER_PANIC', cause: err }));
   process.on('uncaughtException', onUncaught);
   try {
     return await Promise.race([fn(), panicked]);
