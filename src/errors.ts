@@ -48,6 +48,7 @@ export const READER_ERROR_CODES = [
   'BAD_STATUS',
   'TOO_MANY_REDIRECTS',
   'CORS_HEADER_HIDDEN',
+  'BAD_LISTING',
   // Transient trouble, and when retrying ends.
   'RATE_LIMITED',
   'SERVER_UNAVAILABLE',
@@ -62,6 +63,10 @@ export const READER_ERROR_CODES = [
   'INVALID_ARGUMENT',
   'SEEK_BEFORE_START',
   'UNSUPPORTED',
+  'LIST_UNSUPPORTED',
+  'BAD_MANIFEST',
+  'BAD_PARTITION',
+  'BAD_SPLIT',
   // The file's bytes.
   'FOOTER_TOO_SHORT',
   'BAD_MAGIC',
@@ -74,6 +79,7 @@ export const READER_ERROR_CODES = [
   'UNSUPPORTED_CODEC',
   'DECODER_PANIC',
   'DECODER_TIMEOUT',
+  'SCHEMA_MISMATCH',
   // Anything else (a bug or an unknown failure): report it.
   'INTERNAL',
 ] as const;

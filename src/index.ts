@@ -2,6 +2,10 @@ export type {
   Backend,
   BackendCapabilities,
   ByteRange,
+  ListEntry,
+  ListOptions,
+  ListPage,
+  ListPageOptions,
   ObjectMeta,
   ReadOptions,
   ReadResponse,
@@ -10,6 +14,7 @@ export type {
 } from './types.js';
 export { ReaderError, isReaderError, hasErrorCode, READER_ERROR_CODES, type ErrorContext, type ReaderErrorCode, type ReaderErrorKind } from './errors.js';
 export { collectBody } from './body.js';
+export { LIST_PAGE_SIZE, listAll, listFromPages } from './list.js';
 export { memoryBackend, type MemoryBackend } from './backends/memory/backend.js';
 export { fsBackend, type FsBackendOptions } from './backends/fs/backend.js';
 export { httpBackend, HTTP_MAX_REDIRECTS, type HttpBackendOptions } from './backends/http/backend.js';

@@ -1,11 +1,12 @@
 import { ReaderError, describeRange, redactUrl } from '../errors.js';
-import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../types.js';
+import { listMembers } from '../list.js';
+import type { Backend, ByteRange, ListPage, ListPageOptions, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../types.js';
 
 /** One request as a server would see it. Times are `performance.now()` milliseconds. */
 export interface RequestRecord {
-  /** `HEAD` for every `stat`, `GET` for every `read`. */
-  op: 'GET' | 'HEAD';
-  /** The path; for an absolute URL, with query values and user info redacted (a presigned URL's signature). */
+  /** `HEAD` for every `stat`, `GET` for every `read`, `LIST` for every listing page (`listPage`). */
+  op: 'GET' | 'HEAD' | 'LIST';
+  /** The path (the prefix, for a LIST); for an absolute URL, with query values and user info redacted (a presigned URL's signature). */
   path: string;
   /** The range asked for (GET only). */
   range?: ByteRange;
@@ -13,6 +14,8 @@ export interface RequestRecord {
   rangeHeader?: string;
   /** HTTP-like status: 200/206 for success where known, 'ok' otherwise, or the error kind. */
   status: number | 'ok' | ReaderError['kind'];
+  /** Objects a LIST page returned. */
+  entries?: number;
   /** Bytes received (body bytes consumed by the caller). */
   bytes: number;
   /** Bytes the request could return: `length` for bounded, `suffix` for suffix, the returned length for open-ended. */
@@ -29,6 +32,8 @@ export interface RequestRecord {
 export interface MetricsSnapshot {
   gets: number;
   heads: number;
+  /** Listing pages (S3 ListObjectsV2 requests). */
+  lists: number;
   bytesRequested: number;
   bytesReceived: number;
   /** Waves of requests: a request that starts after every earlier one has ended begins a new round trip. */
@@ -62,7 +67,7 @@ function errorStatus(err: unknown): RequestRecord['status'] {
 
 /**
  * Records every request with its range, status, bytes and timing. A `read` counts as one GET when it
- * is issued; its bytes and end time are updated as the caller consumes the body.
+ * is issued, a `stat` as one HEAD, a listing page (`listPage`, so each page of `list`) as one LIST; its bytes and end time are updated as the caller consumes the body.
  */
 export function withMetrics<B extends Backend>(inner: B): MeteredBackend<Backend> {
   let records: RequestRecord[] = [];
@@ -73,15 +78,17 @@ export function withMetrics<B extends Backend>(inner: B): MeteredBackend<Backend
       const requests = records.map((r) => ({ ...r }));
       let gets = 0;
       let heads = 0;
+      let lists = 0;
       let bytesRequested = 0;
       let bytesReceived = 0;
       for (const r of requests) {
         if (r.op === 'GET') gets++;
-        else heads++;
+        else if (r.op === 'HEAD') heads++;
+        else lists++;
         bytesRequested += r.bytesRequested;
         bytesReceived += r.bytes;
       }
-      return { gets, heads, bytesRequested, bytesReceived, roundTrips: countRoundTrips(requests), requests };
+      return { gets, heads, lists, bytesRequested, bytesReceived, roundTrips: countRoundTrips(requests), requests };
     },
     reset() {
       records = [];
@@ -149,7 +156,24 @@ export function withMetrics<B extends Backend>(inner: B): MeteredBackend<Backend
     return { ...res, body };
   }
 
-  return { kind: inner.kind, capabilities: inner.capabilities, stat, read, metrics };
+  const list = listMembers(inner, (page) => async (prefix: string, opts?: ListPageOptions): Promise<ListPage> => {
+    const rec: RequestRecord = { op: 'LIST', path: redactUrl(prefix), status: 'ok', bytes: 0, bytesRequested: 0, start: now(), end: 0, open: true };
+    records.push(rec);
+    try {
+      const result = await page(prefix, opts);
+      rec.status = 200;
+      rec.entries = result.entries.length;
+      return result;
+    } catch (err) {
+      rec.status = errorStatus(err);
+      throw err;
+    } finally {
+      rec.end = rec.firstByte = now();
+      rec.open = false;
+    }
+  });
+
+  return { kind: inner.kind, capabilities: inner.capabilities, stat, read, ...list, metrics };
 }
 
 interface BodyHooks {

@@ -6,7 +6,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ReaderError, abortError, toReaderError } from '../errors.js';
-import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../types.js';
+import { listMembers } from '../list.js';
+import type { Backend, ByteRange, ListPage, ListPageOptions, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../types.js';
 import { Attempt, Operation, release } from './retry-control.js';
 
 /**
@@ -64,7 +65,7 @@ export interface RetryOptions {
 }
 
 export interface RetryEvent {
-  op: 'stat' | 'read';
+  op: 'stat' | 'read' | 'list';
   path: string;
   /** Requests made so far by this operation (the one that failed included). */
   attempt: number;
@@ -122,7 +123,7 @@ function check(o: RetryOptions, kind: string): Settings {
 }
 
 /**
- * Wraps a backend with retries: each `stat` and `read` is retried on retryable errors (`RateLimited`,
+ * Wraps a backend with retries: each `stat`, `read` and listing page (`listPage`) is retried on retryable errors (`RateLimited`,
  * `Unavailable`, `Interrupted`, `Timeout`) up to `maxAttempts` requests and `totalMs`, sleeping a
  * full-jitter backoff (`random() × min(capMs, baseMs × 2^(n-1))`), or Retry-After when longer.
  * Final errors (NotFound, PermissionDenied, ConditionNotMatch, RangeNotSatisfied, InvalidInput,
@@ -145,7 +146,7 @@ export function withRetry<B extends Backend>(inner: B, options: RetryOptions = {
   const counters: RetryCounters = { operations: 0, attempts: 0, retries: 0, resumes: 0, stalls: 0, deadlines: 0, exhausted: 0 };
 
   /** Throws `err` unless it may be retried; otherwise sleeps the backoff. */
-  async function backoff(op: Operation, err: ReaderError, kind: 'stat' | 'read', path: string, resumeAt?: number): Promise<void> {
+  async function backoff(op: Operation, err: ReaderError, kind: RetryEvent['op'], path: string, resumeAt?: number): Promise<void> {
     const stopped = op.stopped;
     if (stopped) throw stopped;
     if (!err.retryable || err.kind === 'Aborted') throw err;
@@ -174,7 +175,7 @@ export function withRetry<B extends Backend>(inner: B, options: RetryOptions = {
   }
 
   /** Runs `send` until it succeeds or fails for good. `send` gets the attempt to race against. */
-  async function attemptLoop<T>(op: Operation, kind: 'stat' | 'read', path: string, send: (a: Attempt) => Promise<T>, resumeAt?: number): Promise<{ value: T; attempt: Attempt }> {
+  async function attemptLoop<T>(op: Operation, kind: RetryEvent['op'], path: string, send: (a: Attempt) => Promise<T>, resumeAt?: number): Promise<{ value: T; attempt: Attempt }> {
     for (;;) {
       const stopped = op.stopped;
       if (stopped) throw stopped;
@@ -219,6 +220,19 @@ export function withRetry<B extends Backend>(inner: B, options: RetryOptions = {
       op.dispose();
     }
   }
+
+  /** A listing page is retried as a whole, like a stat: a page that failed midway is asked again. */
+  const list = listMembers(inner, (page) => async (prefix: string, opts: ListPageOptions = {}): Promise<ListPage> => {
+    counters.operations++;
+    const op = new Operation(s, { backend: inner.kind, op: 'list', path: prefix }, opts.signal, counters);
+    try {
+      const { value, attempt } = await attemptLoop(op, 'list', prefix, (a) => a.race(page(prefix, { ...opts, signal: a.signal })));
+      attempt.dispose(false);
+      return value;
+    } finally {
+      op.dispose();
+    }
+  });
 
   async function read(path: string, range: ByteRange, opts: ReadOptions = {}): Promise<ReadResponse> {
     counters.operations++;
@@ -369,6 +383,7 @@ export function withRetry<B extends Backend>(inner: B, options: RetryOptions = {
     capabilities: inner.capabilities,
     stat,
     read,
+    ...list,
     retryCounters: (): RetryCounters => ({ ...counters }),
   };
   const forwarded = Object.getOwnPropertyDescriptors(inner) as Record<string, PropertyDescriptor>;

@@ -1,13 +1,15 @@
 import type { Dispatcher } from 'undici';
 import { ReaderError, throwIfAborted, type ErrorContext } from '../../errors.js';
 import { rangeHeader, validateRange } from '../../range.js';
-import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../../types.js';
+import { listFromPages } from '../../list.js';
+import type { Backend, ByteRange, ListEntry, ListOptions, ListPage, ListPageOptions, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../../types.js';
 import { sharedDispatcher } from '../http/pool.js';
 import { discard, errorBodyText, header, interpretRangedResponse, metaFromHead, type HttpResult } from '../http/response.js';
 import { createCredentialSource, type ChainLoader, type S3CredentialsInput } from './credentials.js';
 import { mapS3Error, mapS3TransportError, parseS3ErrorXml } from './errors.js';
-import { signS3Request, type S3Credentials } from './signer.js';
-import { objectTarget, resolveS3Location } from './url.js';
+import { listQuery, parseListPage } from './list.js';
+import { encodeQuery, signS3Request, type S3Credentials } from './signer.js';
+import { bucketTarget, objectTarget, resolveS3Location, type S3Target } from './url.js';
 
 export interface S3BackendOptions {
   bucket: string;
@@ -51,6 +53,8 @@ export interface S3Backend extends Backend {
   readonly pathStyle: boolean;
   /** Where the credentials come from, in words (`explicit credentials`, `anonymous (unsigned requests)`, ...). */
   readonly credentialSource: string;
+  listPage(prefix: string, opts?: ListPageOptions): Promise<ListPage>;
+  list(prefix: string, opts?: ListOptions): AsyncIterable<ListEntry>;
 }
 
 /**
@@ -85,18 +89,18 @@ export function s3Backend(options: S3BackendOptions): S3Backend {
     return { backend: 's3', op, path, bucket: loc.bucket, ...(range ? { range } : {}) };
   }
 
-  async function send(method: 'GET' | 'HEAD', key: string, extra: Record<string, string>, context: ErrorContext, signal?: AbortSignal) {
-    const target = objectTarget(loc, key, context);
+  async function send(method: 'GET' | 'HEAD', key: string | S3Target, extra: Record<string, string>, context: ErrorContext, signal?: AbortSignal, query?: Record<string, string>) {
+    const target = typeof key === 'string' ? objectTarget(loc, key, context) : key;
     const credentials = await creds.get(context);
     throwIfAborted(signal, context);
     const headers = credentials
-      ? await signS3Request({ method, protocol: loc.endpoint.protocol, host: target.host, path: target.path, headers: extra }, credentials, loc.region)
+      ? await signS3Request({ method, protocol: loc.endpoint.protocol, host: target.host, path: target.path, headers: extra, ...(query ? { query } : {}) }, credentials, loc.region)
       : extra;
     let res: HttpResult;
     try {
       res = (await dispatcher.request({
         origin: target.origin,
-        path: target.path,
+        path: `${target.path}${encodeQuery(query)}`,
         method,
         headers,
         ...(signal ? { signal } : {}),
@@ -153,9 +157,27 @@ export function s3Backend(options: S3BackendOptions): S3Backend {
     });
   }
 
+  /** One ListObjectsV2 request (signed like every request; its errors mapped by `failure`). */
+  async function listPage(prefix: string, opts: ListPageOptions = {}): Promise<ListPage> {
+    const context = baseContext('list', prefix);
+    throwIfAborted(opts.signal, context);
+    if (typeof prefix !== 'string') throw new ReaderError('InvalidInput', 'list prefix must be a string', context, { code: 'INVALID_ARGUMENT' });
+    const { res, credentials } = await send('GET', bucketTarget(loc), {}, context, opts.signal, listQuery(prefix, opts));
+    if (res.statusCode !== 200) throw await failure(res, 'GET', context, credentials);
+    const chunks: Uint8Array[] = [];
+    try {
+      for await (const chunk of res.body) chunks.push(chunk);
+    } catch (err) {
+      throw mapS3TransportError(err, context, opts.signal); // a reset mid-page: retryable, the page is asked again
+    }
+    return parseListPage(Buffer.concat(chunks).toString('utf8'), context);
+  }
+
   return {
     kind: 's3',
-    capabilities: { suffix: true, etag: true, ifMatch: true },
+    capabilities: { suffix: true, etag: true, ifMatch: true, list: true },
+    listPage,
+    list: (prefix, opts) => listFromPages(listPage, prefix, opts),
     bucket: loc.bucket,
     region: loc.region,
     endpoint: `${loc.endpoint.origin}${loc.endpoint.pathname.replace(/\/+$/, '')}`,
