@@ -345,9 +345,20 @@ export async function openDataset(input: DatasetInput, options: OpenDatasetOptio
   return dataset;
 }
 
+/** Where a file's partition folders are read: after the listed prefix, or (a URL) its decoded path. */
 function relativePath(path: string, rootLength: number): string {
   if (rootLength > 0) return path.slice(rootLength);
-  return /^https?:\/\//i.test(path) ? new URL(path).pathname : path;
+  if (!/^https?:\/\//i.test(path)) return path;
+  return new URL(path).pathname
+    .split('/')
+    .map((seg) => {
+      try {
+        return decodeURIComponent(seg);
+      } catch {
+        return seg;
+      }
+    })
+    .join('/');
 }
 
 /** The S3 settings a worker needs to reach the same bucket: never credentials. */

@@ -146,6 +146,9 @@ export async function resolveFiles(input: DatasetInput, options: FileFilterOptio
   if (typeof input === 'string') {
     const scheme = schemeOf(input);
     if (scheme === 'http' || scheme === 'https') {
+      if (new URL(input).pathname.endsWith('/')) {
+        throw new ReaderError('Unsupported', `HTTP has no listing: give a manifest URL (one URL per line, or JSON) or a list of file URLs, not the folder ${input}`, { path: input }, { code: 'LIST_UNSUPPORTED' });
+      }
       const { backend, path } = backendFromUrl(input, urlOptions);
       const entries = (await readManifest(backend, path, options.signal)).map((e) => ({ ...e, path: new URL(e.path, input).href }));
       return explicit(backend, entries, 1, (p) => p);
