@@ -54,7 +54,7 @@ describe('openDataset over HTTP', () => {
     const explicit = await openDataset(urls, { metadataCache: false });
     expect(explicit.files.map((f) => f.url)).toEqual(urls);
     await expect(openDataset(`${server.url}/lake/`)).rejects.toMatchObject({ code: 'LIST_UNSUPPORTED' });
-    expect(explicit.files.map((f) => f.partitions.region)).toEqual(['ap west/x=1', 'eu', null]);
+    expect(explicit.files.map((f) => f.partitions.region)).toEqual([null, 'ap west/x=1', 'eu']);
   });
 
   it('parses manifests strictly (BAD_MANIFEST)', () => {
