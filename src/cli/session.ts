@@ -104,7 +104,7 @@ export class Session {
   statsLine(): string {
     const s = this.snapshot();
     const ms = performance.now() - this.t0;
-    return `brr: ${plural(s.gets, 'GET')}, ${plural(s.heads, 'HEAD')}, ${plural(s.roundTrips, 'round trip')}; ${formatBytes(s.bytesReceived)} received (${s.bytesReceived} B) in ${ms.toFixed(0)} ms`;
+    return `brr: ${s.lists ? `${plural(s.lists, 'LIST')}, ` : ''}${plural(s.gets, 'GET')}, ${plural(s.heads, 'HEAD')}, ${plural(s.roundTrips, 'round trip')}; ${formatBytes(s.bytesReceived)} received (${s.bytesReceived} B) in ${ms.toFixed(0)} ms`;
   }
 
   /** `--stats` and `--waterfall`, also after a failure (the requests up to it are what you want to see). */
