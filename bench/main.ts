@@ -18,6 +18,7 @@ import { columnChunkRanges } from '../src/parquet/metadata.js';
 import { planRead } from '../src/parquet/planner.js';
 import type { Backend } from '../src/types.js';
 import { checkTargets, checksFail } from './check.js';
+import { datasetLines, runDatasetBench } from './dataset.js';
 import { FIXTURE_DIR, FIXTURES, fixture, type FixtureSpec } from './fixtures.js';
 import { runCell, type CellResult, type Expectation, type Model } from './measure.js';
 import { IPC_READERS, MANY_FILES_PEERS, PARQUET_READERS, oursManyFiles, type ReadTarget, type ReaderDef, type Scenario } from './readers.js';
@@ -212,8 +213,11 @@ async function runMatrix(check: boolean, model: Model, iterations: number, manyC
     await runMany(ours, 'cold');
     await runMany(ours, 'warm');
     progress.end();
+    process.stderr.write('dataset section…\n');
+    const dataset = await runDatasetBench(server, { check, model });
+    console.log(`\n${datasetLines(dataset).join('\n')}`);
 
-    const results: BenchResults = { when: new Date().toISOString(), model, countsFrom: 'server', cells: withRatios(cells), manyFiles };
+    const results: BenchResults = { when: new Date().toISOString(), model, countsFrom: 'server', cells: withRatios(cells), manyFiles, dataset };
     results.checks = checkTargets(results);
     await writeOutputs(results, check);
     const disagree = [...cells.filter((c) => c.clientAgrees === false), ...manyFiles.filter((m) => m.clientAgrees === false)];
