@@ -95,13 +95,15 @@ export function withMetrics<B extends Backend>(inner: B): MeteredBackend<Backend
     },
   };
 
-  async function stat(path: string, opts?: StatOptions): Promise<ObjectMeta> {
-    const rec: RequestRecord = { op: 'HEAD', path: redactUrl(path), status: 'ok', bytes: 0, bytesRequested: 0, start: now(), end: 0, open: true };
+  /** A request without a body to watch (HEAD, LIST): recorded from its start to its answer. */
+  async function recorded<T>(op: 'HEAD' | 'LIST', path: string, send: () => Promise<T>, done?: (rec: RequestRecord, value: T) => void): Promise<T> {
+    const rec: RequestRecord = { op, path: redactUrl(path), status: 'ok', bytes: 0, bytesRequested: 0, start: now(), end: 0, open: true };
     records.push(rec);
     try {
-      const meta = await inner.stat(path, opts);
+      const value = await send();
       rec.status = 200;
-      return meta;
+      done?.(rec, value);
+      return value;
     } catch (err) {
       rec.status = errorStatus(err);
       throw err;
@@ -110,6 +112,8 @@ export function withMetrics<B extends Backend>(inner: B): MeteredBackend<Backend
       rec.open = false;
     }
   }
+
+  const stat = (path: string, opts?: StatOptions): Promise<ObjectMeta> => recorded('HEAD', path, () => inner.stat(path, opts));
 
   async function read(path: string, range: ByteRange, opts?: ReadOptions): Promise<ReadResponse> {
     const rec: RequestRecord = {
@@ -156,22 +160,11 @@ export function withMetrics<B extends Backend>(inner: B): MeteredBackend<Backend
     return { ...res, body };
   }
 
-  const list = listMembers(inner, (page) => async (prefix: string, opts?: ListPageOptions): Promise<ListPage> => {
-    const rec: RequestRecord = { op: 'LIST', path: redactUrl(prefix), status: 'ok', bytes: 0, bytesRequested: 0, start: now(), end: 0, open: true };
-    records.push(rec);
-    try {
-      const result = await page(prefix, opts);
-      rec.status = 200;
+  const list = listMembers(inner, (page) => (prefix: string, opts?: ListPageOptions): Promise<ListPage> =>
+    recorded('LIST', prefix, () => page(prefix, opts), (rec, result) => {
       rec.entries = result.entries.length;
-      return result;
-    } catch (err) {
-      rec.status = errorStatus(err);
-      throw err;
-    } finally {
-      rec.end = rec.firstByte = now();
-      rec.open = false;
-    }
-  });
+    }),
+  );
 
   return { kind: inner.kind, capabilities: inner.capabilities, stat, read, ...list, metrics };
 }
