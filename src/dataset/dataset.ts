@@ -8,7 +8,7 @@ import type { RecordBatch, Table } from 'apache-arrow';
 import type { SchemaTree } from 'hyparquet';
 import type { BackendFromUrlOptions } from '../backends/url.js';
 import { ReaderError } from '../errors.js';
-import { sharedMetadataCache, type CachedFooter, type MetadataCache } from '../parquet/cache.js';
+import { metadataCacheKey, sharedMetadataCache, type CachedFooter, type MetadataCache } from '../parquet/cache.js';
 import type { ReadTableOptions } from '../parquet/decode.js';
 import type { RowGroupFilter } from '../parquet/filter.js';
 import { schemaOf } from '../parquet/metadata.js';
@@ -324,8 +324,9 @@ export async function openDataset(input: DatasetInput, options: OpenDatasetOptio
   };
   const open = await mapBounded(keep, options.concurrency ?? DATASET_FOOTER_CONCURRENCY, async ({ entry, values }): Promise<OpenFile> => {
     const url = resolved.urlOf?.(entry.path);
-    const metadataCache = cache && url !== undefined ? keyedAs(cache, `url\u0000${url}`) : cache;
-    const { entry: footer, requests } = await fetchFooter(backend, entry.path, { ...footerOptions, metadataCache });
+    // Under the key openParquet itself would use: the file's URL, or this backend object and path.
+    const metadataCache = cache && keyedAs(cache, url !== undefined ? `url\u0000${url}` : metadataCacheKey(backend, entry.path));
+    const { entry: footer, requests } = await fetchFooter(backend, entry.path, { ...footerOptions, metadataCache, ...(entry.etag ? { listedEtag: entry.etag } : {}) });
     footerRequests += requests;
     return {
       footer,

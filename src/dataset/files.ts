@@ -79,6 +79,10 @@ async function listed(backend: Backend, prefix: string, filter: FileFilterOption
   const { entries, pages } = await listCounting(backend, prefix, signal);
   const rootLength = prefix.lastIndexOf('/') + 1;
   const kept = entries.filter((e) => isDataFile(e.path.slice(rootLength), filter.suffix));
+  if (kept.length === 0) {
+    const why = entries.length ? `${entries.length} objects, none a data file (${filter.suffix === false ? 'all hidden or _ files' : `*${filter.suffix ?? DATASET_SUFFIX}`})` : 'nothing';
+    throw new ReaderError('NotFound', `no data files under ${JSON.stringify(prefix)}: the listing found ${why}`, { backend: backend.kind, op: 'list', path: prefix }, { code: 'NOT_FOUND' });
+  }
   return { backend, entries: kept, rootLength, listRequests: pages, ...(urlOf ? { urlOf } : {}) };
 }
 

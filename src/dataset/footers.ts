@@ -62,7 +62,7 @@ export function oneFooter(entry: CachedFooter): MetadataCache {
 }
 
 /**
- * `cache` seen under one fixed key: a dataset opened by URL keeps its footers under each file's URL
+ * `cache` seen under one fixed key (the key passed to get/set/delete is ignored): a dataset opened by URL keeps its footers under each file's URL
  * (as `openParquet(url)` does), so a re-open with a new backend object is still warm.
  */
 export function keyedAs(cache: MetadataCache, key: string): MetadataCache {
@@ -74,9 +74,23 @@ export function openWithFooter(backend: Backend, path: string, entry: CachedFoot
   return openParquet(backend, path, { ...options, metadataCache: oneFooter(entry) });
 }
 
-/** Fetches one file's footer (one GET, two for a footer longer than the window; none when cached). */
-export async function fetchFooter(backend: Backend, path: string, options: Pick<OpenParquetOptions, 'metadataCache' | 'footerSizeHint' | 'signal'>): Promise<{ entry: CachedFooter; requests: number }> {
-  const source = await openParquet(backend, path, { ...options, footerSizeHint: options.footerSizeHint ?? DATASET_FOOTER_WINDOW });
+/**
+ * Fetches one file's footer (one GET, two for a footer longer than the window). A footer in the
+ * cache (under its fixed key, see keyedAs) is taken as it is: no request and no source to build,
+ * so a warm re-open of thousands of files costs the listing and next to no CPU.
+ */
+export async function fetchFooter(
+  backend: Backend,
+  path: string,
+  options: Pick<OpenParquetOptions, 'footerSizeHint' | 'signal'> & { metadataCache: MetadataCache | false; listedEtag?: string },
+): Promise<{ entry: CachedFooter; requests: number }> {
+  const cached = options.metadataCache ? options.metadataCache.get('') : undefined;
+  // The listing tells the current version: a footer cached at another ETag is stale, fetch it again.
+  const stale = cached?.etag !== undefined && options.listedEtag !== undefined && cached.etag !== options.listedEtag;
+  if (cached && !stale) return { entry: cached, requests: 0 };
+  if (stale && options.metadataCache) options.metadataCache.delete('');
+  const { listedEtag: _e, ...open } = options;
+  const source = await openParquet(backend, path, { ...open, footerSizeHint: options.footerSizeHint ?? DATASET_FOOTER_WINDOW });
   try {
     return { entry: await footerOf(source), requests: source.openRequests };
   } finally {

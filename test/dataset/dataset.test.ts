@@ -184,6 +184,21 @@ describe('openDataset on memory', () => {
     expect(summary(await ds.readTable())).toEqual(await duckSummary());
   });
 
+  it('a warm re-open fetches again only the footer of a file replaced since (its listed ETag changed)', async () => {
+    const backend = memoryBackend();
+    for (const f of files.slice(0, 5)) backend.put(`w/${f}`, new Uint8Array(await readFile(join(dir, f))));
+    const metered = withMetrics(backend);
+    const cache = createMetadataCache();
+    await openDataset({ backend: metered, prefix: 'w/' }, { metadataCache: cache });
+    expect(metered.metrics.snapshot()).toMatchObject({ lists: 1, gets: 5 });
+    const replaced = `w/${files[2]}`;
+    backend.put(replaced, new Uint8Array(await readFile(join(dir, files[7] as string))));
+    metered.metrics.reset();
+    const ds = await openDataset({ backend: metered, prefix: 'w/' }, { metadataCache: cache });
+    expect(metered.metrics.snapshot().requests.map((r) => `${r.op} ${r.path}`)).toEqual(['LIST w/', `GET ${replaced}`]);
+    expect(ds.files[2]?.etag).toBe((await backend.stat(replaced)).etag);
+  });
+
   it('names the first file and column whose schema differs (SCHEMA_MISMATCH)', async () => {
     const backend = memoryBackend();
     const [a, b] = files as [string, string];
@@ -199,9 +214,11 @@ describe('openDataset on memory', () => {
     });
   });
 
-  it('refuses files with different partition folders (BAD_PARTITION) and a backend without listing', async () => {
+  it('refuses files with different partition folders (BAD_PARTITION), an empty listing (NotFound) and a backend without listing', async () => {
     const backend = memoryBackend({ 'y/k=1/a.parquet': 'x', 'y/b.parquet': 'x' });
     await expect(openDataset({ backend, prefix: 'y/' })).rejects.toMatchObject({ code: 'BAD_PARTITION', message: expect.stringContaining('y/k=1/a.parquet has partitions (k), but the dataset') });
+    await expect(openDataset({ backend, prefix: 'nothing/' })).rejects.toMatchObject({ kind: 'NotFound', message: expect.stringContaining('the listing found nothing') });
+    await expect(openDataset({ backend: memoryBackend({ 'z/_SUCCESS': '' }), prefix: 'z/' })).rejects.toMatchObject({ kind: 'NotFound', message: expect.stringContaining('1 objects, none a data file') });
     const { list: _l, listPage: _p, ...noList } = backend;
     await expect(openDataset({ backend: { ...noList, capabilities: { suffix: true, etag: true, ifMatch: true } } })).rejects.toMatchObject({ code: 'LIST_UNSUPPORTED' });
   });
