@@ -195,15 +195,18 @@ export class Dataset {
   async readTable(selection: DatasetSelection = {}): Promise<Table> {
     const sel = this.select(selection);
     const { arrow, types } = await this.arrow();
-    const kept = sel.files.length > 0 ? sel.files : this.open.slice(0, 1).map((o) => ({ o, empty: true }));
-    const tables = await mapBounded(kept, this.options.readConcurrency ?? DATASET_READ_CONCURRENCY, (f) =>
+    const kept: { o: OpenFile; filter?: RowGroupFilter }[] = sel.files.length > 0 ? sel.files : this.open.slice(0, 1).map((o) => ({ o }));
+    const tables = await mapBounded(kept, this.options.readConcurrency ?? DATASET_READ_CONCURRENCY, (f, i) =>
       this.withSource(f.o, async (s) => {
-        const opts = this.readOptions(selection, sel.fileColumns, 'filter' in f ? f.filter : undefined);
-        const table = await s.readTable('empty' in f ? { ...opts, rowGroups: [] } : opts);
+        const opts = this.readOptions(selection, sel.fileColumns, f.filter);
+        const rowGroups = sel.files.length > 0 ? s.plan({ ...opts, pages: false }).rowGroups : [];
+        // A file whose row groups the statistics all pruned is not decoded (the first one still is, for the schema).
+        if (rowGroups.length === 0 && i > 0) return undefined;
+        const table = await s.readTable({ ...opts, rowGroups });
         return tableWithPartitions(arrow, table, sel.partitionColumns, types, f.o.file.partitions);
       }),
     );
-    return concatTables(arrow, tables);
+    return concatTables(arrow, tables.filter((t): t is Table => t !== undefined));
   }
 
   /**

@@ -98,11 +98,10 @@ export async function fetchFooter(
   }
 }
 
+/** A schema element's type, as one comparable string (cheap: thousands of files are compared). */
 function describeElement(e: SchemaElement): string {
-  return JSON.stringify(
-    { type: e.type, length: e.type_length, repetition: e.repetition_type, converted: e.converted_type, logical: e.logical_type, scale: e.scale, precision: e.precision, children: e.num_children },
-    (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v),
-  );
+  const logical = e.logical_type === undefined ? '' : JSON.stringify(e.logical_type, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  return `${e.type ?? 'group'}${e.type_length === undefined ? '' : `(${e.type_length})`} ${e.repetition_type ?? ''} ${e.converted_type ?? ''} ${logical} ${e.scale ?? ''} ${e.precision ?? ''} ${e.num_children ?? ''}`.replace(/\s+/g, ' ').trim();
 }
 
 /** Leaf-and-group paths of a schema, each with its type description. */

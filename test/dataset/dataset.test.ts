@@ -145,6 +145,7 @@ describe('openDataset on fs (DuckDB-written hive folder)', () => {
     const small = [...ids].map(Number).filter((i) => i < 200).sort((a, b) => a - b);
     const duck = await duckQuery(`SELECT id FROM ${src} WHERE id < 200 ORDER BY id`);
     expect(small).toEqual(duck.map((r) => Number(r.id)));
+    expect(t.numRows).toBe(small.length); // files whose only row group was pruned are not read at all
     expect(t.schema.fields.map((f) => f.name)).toEqual(['id', 'region']);
   });
 
@@ -210,7 +211,7 @@ describe('openDataset on memory', () => {
     await expect(openDataset({ backend, prefix: 'x/' }, { metadataCache: false })).rejects.toMatchObject({
       kind: 'InvalidData',
       code: 'SCHEMA_MISMATCH',
-      message: expect.stringMatching(/schema of x\/k=3\/c\.parquet differs from x\/k=1\/a\.parquet: column id is .*"type":"INT32".*not .*"type":"INT64"/),
+      message: expect.stringMatching(/schema of x\/k=3\/c\.parquet differs from x\/k=1\/a\.parquet: column id is INT32 .*, not INT64 /),
     });
   });
 
