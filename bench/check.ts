@@ -1,6 +1,7 @@
 /** The benchmark's targets (issue 6), checked on whatever matrix ran. */
 import type { BenchResults } from './report.js';
 import { S3_FILE } from './s3-cells.js';
+import { datasetChecks } from './dataset.js';
 
 /**
  * A target either holds, or misses. An advisory target's miss is printed but does not fail --check:
@@ -76,6 +77,7 @@ export function checkTargets(r: BenchResults): Check[] {
   if (cold && warm) {
     add('many files: ≤ 1 GET per file cold, 0 warm', cold.gets <= cold.files && cold.heads === 0 && warm.gets === 0 && warm.heads === 0, `cold ${cold.gets} GETs/${cold.files} files, warm ${warm.gets}`);
   }
+  checks.push(...datasetChecks(r.dataset));
   return checks;
 }
 

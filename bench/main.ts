@@ -17,6 +17,7 @@ import { httpBackend } from '../src/backends/http/backend.js';
 import { DEFAULT_FOOTER_WINDOW } from '../src/parquet/footer.js';
 import type { Backend } from '../src/types.js';
 import { checkTargets, checksFail } from './check.js';
+import { datasetLines, runDatasetBench } from './dataset.js';
 import { FIXTURE_DIR, FIXTURES, fixture, type FixtureSpec } from './fixtures.js';
 import { expectation, type Expectation } from '../src/cli/bench/expect.js';
 import { runCell, type CellResult, type Model } from './measure.js';
@@ -200,8 +201,11 @@ async function runMatrix(check: boolean, model: Model, iterations: number, manyC
     await runMany(ours, 'cold');
     await runMany(ours, 'warm');
     progress.end();
+    process.stderr.write('dataset section…\n');
+    const dataset = await runDatasetBench(server, { check, model });
+    console.log(`\n${datasetLines(dataset).join('\n')}`);
 
-    const results: BenchResults = { when: new Date().toISOString(), model, countsFrom: 'server', cells: withRatios(cells), manyFiles };
+    const results: BenchResults = { when: new Date().toISOString(), model, countsFrom: 'server', cells: withRatios(cells), manyFiles, dataset };
     results.checks = checkTargets(results);
     await writeOutputs(results, check);
     const disagree = [...cells.filter((c) => c.clientAgrees === false), ...manyFiles.filter((m) => m.clientAgrees === false)];

@@ -19,6 +19,8 @@ export interface BenchResults {
   countsFrom: 'server' | 'client metrics';
   cells: (CellResult & { vsNaive?: number; vsBestPeer?: number })[];
   manyFiles: ManyFilesResult[];
+  /** The "dataset" section (bench/dataset.ts). */
+  dataset?: import('./dataset.js').DatasetBench;
   checks?: { name: string; ok: boolean; detail: string; advisory?: string }[];
 }
 

@@ -54,6 +54,7 @@ export const READER_ERROR_CODES = [
   'EMPTY_READ',
   'TOO_MANY_REDIRECTS',
   'CORS_HEADER_HIDDEN',
+  'BAD_LISTING',
   // Transient trouble, and when retrying ends.
   'RATE_LIMITED',
   'SERVER_UNAVAILABLE',
@@ -73,6 +74,10 @@ export const READER_ERROR_CODES = [
   'ROW_GROUP_NOT_FOUND',
   'READER_CLOSED',
   'UNSUPPORTED',
+  'LIST_UNSUPPORTED',
+  'BAD_MANIFEST',
+  'BAD_PARTITION',
+  'BAD_SPLIT',
   // The file's bytes.
   'FOOTER_TOO_SHORT',
   'BAD_MAGIC',
@@ -87,6 +92,7 @@ export const READER_ERROR_CODES = [
   'DECODER_PANIC',
   'DECODE_FAILED',
   'DECODER_TIMEOUT',
+  'SCHEMA_MISMATCH',
   // Anything else (a bug or an unknown failure): report it.
   'INTERNAL',
 ] as const;

@@ -2,6 +2,10 @@ export type {
   Backend,
   BackendCapabilities,
   ByteRange,
+  ListEntry,
+  ListOptions,
+  ListPage,
+  ListPageOptions,
   ObjectMeta,
   ReadOptions,
   ReadResponse,
@@ -23,6 +27,7 @@ export {
 } from './backends/stat.js';
 export { ReaderError, isReaderError, hasErrorCode, READER_ERROR_CODES, type ErrorContext, type ReaderErrorCode, type ReaderErrorKind } from './errors.js';
 export { collectBody } from './body.js';
+export { LIST_PAGE_SIZE, listAll, listFromPages } from './list.js';
 export { memoryBackend, type MemoryBackend } from './backends/memory/backend.js';
 export type { HttpBackendOptions } from './backends/http/backend.js';
 export { fetchBackend, type FetchBackendOptions } from './backends/fetch/backend.js';
@@ -128,3 +133,18 @@ export type { ReadObjectsOptions } from './parquet/source.js';
 export type { ReaderErrorOptions } from './errors.js';
 export type { ChainLoader } from './backends/s3/credentials.js';
 export { parsePageIndex, matchingRows, chunkRangesForRows, type PageIndex, type ChunkPageIndex, type RowRanges } from './parquet/page-index.js';
+export {
+  openDataset,
+  Dataset,
+  DATASET_READ_CONCURRENCY,
+  type DatasetFile,
+  type DatasetOpenStats,
+  type DatasetSelection,
+  type OpenDatasetOptions,
+} from './dataset/dataset.js';
+export { DATASET_FOOTER_CONCURRENCY, DATASET_FOOTER_WINDOW } from './dataset/footers.js';
+export { DATASET_SUFFIX, isDataFile, parseManifest, type DatasetEntry, type DatasetInput } from './dataset/files.js';
+export { HIVE_DEFAULT_PARTITION, hiveSegments, type Partitioning, type PartitionSchema, type PartitionType, type PartitionValue } from './dataset/hive.js';
+export { S3_LIST_PRICE_USD, type DatasetPlan } from './dataset/plan.js';
+export { DEFAULT_SPLIT_BYTES, SPLIT_VERSION, readSplit, readSplitBatches, type DatasetSplit, type ReadSplitOptions, type SplitOptions, type SplitPartition } from './dataset/splits.js';
+export type { PartitionColumnType } from './dataset/arrow.js';

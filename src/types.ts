@@ -90,6 +90,37 @@ export interface BackendCapabilities {
   etag: boolean;
   /** `ifMatch` is enforced by the backend. */
   ifMatch: boolean;
+  /** Objects can be listed by prefix (`list`/`listPage`). Absent or false: no listing (HTTP). */
+  list?: boolean;
+}
+
+/** One object of a listing. `path` is what `stat`/`read` take. */
+export interface ListEntry {
+  path: string;
+  size: number;
+  etag?: string;
+  lastModified?: Date;
+}
+
+export interface ListOptions {
+  /**
+   * Everything under the prefix (default true). False: only objects directly under it, not those in
+   * deeper "directories" (S3 `delimiter=/`).
+   */
+  recursive?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ListPageOptions extends ListOptions {
+  /** Where the previous page ended (its `cursor`); absent for the first page. */
+  cursor?: string;
+}
+
+/** One listing request's answer: entries in ascending path order. */
+export interface ListPage {
+  entries: ListEntry[];
+  /** Pass to the next `listPage`; absent on the last page. */
+  cursor?: string;
 }
 
 export interface Backend {
@@ -100,4 +131,12 @@ export interface Backend {
   stat(path: string, opts?: StatOptions): Promise<ObjectMeta>;
   /** One ranged request (HTTP GET with `Range`). */
   read(path: string, range: ByteRange, opts?: ReadOptions): Promise<ReadResponse>;
+  /**
+   * One listing request (S3 ListObjectsV2: at most 1,000 keys): the objects whose path starts with
+   * `prefix`, after `cursor`. Present when `capabilities.list` is true. Layers wrap this one, so a
+   * page is counted, retried, limited and throttled like a GET.
+   */
+  listPage?(prefix: string, opts?: ListPageOptions): Promise<ListPage>;
+  /** Every object under `prefix`, page after page (`listPage` until no cursor), in ascending path order. */
+  list?(prefix: string, opts?: ListOptions): AsyncIterable<ListEntry>;
 }

@@ -40,6 +40,10 @@ export const COMMON_HELP = `Every command:
   --no-retry            no retries (default: retries that resume, with backoff)
   -h, --help            this help`;
 
+/** For `--help` texts of plan and read. */
+export const HIVE_HELP = `  --hive                the URL is a prefix (or a manifest) of many Parquet files read as one table,
+                        with key=value folders as typed partition columns usable in --filter`;
+
 export interface CommonValues {
   stats: boolean;
   waterfall: string | undefined;

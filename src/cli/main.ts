@@ -20,9 +20,11 @@ Commands:
   plan <url>            the read plan before any data I/O: ranges, merged requests, bytes, round trips, S3 cost
   cat <url>             bytes to stdout (--offset N --length N, or --range bytes=A-B)
   read <url>            decoded rows (--columns a,b --limit N --format table|csv|jsonl)
+  ls <prefix>           the data files under a prefix (or in a manifest): sizes, hive partitions, totals
   bench <url>           every reader (naive, hyparquet, parquet-wasm, ours) on your file: requests, bytes, time, cost
 
-URLs: s3://bucket/key, http(s)://host/path, file:///path, or a local path.
+URLs: s3://bucket/key, http(s)://host/path, file:///path, or a local path. plan and read take a
+prefix (s3://bucket/events/, a folder) or an http(s) manifest with --hive: many files as one table.
 Every command: --stats (request counts on stderr), --waterfall out.html (request waterfall),
 --debug (stack traces). 'brr <command> --help' for the rest.
 
@@ -40,6 +42,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   plan: async () => (await import('./plan.js')).runPlan,
   cat: async () => (await import('./cat.js')).runCat,
   read: async () => (await import('./read.js')).runRead,
+  ls: async () => (await import('./dataset.js')).runLs,
   bench: async () => (await import('./bench.js')).runBench,
 };
 

@@ -7,13 +7,14 @@ import { ReaderError } from '../errors.js';
 import type { RowGroupFilter } from '../parquet/filter.js';
 import { S3_GET_PRICE_USD, type PlanSelection, type ReadPlan } from '../parquet/planner.js';
 import { openParquet } from '../parquet/source.js';
-import { COMMON_HELP, intListFlag, listFlag, parseCommand, str, urlArg } from './args.js';
+import { COMMON_HELP, HIVE_HELP, intListFlag, listFlag, parseCommand, str, urlArg } from './args.js';
 import { parseFilter, toRowGroupFilter } from './filter.js';
 import { formatBytes, formatCount, plural } from './format.js';
 import { requestJson, requestLines } from './inspect.js';
 import { Session, writeTo, type Io } from './session.js';
+import { datasetSelection, planDataset } from './dataset.js';
 
-export const PLAN_HELP = `Usage: brr plan <url> [--columns a,b] [--row-groups 0,3] [--filter 'a>=10'] [--json]
+export const PLAN_HELP = `Usage: brr plan <url> [--columns a,b] [--row-groups 0,3] [--filter 'a>=10'] [--hive] [--json]
 
 The read plan before any data I/O: column chunks, byte ranges, the requests after merging, bytes,
 round trips and the S3 GET cost. Only the footer is read.
@@ -23,6 +24,7 @@ round trips and the S3 GET cost. Only the footer is read.
   --filter EXPR         prune row groups by min/max statistics: comparisons joined by ',' (AND),
                         e.g. 'id>=100,id<200' or 'word=delta'; operators = < <= > >=
   --json                machine-readable output
+${HIVE_HELP}
 
 ${COMMON_HELP}
 `;
@@ -111,7 +113,7 @@ export function filterColumns(filter: RowGroupFilter | undefined): string[] {
 }
 
 export async function runPlan(args: string[], io: Io): Promise<number> {
-  const { values, common, positionals } = parseCommand('plan', args, { ...SELECTION_OPTIONS, json: { type: 'boolean' } }, 1);
+  const { values, common, positionals } = parseCommand('plan', args, { ...SELECTION_OPTIONS, json: { type: 'boolean' }, hive: { type: 'boolean' } }, 1);
   if (common.help) {
     await writeTo(io.stdout, PLAN_HELP);
     return 0;
@@ -119,6 +121,7 @@ export async function runPlan(args: string[], io: Io): Promise<number> {
   const url = urlArg('plan', positionals);
   const selection = selectionFrom('plan', values);
   const session = new Session('plan', url, common, io);
+  if (values.hive) return session.run(() => planDataset(session, datasetSelection('plan', selection), values.json === true));
   return session.run(async () => {
     session.startProgress();
     const source = await openParquet(session.backend, session.path, { metadataCache: false, signal: session.signal });

@@ -5,13 +5,14 @@
  */
 import type { Table } from 'apache-arrow';
 import { openParquet } from '../parquet/source.js';
-import { COMMON_HELP, UsageError, intFlag, parseCommand, str, urlArg } from './args.js';
+import { COMMON_HELP, HIVE_HELP, UsageError, intFlag, parseCommand, str, urlArg } from './args.js';
 import { matches, parseFilter, type Condition } from './filter.js';
 import { ROW_FORMATS, formatCount, plural, writeRows, type RowFormat } from './format.js';
 import { SELECTION_OPTIONS, checkColumns, selectionFrom } from './plan.js';
 import { Session, writeTo, type Io } from './session.js';
+import { datasetSelection, readDataset } from './dataset.js';
 
-export const READ_HELP = `Usage: brr read <url> [--columns a,b] [--limit N] [--format table|csv|jsonl]
+export const READ_HELP = `Usage: brr read <url> [--columns a,b] [--limit N] [--format table|csv|jsonl] [--hive]
 
 Decoded rows. Only the row groups and column chunks the selection needs are fetched.
 
@@ -22,6 +23,7 @@ Decoded rows. Only the row groups and column chunks the selection needs are fetc
                         whose statistics rule them out are not read (see 'brr plan --help')
   --format FMT          table (default; aligned, long cells cut), csv (RFC 4180 quoting) or jsonl
                         (one JSON object per row; 64-bit integers and decimals as strings)
+${HIVE_HELP}
 
 ${COMMON_HELP}
 `;
@@ -35,7 +37,7 @@ function valueAt(table: Table, path: string, i: number): unknown {
 }
 
 export async function runRead(args: string[], io: Io): Promise<number> {
-  const { values, common, positionals } = parseCommand('read', args, { ...SELECTION_OPTIONS, limit: { type: 'string' }, format: { type: 'string' } }, 1);
+  const { values, common, positionals } = parseCommand('read', args, { ...SELECTION_OPTIONS, limit: { type: 'string' }, format: { type: 'string' }, hive: { type: 'boolean' } }, 1);
   if (common.help) {
     await writeTo(io.stdout, READ_HELP);
     return 0;
@@ -48,6 +50,7 @@ export async function runRead(args: string[], io: Io): Promise<number> {
   const filterText = str(values, 'filter');
   const conditions: Condition[] = filterText === undefined ? [] : parseFilter(filterText, 'read');
   const session = new Session('read', url, common, io);
+  if (values.hive) return session.run(() => readDataset(session, datasetSelection('read', selection), conditions, format, limit));
   return session.run(async () => {
     session.startProgress();
     const source = await openParquet(session.backend, session.path, { metadataCache: false, signal: session.signal });

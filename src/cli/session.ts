@@ -118,7 +118,7 @@ export class Session {
       s.rangesIgnored > 0
         ? `; the server ignored Range on ${plural(s.rangesIgnored, 'GET')} (${s.bytesReceived - s.bytesDelivered} B received outside the asked ranges)`
         : '';
-    return `brr: ${plural(s.gets, 'GET')}, ${plural(s.heads, 'HEAD')}, ${plural(s.roundTrips, 'round trip')}; ${formatBytes(s.bytesReceived)} received (${s.bytesReceived} B) in ${ms.toFixed(0)} ms${ignored}`;
+    return `brr: ${s.lists ? `${plural(s.lists, 'LIST')}, ` : ''}${plural(s.gets, 'GET')}, ${plural(s.heads, 'HEAD')}, ${plural(s.roundTrips, 'round trip')}; ${formatBytes(s.bytesReceived)} received (${s.bytesReceived} B) in ${ms.toFixed(0)} ms${ignored}`;
   }
 
   /** `--stats` and `--waterfall`, also after a failure (the requests up to it are what you want to see). */

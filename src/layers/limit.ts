@@ -1,5 +1,6 @@
 import { ReaderError } from '../errors.js';
-import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../types.js';
+import { listMembers } from '../list.js';
+import type { Backend, ByteRange, ListPageOptions, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../types.js';
 import { Semaphore } from './semaphore.js';
 
 export interface LimitOptions {
@@ -10,6 +11,7 @@ export interface LimitOptions {
 /**
  * Bounds the requests in flight, first come first served. Like a socket, a read's permit is held
  * while its body is open: consume it to the end or stop iterating (`break`/`return()`) to release it.
+ * A listing page holds a permit while it is asked for.
  */
 export function withLimit(inner: Backend, options: LimitOptions): Backend {
   const n = options?.concurrency;
@@ -51,5 +53,14 @@ export function withLimit(inner: Backend, options: LimitOptions): Backend {
     return { ...res, body: held() };
   }
 
-  return { kind: inner.kind, capabilities: inner.capabilities, stat, read };
+  const list = listMembers(inner, (page) => async (prefix: string, opts: ListPageOptions = {}) => {
+    const release = await sem.acquire(opts.signal, { backend: inner.kind, op: 'list', path: prefix });
+    try {
+      return await page(prefix, opts);
+    } finally {
+      release();
+    }
+  });
+
+  return { kind: inner.kind, capabilities: inner.capabilities, stat, read, ...list };
 }

@@ -1,11 +1,15 @@
 import { ReaderError, describeRange, redactUrl } from '../errors.js';
-import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions, WireRequest } from '../types.js';
+import { listMembers } from '../list.js';
+import type { Backend, ByteRange, ListPage, ListPageOptions, ObjectMeta, ReadOptions, ReadResponse, StatOptions, WireRequest } from '../types.js';
 
 /** One request as a server would see it. Times are `performance.now()` milliseconds. */
 export interface RequestRecord {
-  /** `HEAD` for every `stat`, `GET` for every `read`; a stat that went without HEAD shows its `GET bytes=0-0` (after the refused HEAD, if one was sent). */
-  op: 'GET' | 'HEAD';
-  /** The path; for an absolute URL, with query values and user info redacted (a presigned URL's signature). */
+  /**
+   * `HEAD` for every `stat`, `GET` for every `read`, `LIST` for every listing page (`listPage`); a
+   * stat that went without HEAD shows its `GET bytes=0-0` (after the refused HEAD, if one was sent).
+   */
+  op: 'GET' | 'HEAD' | 'LIST';
+  /** The path (the prefix, for a LIST); for an absolute URL, with query values and user info redacted (a presigned URL's signature). */
   path: string;
   /** The range asked for (GET only). */
   range?: ByteRange;
@@ -13,6 +17,8 @@ export interface RequestRecord {
   rangeHeader?: string;
   /** HTTP-like status: 200/206 for success where known, 'ok' otherwise, or the error kind. */
   status: number | 'ok' | ReaderError['kind'];
+  /** Objects a LIST page returned. */
+  entries?: number;
   /**
    * Bytes received: body bytes read off the connection. Usually what the caller consumed; more when
    * the server sent bytes outside the range (ignored Range, a wider 206) that were skipped.
@@ -36,6 +42,8 @@ export interface RequestRecord {
 export interface MetricsSnapshot {
   gets: number;
   heads: number;
+  /** Listing pages (S3 ListObjectsV2 requests). */
+  lists: number;
   bytesRequested: number;
   /** Body bytes that crossed the wire (see `RequestRecord.bytes`). */
   bytesReceived: number;
@@ -76,7 +84,8 @@ function errorStatus(err: unknown): RequestRecord['status'] {
  * Records every request with its range, status, bytes and timing. A `read` counts as one GET when it
  * is issued; its bytes and end time are updated as the caller consumes the body. A `stat` is one
  * HEAD, unless the backend says it sent other requests (`ObjectMeta.via`: a HEAD refused with 403,
- * then `GET bytes=0-0`): then those are recorded, with their own times.
+ * then `GET bytes=0-0`): then those are recorded, with their own times. A listing page (`listPage`,
+ * so each page of `list`) is one LIST.
  */
 export function withMetrics<B extends Backend>(inner: B): MeteredBackend<Backend> {
   let records: RequestRecord[] = [];
@@ -87,33 +96,36 @@ export function withMetrics<B extends Backend>(inner: B): MeteredBackend<Backend
       const requests = records.map((r) => ({ ...r }));
       let gets = 0;
       let heads = 0;
+      let lists = 0;
       let bytesRequested = 0;
       let bytesReceived = 0;
       let bytesDelivered = 0;
       let rangesIgnored = 0;
       for (const r of requests) {
         if (r.op === 'GET') gets++;
-        else heads++;
+        else if (r.op === 'HEAD') heads++;
+        else lists++;
         bytesRequested += r.bytesRequested;
         bytesReceived += r.bytes;
         bytesDelivered += r.delivered;
         if (r.rangeIgnored) rangesIgnored++;
       }
-      return { gets, heads, bytesRequested, bytesReceived, bytesDelivered, rangesIgnored, roundTrips: countRoundTrips(requests), requests };
+      return { gets, heads, lists, bytesRequested, bytesReceived, bytesDelivered, rangesIgnored, roundTrips: countRoundTrips(requests), requests };
     },
     reset() {
       records = [];
     },
   };
 
-  async function stat(path: string, opts?: StatOptions): Promise<ObjectMeta> {
-    const rec: RequestRecord = { op: 'HEAD', path: redactUrl(path), status: 'ok', bytes: 0, delivered: 0, bytesRequested: 0, start: now(), end: 0, open: true };
+  /** A request without a body to watch (HEAD, LIST): recorded from its start to its answer. */
+  async function recorded<T>(op: 'HEAD' | 'LIST', path: string, send: () => Promise<T>, done?: (rec: RequestRecord, value: T) => void): Promise<T> {
+    const rec: RequestRecord = { op, path: redactUrl(path), status: 'ok', bytes: 0, delivered: 0, bytesRequested: 0, start: now(), end: 0, open: true };
     records.push(rec);
     try {
-      const meta = await inner.stat(path, opts);
+      const value = await send();
       rec.status = 200;
-      if (meta.via?.length) replaceRecord(rec, meta.via.map((w) => wireRecord(rec.path, w)));
-      return meta;
+      done?.(rec, value);
+      return value;
     } catch (err) {
       rec.status = errorStatus(err);
       throw err;
@@ -128,6 +140,11 @@ export function withMetrics<B extends Backend>(inner: B): MeteredBackend<Backend
     const at = records.indexOf(rec);
     if (at >= 0) records.splice(at, 1, ...by);
   }
+
+  const stat = (path: string, opts?: StatOptions): Promise<ObjectMeta> =>
+    recorded('HEAD', path, () => inner.stat(path, opts), (rec, meta) => {
+      if (meta.via?.length) replaceRecord(rec, meta.via.map((w) => wireRecord(rec.path, w)));
+    });
 
   async function read(path: string, range: ByteRange, opts?: ReadOptions): Promise<ReadResponse> {
     const rec: RequestRecord = {
@@ -179,7 +196,13 @@ export function withMetrics<B extends Backend>(inner: B): MeteredBackend<Backend
     return { ...res, body };
   }
 
-  return { kind: inner.kind, capabilities: inner.capabilities, stat, read, metrics };
+  const list = listMembers(inner, (page) => (prefix: string, opts?: ListPageOptions): Promise<ListPage> =>
+    recorded('LIST', prefix, () => page(prefix, opts), (rec, result) => {
+      rec.entries = result.entries.length;
+    }),
+  );
+
+  return { kind: inner.kind, capabilities: inner.capabilities, stat, read, ...list, metrics };
 }
 
 function wireRecord(path: string, w: WireRequest): RequestRecord {

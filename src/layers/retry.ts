@@ -6,7 +6,8 @@
  */
 import { sleep } from '../sleep.js';
 import { ReaderError, abortError, toReaderError, type ErrorContext } from '../errors.js';
-import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../types.js';
+import { listMembers } from '../list.js';
+import type { Backend, ByteRange, ListPage, ListPageOptions, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../types.js';
 import { resumableBody, type ResumeRunner } from './resumable.js';
 import { RETRY_BASE_MS, RETRY_CAP_MS, RETRY_MAX_ATTEMPTS, RETRY_STALL_MS, RETRY_TOTAL_MS, nextDelay, type RetryPolicy } from './retry-policy.js';
 import { Deadline, StallWatch, release } from './timeouts.js';
@@ -37,7 +38,7 @@ export interface RetryOptions {
 }
 
 export interface RetryEvent {
-  op: 'stat' | 'read';
+  op: 'stat' | 'read' | 'list';
   path: string;
   /** Requests made so far by this operation (the one that failed included). */
   attempt: number;
@@ -110,7 +111,7 @@ class Operation extends Deadline {
 }
 
 /**
- * Wraps a backend with retries: each `stat` and `read` is retried on retryable errors (`RateLimited`,
+ * Wraps a backend with retries: each `stat`, `read` and listing page (`listPage`) is retried on retryable errors (`RateLimited`,
  * `Unavailable`, `Interrupted`, `Timeout`) up to `maxAttempts` requests and `totalMs`, sleeping a
  * full-jitter backoff (`random() × min(capMs, baseMs × 2^(n-1))`), or Retry-After when longer (the
  * rules are `nextDelay`'s, src/layers/retry-policy.ts). Final errors (NotFound, PermissionDenied,
@@ -138,7 +139,7 @@ export function withRetry<B extends Backend>(inner: B, options: RetryOptions = {
   const counters: RetryCounters = { operations: 0, attempts: 0, retries: 0, resumes: 0, stalls: 0, deadlines: 0, exhausted: 0 };
 
   /** Throws `err` unless it may be retried; otherwise sleeps the backoff. */
-  async function backoff(op: Operation, err: ReaderError, kind: 'stat' | 'read', path: string, resumeAt?: number): Promise<void> {
+  async function backoff(op: Operation, err: ReaderError, kind: RetryEvent['op'], path: string, resumeAt?: number): Promise<void> {
     const stopped = op.stopped;
     if (stopped) throw stopped;
     op.streak++;
@@ -172,7 +173,7 @@ export function withRetry<B extends Backend>(inner: B, options: RetryOptions = {
   }
 
   /** Runs `send` until it succeeds or fails for good. `send` gets the request's watch to race against. */
-  async function attemptLoop<T>(op: Operation, kind: 'stat' | 'read', path: string, send: (a: StallWatch) => Promise<T>, resumeAt?: number): Promise<{ value: T; attempt: StallWatch }> {
+  async function attemptLoop<T>(op: Operation, kind: RetryEvent['op'], path: string, send: (a: StallWatch) => Promise<T>, resumeAt?: number): Promise<{ value: T; attempt: StallWatch }> {
     for (;;) {
       const stopped = op.stopped;
       if (stopped) throw stopped;
@@ -227,6 +228,19 @@ export function withRetry<B extends Backend>(inner: B, options: RetryOptions = {
     }
   }
 
+  /** A listing page is retried as a whole, like a stat: a page that failed midway is asked again. */
+  const list = listMembers(inner, (page) => async (prefix: string, opts: ListPageOptions = {}): Promise<ListPage> => {
+    counters.operations++;
+    const op = new Operation(s, { backend: inner.kind, op: 'list', path: prefix }, opts.signal, counters);
+    try {
+      const { value, attempt } = await attemptLoop(op, 'list', prefix, (a) => a.race(page(prefix, { ...opts, signal: a.signal })));
+      attempt.dispose(false);
+      return value;
+    } finally {
+      op.dispose();
+    }
+  });
+
   async function read(path: string, range: ByteRange, opts: ReadOptions = {}): Promise<ReadResponse> {
     counters.operations++;
     const op = new Operation(s, { backend: inner.kind, op: 'read', path, range }, opts.signal, counters);
@@ -251,6 +265,7 @@ export function withRetry<B extends Backend>(inner: B, options: RetryOptions = {
     capabilities: inner.capabilities,
     stat,
     read,
+    ...list,
     retryCounters: (): RetryCounters => ({ ...counters }),
   };
   const forwarded = Object.getOwnPropertyDescriptors(inner) as Record<string, PropertyDescriptor>;

@@ -1,6 +1,7 @@
 import { sleep } from '../sleep.js';
 import { ReaderError, abortError, type ErrorContext } from '../errors.js';
-import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../types.js';
+import { listMembers } from '../list.js';
+import type { Backend, ByteRange, ListPageOptions, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../types.js';
 
 /**
  * Largest piece the throttle hands out at once, so a big chunk arrives as a stream of pieces paced
@@ -25,7 +26,7 @@ async function wait(ms: number, signal: AbortSignal | undefined, context: ErrorC
 }
 
 /**
- * Models remote storage: every request waits `ttfbMs` before answering, and every body is paced at
+ * Models remote storage: every request (a listing page too) waits `ttfbMs` before answering, and every body is paced at
  * `bytesPerSecond`. For tests and benchmarks; speed claims are measured with it, never in timed tests.
  */
 export function withThrottle(inner: Backend, options: ThrottleOptions = {}): Backend {
@@ -62,5 +63,10 @@ export function withThrottle(inner: Backend, options: ThrottleOptions = {}): Bac
     return { ...res, body: paced() };
   }
 
-  return { kind: inner.kind, capabilities: inner.capabilities, stat, read };
+  const list = listMembers(inner, (page) => async (prefix: string, opts: ListPageOptions = {}) => {
+    await wait(ttfb, opts.signal, { backend: inner.kind, op: 'list', path: prefix });
+    return page(prefix, opts);
+  });
+
+  return { kind: inner.kind, capabilities: inner.capabilities, stat, read, ...list };
 }

@@ -2,6 +2,8 @@
  * The examples in examples/ run here, against the local HTTP object server and moto, so they never
  * rot: each is run as a user would (`tsx examples/x.ts <url>`), and its output and requests checked.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { readParquet } from 'parquet-wasm';
@@ -10,6 +12,7 @@ import { FIXTURES, fixture } from '../../bench/fixtures.js';
 import { ObjectServer } from '../../bench/object-server.js';
 import { ROOT, run } from '../cli/run.js';
 import { requireMotoInCi, startMoto, type MotoServer } from '../support/moto.js';
+import { duckQuery, writeHiveDataset } from '../support/duckdb.js';
 
 const motoOk = requireMotoInCi('test/examples/examples.test.ts');
 const BUCKET = 'brr-examples';
@@ -133,4 +136,28 @@ describe('examples/', { concurrent: true }, () => {
     // The open, then the plan's wave (readObjects prefetches exactly the planned row group and columns).
     expect(out[6]).toBe(`requests: ${1 + planned} GET, 0 HEAD; round trips: 2`);
   });
+});
+
+// Not with the concurrent ones above: DuckDB and two decoding workers would crowd their time budgets.
+describe('examples/ (datasets)', () => {
+  it('dataset-splits.ts: a DuckDB-written hive folder, pruned by partition, read by worker threads, DuckDB’s counts', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'brr-ex-dataset-'));
+    try {
+      await writeHiveDataset(dir);
+      const r = await run([dir, '2', 'year=2023'], { script: join(ROOT, 'examples', 'dataset-splits.ts'), timeoutMs: 90_000 });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const [duck] = await duckQuery(`SELECT count(*) AS n, count(DISTINCT filename) AS f FROM read_parquet('${dir}/**/*.parquet', hive_partitioning = true, filename = true) WHERE year = 2023`);
+      const [all] = await duckQuery(`SELECT count(DISTINCT filename) AS f FROM read_parquet('${dir}/**/*.parquet', filename = true)`);
+      const files = Number(duck?.f);
+      expect(lines(r.out)).toEqual([
+        `dataset: ${files} files (${Number(all?.f) - files} pruned by partition), ${Number(duck?.n)} rows; partitions: year: int, day: date, region: string`,
+        `open: 1 LIST, ${files} footer GETs; ${files} splits for 2 workers`,
+        `read: ${Number(duck?.n)} rows in ${files} tables`,
+        `rows by year: 2023=${Number(duck?.n)}`,
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -4,7 +4,9 @@ import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { withLimit } from '../../src/layers/limit.js';
 import { countRoundTrips, withMetrics } from '../../src/layers/metrics.js';
 import { withThrottle } from '../../src/layers/throttle.js';
-import type { Backend, ByteRange, ReadOptions } from '../../src/types.js';
+import { withRetry } from '../../src/layers/retry.js';
+import { ReaderError } from '../../src/errors.js';
+import type { Backend, ByteRange, ListPageOptions, ReadOptions } from '../../src/types.js';
 import { randomBytes } from '../support/data.js';
 
 const data = randomBytes(10_000, 9);
@@ -150,6 +152,7 @@ describe('every layer forwards every Backend member', () => {
     ['withMetrics', withMetrics(inner)],
     ['withLimit', withLimit(inner, { concurrency: 2 })],
     ['withThrottle', withThrottle(inner, { ttfbMs: 0 })],
+    ['withRetry', withRetry(inner)],
   ];
   it.each(layers)('%s', async (_name, layer) => {
     expect(layer.kind).toBe(inner.kind);
@@ -159,5 +162,86 @@ describe('every layer forwards every Backend member', () => {
     expect(r.range).toEqual({ offset: 1, length: 3 });
     expect(Buffer.from(await collectBody(r.body)).equals(Buffer.from(data.subarray(1, 4)))).toBe(true);
     await expect(layer.read('o', { offset: 0, length: 1 }, { ifMatch: '"nope"' })).rejects.toMatchObject({ kind: 'ConditionNotMatch' });
+    expect(layer.capabilities.list).toBe(true);
+    expect(await layer.listPage?.('')).toEqual(await inner.listPage(''));
+    const listed = [];
+    for await (const e of layer.list?.('') ?? []) listed.push(e);
+    expect(listed).toEqual([{ path: 'o', ...(await inner.stat('o')) }]);
+  });
+
+  it.each([
+    ['withMetrics', withMetrics],
+    ['withLimit', (b: Backend) => withLimit(b, { concurrency: 1 })],
+    ['withThrottle', (b: Backend) => withThrottle(b, { ttfbMs: 0 })],
+    ['withRetry', (b: Backend) => withRetry(b)],
+  ] as const)('%s adds no listing to a backend that has none', (_name, wrap) => {
+    const { list: _l, listPage: _p, ...rest } = inner;
+    const layer = wrap({ ...rest, capabilities: { suffix: true, etag: true, ifMatch: true } });
+    expect(layer.listPage).toBeUndefined();
+    expect(layer.list).toBeUndefined();
+  });
+});
+
+describe('listing through the layers', () => {
+  const many = memoryBackend(Object.fromEntries(Array.from({ length: 2500 }, (_, i) => [`k/${String(i).padStart(5, '0')}`, 'x'])));
+
+  it('withMetrics records one LIST per page, apart from GETs and HEADs', async () => {
+    const b = withMetrics(many);
+    let n = 0;
+    for await (const _ of b.list?.('k/') ?? []) n++;
+    expect(n).toBe(2500);
+    const snap = b.metrics.snapshot();
+    expect(snap).toMatchObject({ gets: 0, heads: 0, lists: 3 });
+    expect(snap.requests.map((r) => [r.op, r.path, r.entries, r.status])).toEqual([
+      ['LIST', 'k/', 1000, 200],
+      ['LIST', 'k/', 1000, 200],
+      ['LIST', 'k/', 500, 200],
+    ]);
+  });
+
+  it('withRetry asks a failed page again with the same cursor, and the listing is whole', async () => {
+    const cursors: (string | undefined)[] = [];
+    let failures = 1;
+    const flaky: Backend = {
+      ...many,
+      listPage: async (prefix: string, opts?: ListPageOptions) => {
+        cursors.push(opts?.cursor);
+        if (opts?.cursor !== undefined && failures-- > 0) throw new ReaderError('Unavailable', 'S3 server error', { status: 500 });
+        return many.listPage(prefix, opts);
+      },
+    };
+    const b = withRetry(flaky, { baseMs: 1 });
+    const seen: string[] = [];
+    for await (const e of b.list?.('k/') ?? []) seen.push(e.path);
+    expect(seen).toEqual(Array.from({ length: 2500 }, (_, i) => `k/${String(i).padStart(5, '0')}`));
+    expect(cursors).toEqual([undefined, 'k/00999', 'k/00999', 'k/01999']);
+    expect(b.retryCounters()).toMatchObject({ operations: 3, attempts: 4, retries: 1 });
+  });
+
+  it('withRetry does not retry a final listing error', async () => {
+    let calls = 0;
+    const denied: Backend = {
+      ...many,
+      listPage: async () => {
+        calls++;
+        throw new ReaderError('PermissionDenied', 'access denied', { status: 403 });
+      },
+    };
+    const b = withRetry(denied, { baseMs: 1 });
+    await expect(b.listPage?.('k/')).rejects.toMatchObject({ kind: 'PermissionDenied' });
+    expect(calls).toBe(1);
+  });
+
+  it('withLimit holds a permit per page; withThrottle delays each page', async () => {
+    const t = withMetrics(withThrottle(many, { ttfbMs: 20 }));
+    await t.listPage?.('k/');
+    const [r] = t.metrics.snapshot().requests;
+    expect((r?.end ?? 0) - (r?.start ?? 0)).toBeGreaterThanOrEqual(19);
+    const l = withLimit(withThrottle(many, { ttfbMs: 20 }), { concurrency: 1 });
+    const m = withMetrics(l);
+    await Promise.all([m.listPage?.('k/'), m.read('k/00001', { offset: 0 })]);
+    const [a, g] = m.metrics.snapshot().requests;
+    // one permit: the GET's response came at least one TTFB after the LIST's
+    expect((g?.firstByte ?? 0) - (a?.start ?? 0)).toBeGreaterThanOrEqual(39);
   });
 });

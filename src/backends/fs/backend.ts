@@ -3,8 +3,10 @@ import { open, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { ReaderError, throwIfAborted, type ErrorContext } from '../../errors.js';
 import { resolveRange, validateRange } from '../../range.js';
-import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../../types.js';
+import { listFromPages } from '../../list.js';
+import type { Backend, ByteRange, ListPageOptions, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../../types.js';
 import { mapFsError } from './errors.js';
+import { fsListPage, type FsWalk } from './list.js';
 
 /**
  * Bytes per file read. 256 KiB is large enough that syscall overhead is negligible next to copying,
@@ -35,6 +37,8 @@ function isInside(root: string, target: string): boolean {
  * Local files under `root`. Paths are relative to `root` (`/` separated); absolute paths, `..`
  * segments that leave `root` and symbolic links that point outside it are `PermissionDenied`.
  * Bytes are read lazily: a body opens the file when first iterated and closes it when done.
+ * `list(prefix)` walks the files under the root whose relative path starts with `prefix`, in
+ * ascending path order (see `fsListPage`).
  */
 export function fsBackend(options: FsBackendOptions): Backend {
   if (!options || typeof options.root !== 'string' || options.root === '') {
@@ -86,9 +90,14 @@ export function fsBackend(options: FsBackendOptions): Backend {
     return st;
   }
 
+  const walk: FsWalk = { root, inside: (real) => isInside(getRealRoot(), real), entry: (path, st) => ({ path, ...metaOf(st) }) };
+  const listPage = (prefix: string, opts?: ListPageOptions) => fsListPage(walk, prefix, opts);
+
   return {
     kind: 'fs',
-    capabilities: { suffix: true, etag: true, ifMatch: true },
+    capabilities: { suffix: true, etag: true, ifMatch: true, list: true },
+    listPage,
+    list: (prefix, opts) => listFromPages(listPage, prefix, opts),
     async stat(path: string, opts: StatOptions = {}): Promise<ObjectMeta> {
       const context = { backend: 'fs', op: 'stat', path };
       throwIfAborted(opts.signal, context);

@@ -1,7 +1,8 @@
 import { plainBytes } from '../../body.js';
 import { ReaderError, throwIfAborted } from '../../errors.js';
 import { resolveRange, validateRange } from '../../range.js';
-import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../../types.js';
+import { listFromPages, pageOf } from '../../list.js';
+import type { Backend, ByteRange, ListEntry, ListOptions, ListPage, ListPageOptions, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../../types.js';
 import { mapMemoryError } from './errors.js';
 
 /** Bytes handed out per body chunk by default, so consumers see several chunks as they would from a socket. */
@@ -22,6 +23,8 @@ export interface MemoryBackend extends Backend {
   /** Stores (or replaces, with a new ETag) an object. */
   put(path: string, data: Uint8Array | string): ObjectMeta;
   delete(path: string): boolean;
+  listPage(prefix: string, opts?: ListPageOptions): Promise<ListPage>;
+  list(prefix: string, opts?: ListOptions): AsyncIterable<ListEntry>;
 }
 
 function toBytes(data: Uint8Array | string): Uint8Array {
@@ -31,6 +34,7 @@ function toBytes(data: Uint8Array | string): Uint8Array {
 /**
  * Objects held in memory, keyed by path. ETags are the quoted MD5 of the content, as S3 gives for a
  * single-part upload. Bodies are zero-copy views of the stored bytes: do not mutate what you put.
+ * `list(prefix)` gives its keys that start with `prefix`, ascending, LIST_PAGE_SIZE a page.
  */
 export function memoryBackend(
   objects: Record<string, Uint8Array | string> | Map<string, Uint8Array | string> = {},
@@ -58,11 +62,33 @@ export function memoryBackend(
     return found;
   };
 
+  /** Keys in ascending order, as S3 lists them (recomputed after a put or delete). */
+  let sorted: string[] | undefined;
+  const listPage = async (prefix: string, opts: ListPageOptions = {}): Promise<ListPage> => {
+    throwIfAborted(opts.signal, { backend: 'memory', op: 'list', path: prefix });
+    sorted ??= [...store.keys()].sort();
+    const entries = function* (keys: string[]): Generator<ListEntry> {
+      for (const path of keys) {
+        const meta = store.get(path)?.meta;
+        if (meta) yield { path, ...meta };
+      }
+    };
+    return pageOf(entries(sorted), prefix, opts);
+  };
+
   return {
     kind: 'memory',
-    capabilities: { suffix: true, etag: true, ifMatch: true },
-    put,
-    delete: (path) => store.delete(path),
+    capabilities: { suffix: true, etag: true, ifMatch: true, list: true },
+    put: (path, data) => {
+      sorted = undefined;
+      return put(path, data);
+    },
+    listPage,
+    list: (prefix, opts) => listFromPages(listPage, prefix, opts),
+    delete: (path) => {
+      sorted = undefined;
+      return store.delete(path);
+    },
     async stat(path: string, opts: StatOptions = {}): Promise<ObjectMeta> {
       throwIfAborted(opts.signal, { backend: 'memory', op: 'stat', path });
       return { ...lookup(path, 'stat').meta };

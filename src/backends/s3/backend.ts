@@ -1,15 +1,18 @@
 import type { Dispatcher } from 'undici';
 import { ReaderError, throwIfAborted, type ErrorContext } from '../../errors.js';
 import { rangeHeader, validateRange } from '../../range.js';
-import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../../types.js';
+import { collectBody } from '../../body.js';
+import { listFromPages } from '../../list.js';
+import type { Backend, ByteRange, ListEntry, ListOptions, ListPage, ListPageOptions, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../../types.js';
 import { runtime } from '../../runtime.js';
 import { fetchTransport } from '../fetch/response.js';
 import { discard, errorBodyText, header, interpretRangedResponse, statResponse, type HttpResult } from '../http/response.js';
 import { STAT_RANGE_HEADER, statOverHttp } from '../stat.js';
 import { createCredentialSource, type ChainLoader, type S3CredentialsInput } from './credentials.js';
 import { mapS3Error, mapS3TransportError, parseS3ErrorXml } from './errors.js';
+import { listQuery, parseListPage } from './list.js';
 import { PRESIGN_MAX_EXPIRES_SECONDS, encodeQuery, presignS3Request, signS3Request, type S3Credentials } from './signer.js';
-import { objectTarget, resolveS3Location } from './url.js';
+import { bucketTarget, objectTarget, resolveS3Location, type S3Target } from './url.js';
 
 export interface S3BackendOptions {
   bucket: string;
@@ -77,6 +80,8 @@ export interface S3Backend extends Backend {
    * signature: treat it as a secret (this library's messages and logs redact its query).
    */
   presign(key: string, options: PresignOptions): Promise<string>;
+  listPage(prefix: string, opts?: ListPageOptions): Promise<ListPage>;
+  list(prefix: string, opts?: ListOptions): AsyncIterable<ListEntry>;
 }
 
 /**
@@ -112,16 +117,16 @@ export function s3Backend(options: S3BackendOptions): S3Backend {
     return { backend: 's3', op, path, bucket: loc.bucket, ...(range ? { range } : {}) };
   }
 
-  async function send(method: 'GET' | 'HEAD', key: string, extra: Record<string, string>, context: ErrorContext, signal?: AbortSignal) {
-    const target = objectTarget(loc, key, context);
+  async function send(method: 'GET' | 'HEAD', key: string | S3Target, extra: Record<string, string>, context: ErrorContext, signal?: AbortSignal, query?: Record<string, string>) {
+    const target = typeof key === 'string' ? objectTarget(loc, key, context) : key;
     const credentials = await creds.get(context);
     throwIfAborted(signal, context);
     const headers = credentials
-      ? await signS3Request({ method, protocol: loc.endpoint.protocol, host: target.host, path: target.path, headers: extra }, credentials, loc.region)
+      ? await signS3Request({ method, protocol: loc.endpoint.protocol, host: target.host, path: target.path, headers: extra, ...(query ? { query } : {}) }, credentials, loc.region)
       : extra;
     let res: HttpResult;
     try {
-      res = await transport({ origin: target.origin, path: target.path, method, headers, ...(signal ? { signal } : {}) });
+      res = await transport({ origin: target.origin, path: `${target.path}${encodeQuery(query)}`, method, headers, ...(signal ? { signal } : {}) });
     } catch (err) {
       throw mapS3TransportError(err, { ...context, url: `${target.origin}${target.path}` }, signal);
     }
@@ -201,9 +206,27 @@ export function s3Backend(options: S3BackendOptions): S3Backend {
     return `${target.origin}${target.path}${encodeQuery(query)}`;
   }
 
+  /** One ListObjectsV2 request (signed like every request; its errors mapped by `failure`). */
+  async function listPage(prefix: string, opts: ListPageOptions = {}): Promise<ListPage> {
+    const context = baseContext('list', prefix);
+    throwIfAborted(opts.signal, context);
+    if (typeof prefix !== 'string') throw new ReaderError('InvalidInput', 'list prefix must be a string', context, { code: 'INVALID_ARGUMENT' });
+    const { res, credentials } = await send('GET', bucketTarget(loc), {}, context, opts.signal, listQuery(prefix, opts));
+    if (res.statusCode !== 200) throw await failure(res, 'GET', context, credentials);
+    let xml: Uint8Array;
+    try {
+      xml = await collectBody(res.body);
+    } catch (err) {
+      throw mapS3TransportError(err, context, opts.signal); // a reset mid-page: retryable, the page is asked again
+    }
+    return parseListPage(new TextDecoder().decode(xml), context);
+  }
+
   return {
     kind: 's3',
-    capabilities: { suffix: true, etag: true, ifMatch: true },
+    capabilities: { suffix: true, etag: true, ifMatch: true, list: true },
+    listPage,
+    list: (prefix, opts) => listFromPages(listPage, prefix, opts),
     bucket: loc.bucket,
     region: loc.region,
     endpoint: `${loc.endpoint.origin}${loc.endpoint.pathname.replace(/\/+$/, '')}`,

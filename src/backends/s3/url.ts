@@ -138,6 +138,14 @@ export function objectTarget(loc: S3Location, key: string, context: ErrorContext
   return { origin: `${loc.endpoint.protocol}//${host}`, host, path: `${base}/${encoded}` };
 }
 
+/** The origin, Host and path of a bucket-level request (ListObjectsV2). */
+export function bucketTarget(loc: S3Location): S3Target {
+  const base = loc.endpoint.pathname.replace(/\/+$/, '');
+  if (loc.pathStyle) return { origin: loc.endpoint.origin, host: loc.endpoint.host, path: `${base}/${encodeRfc3986(loc.bucket)}` };
+  const host = `${loc.bucket}.${loc.endpoint.host}`;
+  return { origin: `${loc.endpoint.protocol}//${host}`, host, path: `${base}/` };
+}
+
 /** Splits `s3://bucket/key` into bucket and key (the key is taken literally, not percent-decoded). */
 export function parseS3Url(url: string): { bucket: string; key: string } {
   const m = /^s3:\/\/([^/?#]+)\/(.+)$/is.exec(url);

@@ -116,6 +116,7 @@ export function countingFetch(inner?: typeof globalThis.fetch): CountingFetch {
       return {
         gets,
         heads: requests.length - gets,
+        lists: 0, // peers read one object: no listing
         bytesRequested: requests.reduce((n, r) => n + r.bytesRequested, 0),
         bytesReceived: requests.reduce((n, r) => n + r.bytes, 0),
         // fetch shows only what the body yields: what crossed the wire and what was delivered are one.

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeQuery, signS3Request } from '../../../src/backends/s3/signer.js';
 import { encodeKey } from '../../../src/backends/s3/url.js';
+import { listQuery } from '../../../src/backends/s3/list.js';
 import { requireMotoInCi, runHelper } from '../../support/moto.js';
 
 const ok = requireMotoInCi('test/backends/s3/signer.test.ts');
@@ -168,5 +169,30 @@ describe.skipIf(!ok)('signS3Request against botocore S3SigV4Auth', () => {
     expect(cases.filter((c) => Object.keys(c.query).length).length).toBeGreaterThan(50);
     expect(cases.filter((c) => c.body && c.body.length).length).toBeGreaterThan(30);
     expect(cases.filter((c) => /%[89A-F][0-9A-F]/.test(c.path)).length).toBeGreaterThan(50);
+  });
+
+  it('gives the identical Authorization header on ListObjectsV2 requests by hive prefixes (=, /, %, spaces, tokens)', async () => {
+    const prefixes = ['', 'events/', 'events/year=2024/', 'events/year=2024/month=05/', 'a b/c+d=e%20/', 'événements/jour=2024-05-01/', 'x/k=__HIVE_DEFAULT_PARTITION__/'];
+    const cases = prefixes.flatMap((prefix, i) =>
+      [{}, { recursive: false }, { cursor: `1${'Zm9vYmFy+/='.repeat(i + 1)}` }].map((opts) => ({ query: listQuery(prefix, opts), date: new Date(Date.UTC(2025, 4, 1 + i, 12)) })),
+    );
+    const creds = { accessKeyId: 'AKIALISTTEST', secretAccessKey: 'list/secret+K7MDENG' };
+    const ours = await Promise.all(
+      cases.map((c) => signS3Request({ method: 'GET', protocol: 'http:', host: '127.0.0.1:9000', path: '/bucket', query: c.query }, creds, 'us-east-1', c.date)),
+    );
+    const theirs = (await runHelper(['sign'], {
+      requests: cases.map((c) => ({
+        method: 'GET',
+        url: `http://127.0.0.1:9000/bucket${encodeQuery(c.query)}`,
+        headers: {},
+        body64: '',
+        ...creds,
+        sessionToken: null,
+        region: 'us-east-1',
+        timestamp: amzDate(c.date),
+      })),
+    })) as { signed: { authorization: string }[] };
+    expect(ours.map((h) => h.authorization)).toEqual(theirs.signed.map((b) => b.authorization));
+    expect(cases.some((c) => c.query.prefix?.includes('=') && c.query.delimiter === '/')).toBe(true);
   });
 });
