@@ -60,6 +60,7 @@ export const READER_ERROR_CODES = [
   'ABORTED',
   // The caller's input.
   'INVALID_ARGUMENT',
+  'INVALID_FILTER',
   'SEEK_BEFORE_START',
   'UNSUPPORTED',
   // The file's bytes.

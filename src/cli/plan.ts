@@ -8,6 +8,7 @@ import type { RowGroupFilter } from '../parquet/filter.js';
 import { S3_GET_PRICE_USD, type PlanSelection, type ReadPlan } from '../parquet/planner.js';
 import { openParquet } from '../parquet/source.js';
 import { COMMON_HELP, intListFlag, listFlag, parseCommand, str, urlArg } from './args.js';
+import { columnKind } from '../parquet/row-filter.js';
 import { parseFilter, toRowGroupFilter } from './filter.js';
 import { formatBytes, formatCount, plural } from './format.js';
 import { requestJson, requestLines } from './inspect.js';
@@ -34,7 +35,7 @@ export const SELECTION_OPTIONS = {
 } as const;
 
 /** The selection flags as a PlanSelection (flag syntax errors are usage errors; unknown columns come from the planner). */
-export function selectionFrom(command: string, values: Record<string, string | boolean | undefined>): PlanSelection {
+export function selectionFrom(command: string, values: Record<string, string | boolean | undefined>): PlanSelection & { filter?: RowGroupFilter } {
   const columns = listFlag(command, 'columns', str(values, 'columns'));
   const rowGroups = intListFlag(command, 'row-groups', str(values, 'row-groups'));
   const filterText = str(values, 'filter');
@@ -125,7 +126,10 @@ export async function runPlan(args: string[], io: Io): Promise<number> {
     session.stopProgress();
     try {
       checkColumns('plan', source.columns, [...(selection.columns ?? []), ...filterColumns(selection.filter)]);
-      const plan: ReadPlan = source.plan(selection);
+      // The filter again with the file's column kinds: string columns compare with the text as written.
+      const filterText = str(values, 'filter');
+      const filter = filterText === undefined ? undefined : toRowGroupFilter(parseFilter(filterText, 'plan'), (c) => columnKind(source.schema, c));
+      const plan: ReadPlan = source.plan({ ...selection, ...(filter ? { filter } : {}) });
       const open = session.snapshot();
       const openRequests = open.gets + open.heads;
       const totalRequests = openRequests + plan.requestCount;

@@ -6,7 +6,8 @@
 import type { Table } from 'apache-arrow';
 import { openParquet } from '../parquet/source.js';
 import { COMMON_HELP, UsageError, intFlag, parseCommand, str, urlArg } from './args.js';
-import { matches, parseFilter, type Condition } from './filter.js';
+import { columnKind } from '../parquet/row-filter.js';
+import { parseFilter, toRowGroupFilter, type Condition } from './filter.js';
 import { ROW_FORMATS, formatCount, plural, writeRows, type RowFormat } from './format.js';
 import { SELECTION_OPTIONS, checkColumns, selectionFrom } from './plan.js';
 import { Session, writeTo, type Io } from './session.js';
@@ -26,14 +27,6 @@ Decoded rows. Only the row groups and column chunks the selection needs are fetc
 ${COMMON_HELP}
 `;
 
-/** A value at a dotted path (`a`, `s.x`) of row `i`. */
-function valueAt(table: Table, path: string, i: number): unknown {
-  const [head, ...rest] = path.split('.');
-  let v: unknown = table.getChild(head as string)?.get(i);
-  for (const seg of rest) v = v === null || v === undefined ? v : (v as Record<string, unknown>)[seg];
-  return v;
-}
-
 export async function runRead(args: string[], io: Io): Promise<number> {
   const { values, common, positionals } = parseCommand('read', args, { ...SELECTION_OPTIONS, limit: { type: 'string' }, format: { type: 'string' } }, 1);
   if (common.help) {
@@ -52,11 +45,12 @@ export async function runRead(args: string[], io: Io): Promise<number> {
     session.startProgress();
     const source = await openParquet(session.backend, session.path, { metadataCache: false, signal: session.signal });
     try {
-      // The filter's columns are decoded too (to test each row), then left out of the output.
+      // The filter's columns are decoded too (readTable tests each row), then left out of the output.
       const outColumns = selection.columns;
       const decodeColumns = outColumns ? [...new Set([...outColumns, ...conditions.map((c) => c.column)])] : undefined;
       checkColumns('read', source.columns, [...(outColumns ?? []), ...conditions.map((c) => c.column)]);
-      const plan = source.plan({ ...selection, ...(decodeColumns ? { columns: decodeColumns } : {}) });
+      const filter = conditions.length ? toRowGroupFilter(conditions, (c) => columnKind(source.schema, c)) : undefined;
+      const plan = source.plan({ ...selection, ...(filter ? { filter } : {}), ...(decodeColumns ? { columns: decodeColumns } : {}) });
       let rowGroups = plan.rowGroups;
       if (limit !== undefined && conditions.length === 0) {
         // Just the leading row groups that hold `limit` rows.
@@ -79,11 +73,10 @@ export async function runRead(args: string[], io: Io): Promise<number> {
       }
       const toFetch = source.plan({ ...(decodeColumns ? { columns: decodeColumns } : {}), rowGroups }).bytesToFetch;
       session.startProgress(() => toFetch);
-      const decoded = await source.readTable({ ...(decodeColumns ? { columns: decodeColumns } : {}), rowGroups, signal: session.signal });
+      const decoded = await source.readTable({ ...(outColumns ? { columns: outColumns } : {}), ...(filter ? { filter } : {}), rowGroups, signal: session.signal });
       session.stopProgress();
-      const table = decoded.select(outFields);
-      const keep = conditions.length ? (i: number) => conditions.every((c) => matches(valueAt(decoded, c.column, i), c)) : undefined;
-      const written = await writeRows(table, format, limit ?? Infinity, (text) => writeTo(io.stdout, text), keep);
+      const table: Table = decoded.select(outFields);
+      const written = await writeRows(table, format, limit ?? Infinity, (text) => writeTo(io.stdout, text));
       if (format === 'table') {
         const total = rowGroups.reduce((n, g) => n + (source.rowGroups[g]?.numRows ?? 0), 0);
         await writeTo(io.stdout, `(${plural(written, 'row')}${written < source.numRows ? ` of ${formatCount(source.numRows)}; ${formatCount(total)} decoded from ${rowGroups.length} of ${source.rowGroups.length} row groups` : ''})\n`);

@@ -10,12 +10,15 @@ import { backendFromUrl, type BackendFromUrlOptions } from '../backends/url.js';
 import { BufferReader, type BufferReaderOptions, type BufferReaderStats } from '../buffer-reader/buffer-reader.js';
 import { ReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ResolvedRange } from '../types.js';
+import { bloomRanges, parseBlooms, type BloomIndex, type BloomRange } from './bloom.js';
 import { metadataCacheKey, sharedMetadataCache, type CachedFooter, type MetadataCache } from './cache.js';
 import { readBatches, readTable, type ReadTableOptions } from './decode.js';
+import { readFilteredObjects } from './filtered-read.js';
 import { readTail } from './footer.js';
 import { columnChunkRanges, pageIndexRange, parseMetadata, schemaOf, type ColumnChunkRange } from './metadata.js';
 import { parsePageIndex, type PageIndex } from './page-index.js';
 import { planRead, type ParquetLayout, type PlanSelection, type ReadPlan } from './planner.js';
+import type { ReadFilter } from './row-filter.js';
 
 export interface OpenParquetOptions {
   /** Bytes of the first (suffix) GET; default DEFAULT_FOOTER_WINDOW (1 MiB). */
@@ -29,8 +32,11 @@ export interface OpenParquetOptions {
   signal?: AbortSignal;
 }
 
-/** Options of hyparquet's `parquetReadObjects`, but the file and metadata, which the source supplies. */
-export type ReadObjectsOptions = Omit<Parameters<typeof parquetReadObjects>[0], 'file' | 'metadata'>;
+/**
+ * Options of hyparquet's `parquetReadObjects`, but the file and metadata, which the source supplies;
+ * `filter` takes our syntax as well as hyparquet's (see `ReadFilter`).
+ */
+export type ReadObjectsOptions = Omit<Parameters<typeof parquetReadObjects>[0], 'file' | 'metadata' | 'filter'> & { filter?: ReadFilter };
 
 export interface RowGroupInfo {
   index: number;
@@ -52,6 +58,10 @@ export class ParquetSource {
   readonly numRows: number;
   /** The parsed page index, once `loadPageIndex()` has run. */
   pages: PageIndex | undefined;
+  /** Where each column chunk's bloom filter lies (chunks whose metadata gives its length). */
+  readonly bloomFilterRanges: BloomRange[];
+  /** The parsed bloom filters, once `loadBloomFilters()` has run. */
+  blooms: BloomIndex | undefined;
 
   /** @internal use `openParquet` */
   constructor(
@@ -78,6 +88,7 @@ export class ParquetSource {
     }));
     this.pageIndex = pageIndexRange(metadata, size, metadataLength, context);
     this.numRows = Number(metadata.num_rows);
+    this.bloomFilterRanges = bloomRanges(metadata, size - metadataLength - 8, context);
   }
 
   /** Bytes of the footer (Thrift metadata + length + magic). */
@@ -93,6 +104,7 @@ export class ParquetSource {
       columns: this.columns,
       held: this.held,
       ...(this.pages ? { pages: this.pages } : {}),
+      ...(this.blooms ? { blooms: this.blooms } : {}),
     };
   }
 
@@ -107,6 +119,20 @@ export class ParquetSource {
     if (!region) return false;
     const bytes = await this.readAt(region.offset, region.length);
     this.pages = parsePageIndex(this.metadata, this.schema, bytes, region.offset, { backend: this.backend.kind, op: 'open', path: this.path });
+    return true;
+  }
+
+  /**
+   * Fetches and parses the bloom filters, so plans with an `eq`/`in` filter prune the row groups
+   * they rule out. One wave of coalesced requests (none when the tail window holds them). Resolves
+   * false when the file has none. A filtered read loads them by itself when they are held.
+   */
+  async loadBloomFilters(): Promise<boolean> {
+    if (this.blooms) return true;
+    const ranges = this.bloomFilterRanges;
+    if (ranges.length === 0) return false;
+    const bytes = await this.reader.readRanges(ranges);
+    this.blooms = parseBlooms(this.rowGroups.length, ranges, bytes, { backend: this.backend.kind, op: 'open', path: this.path });
     return true;
   }
 
@@ -154,6 +180,7 @@ export class ParquetSource {
    * lacks), with hyparquet's error as the `cause`.
    */
   async readObjects(opts: ReadObjectsOptions = {}): Promise<Record<string, unknown>[]> {
+    if (opts.filter) return readFilteredObjects(this, { ...opts, filter: opts.filter });
     const context: ErrorContext = { backend: this.backend.kind, path: this.path };
     const start = opts.rowStart ?? 0;
     const end = opts.rowEnd ?? Infinity;
@@ -167,7 +194,8 @@ export class ParquetSource {
       .map((rg) => rg.index);
     await this.prefetch(this.plan({ rowGroups, ...(opts.columns ? { columns: opts.columns } : {}) }));
     try {
-      return await parquetReadObjects({ ...opts, file: this.toAsyncBuffer(), metadata: this.metadata });
+      const { filter: _none, ...read } = opts; // no filter on this path
+      return await parquetReadObjects({ ...read, file: this.toAsyncBuffer(), metadata: this.metadata });
     } catch (err) {
       throw hyparquetError(err, context);
     }
