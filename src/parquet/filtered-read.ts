@@ -16,7 +16,7 @@ import { matchFilter, pathsNeededForFilter } from 'hyparquet/src/filter.js';
 import { hyparquetError } from '../adapters/hyparquet.js';
 import type { ErrorContext } from '../errors.js';
 import type { ReadPlan } from './planner.js';
-import { columnKind, filterFields, toQueryFilter, type ReadFilter, type ValueKind } from './row-filter.js';
+import { checkFilter, columnKind, filterFields, toQueryFilter, type ReadFilter, type ValueKind } from './row-filter.js';
 import type { ParquetSource, ReadObjectsOptions } from './source.js';
 
 /**
@@ -41,6 +41,7 @@ function within(range: { offset: number; length: number }, held: { offset: numbe
  * them) and translates the filter once.
  */
 export async function prepareRowFilter(source: ParquetSource, filter: ReadFilter): Promise<RowFilter> {
+  checkFilter(filter, source.schema);
   if (!source.pages && source.pageIndex && within(source.pageIndex, source.held)) await source.loadPageIndex();
   if (!source.blooms && source.bloomFilterRanges.length > 0 && source.bloomFilterRanges.every((r) => within(r, source.held))) await source.loadBloomFilters();
   return { query: toQueryFilter(filter, source.schema), fields: filterFields(filter) };
