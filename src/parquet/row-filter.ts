@@ -13,7 +13,7 @@ import type { ParquetQueryFilter, SchemaElement, SchemaTree } from 'hyparquet';
 import { ReaderError } from '../errors.js';
 import type { ColumnFilter, RowGroupFilter, Value } from './filter.js';
 
-/** A filter in our syntax or in hyparquet's Mongo-style syntax (or our `and`/`or` over either). */
+/** A filter in our syntax or in hyparquet's Mongo-style syntax (each function also takes a Mongo-style part inside our `and`/`or`). */
 export type ReadFilter = RowGroupFilter | ParquetQueryFilter;
 
 /** The JS type hyparquet decodes a leaf column to (with its default parsers and `utf8: true`). */
