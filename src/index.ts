@@ -79,7 +79,7 @@ export {
 } from './parquet/planner.js';
 export { rowGroupMayMatch, type ColumnFilter, type RowGroupFilter } from './parquet/filter.js';
 export { toQueryFilter, toPruningFilter, valueKind, columnKind, type ReadFilter, type ValueKind } from './parquet/row-filter.js';
-export { keepMatching, PAGE_INDEX_RIDE_ALONG_SHARE } from './parquet/filtered-read.js';
+export { keepMatching, loadHeldIndexes, PAGE_INDEX_RIDE_ALONG_SHARE } from './parquet/filtered-read.js';
 export { bloomMayMatch, bloomRanges, parseBlooms, type BloomFilter, type BloomIndex, type BloomRange } from './parquet/bloom.js';
 export type { RowStages } from './parquet/row-estimate.js';
 export { DEFAULT_FOOTER_WINDOW, readTail, type FooterOptions, type Tail } from './parquet/footer.js';

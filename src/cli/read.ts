@@ -19,8 +19,9 @@ Decoded rows. Only the row groups and column chunks the selection needs are fetc
   --columns a,b         columns to output (default all)
   --limit N             at most N rows; only the row groups holding them are read
   --row-groups 0,3      only these row groups
-  --filter EXPR         keep rows matching all comparisons, e.g. 'id>=100,word=delta'; row groups
-                        whose statistics rule them out are not read (see 'brr plan --help')
+  --filter EXPR         only the rows matching all comparisons, e.g. 'id>=100,word=delta'; row
+                        groups that statistics (or bloom filters, or the page index) rule out are
+                        not read (see 'brr plan --help')
   --format FMT          table (default; aligned, long cells cut), csv (RFC 4180 quoting) or jsonl
                         (one JSON object per row; 64-bit integers and decimals as strings)
 

@@ -37,13 +37,18 @@ function within(range: { offset: number; length: number }, held: { offset: numbe
 }
 
 /**
- * Loads what prunes for free (the page index, the bloom filters, when the open's tail window holds
- * them) and translates the filter once.
+ * Loads what prunes for free: the page index and the bloom filters, when the open's tail window
+ * holds them (no request). `source.plan()` then prunes pages and by bloom filters too.
  */
-export async function prepareRowFilter(source: ParquetSource, filter: ReadFilter): Promise<RowFilter> {
-  checkFilter(filter, source.schema);
+export async function loadHeldIndexes(source: ParquetSource): Promise<void> {
   if (!source.pages && source.pageIndex && within(source.pageIndex, source.held)) await source.loadPageIndex();
   if (!source.blooms && source.bloomFilterRanges.length > 0 && source.bloomFilterRanges.every((r) => within(r, source.held))) await source.loadBloomFilters();
+}
+
+/** Checks the filter, loads what prunes for free (`loadHeldIndexes`) and translates the filter once. */
+export async function prepareRowFilter(source: ParquetSource, filter: ReadFilter): Promise<RowFilter> {
+  checkFilter(filter, source.schema);
+  await loadHeldIndexes(source);
   return { query: toQueryFilter(filter, source.schema), fields: filterFields(filter) };
 }
 

@@ -29,9 +29,10 @@ function num(v: unknown): number | undefined {
   return undefined;
 }
 
-/** Share of a column chunk's rows estimated to satisfy one column filter. */
-function columnSelectivity(f: ColumnFilter, rg: RowGroup): number {
-  const chunk = rg.columns.find((c) => c.meta_data?.path_in_schema.join('.') === f.column);
+/** Share of a column chunk's rows estimated to satisfy all of `fs` (column filters on one column, ANDed). */
+function columnSelectivity(fs: readonly ColumnFilter[], rg: RowGroup): number {
+  const column = fs[0]?.column;
+  const chunk = rg.columns.find((c) => c.meta_data?.path_in_schema.join('.') === column);
   const st = chunk?.meta_data?.statistics;
   const rows = Number(rg.num_rows);
   if (!st || rows === 0) return 1;
@@ -41,7 +42,8 @@ function columnSelectivity(f: ColumnFilter, rg: RowGroup): number {
   const integral = typeof (st.min_value ?? st.min) === 'bigint' || (Number.isInteger(min) && Number.isInteger(max));
   const ndv = st.distinct_count !== undefined && st.distinct_count > 0n ? Number(st.distinct_count) : min !== undefined && max !== undefined && integral ? max - min + 1 : rows;
   let s = 1;
-  const points = f.eq !== undefined ? 1 : f.in !== undefined ? f.in.length : 0;
+  const eq = fs.find((f) => f.eq !== undefined || f.in !== undefined);
+  const points = eq?.eq !== undefined ? 1 : (eq?.in?.length ?? 0);
   if (points > 0) s = Math.min(1, points / Math.max(1, ndv));
   if (min !== undefined && max !== undefined && max > min) {
     const bounds = (vs: (Value | undefined)[], pick: (a: number, b: number) => number, start: number) =>
@@ -49,17 +51,24 @@ function columnSelectivity(f: ColumnFilter, rg: RowGroup): number {
         const n = num(v);
         return n === undefined ? acc : pick(acc, n);
       }, start);
-    const lo = bounds([f.gt, f.gte], Math.max, min);
-    const hi = bounds([f.lt, f.lte], Math.min, max);
+    const lo = bounds(fs.flatMap((f) => [f.gt, f.gte]), Math.max, min);
+    const hi = bounds(fs.flatMap((f) => [f.lt, f.lte]), Math.min, max);
     s *= Math.max(0, Math.min(1, (hi - lo) / (max - min)));
   }
   return s * nonNull;
 }
 
 function selectivity(filter: RowGroupFilter, rg: RowGroup): number {
-  if ('and' in filter) return filter.and.reduce((acc, f) => acc * selectivity(f, rg), 1);
   if ('or' in filter) return 1 - filter.or.reduce((acc, f) => acc * (1 - selectivity(f, rg)), 1);
-  return columnSelectivity(filter, rg);
+  if (!('and' in filter)) return columnSelectivity([filter], rg);
+  // Bounds on one column narrow one range (`id >= 10 AND id < 20`), they are not independent events.
+  const byColumn = new Map<string, ColumnFilter[]>();
+  let rest = 1;
+  for (const f of filter.and) {
+    if ('and' in f || 'or' in f) rest *= selectivity(f, rg);
+    else byColumn.set(f.column, [...(byColumn.get(f.column) ?? []), f]);
+  }
+  return [...byColumn.values()].reduce((acc, fs) => acc * columnSelectivity(fs, rg), rest);
 }
 
 /** The row counts of each stage of a filtered plan. */

@@ -29,8 +29,12 @@ describe('expectedRows', () => {
   });
 
   it('and multiplies, or adds what the other leaves; unknown statistics estimate every row', () => {
-    const and = expectedRows(md, { and: [{ column: 'x', lt: 50 }, { column: 'x', gte: 0 }] }, [0], [0], [0], undefined).estimate;
-    expect(and).toBe(Math.round(100 * (50 / 99)));
+    // Bounds on one column make one range; on different columns they multiply.
+    const range = expectedRows(md, { and: [{ column: 'x', lt: 50 }, { column: 'x', gte: 25 }] }, [0], [0], [0], undefined).estimate;
+    expect(range).toBe(Math.round(100 * (25 / 99)));
+    const two = { row_groups: [{ num_rows: 100n, columns: [...group(0, 99).columns, { meta_data: { path_in_schema: ['y'], statistics: { min_value: 0, max_value: 9 } } }] }] } as unknown as FileMetaData;
+    const and = expectedRows(two, { and: [{ column: 'x', lt: 50 }, { column: 'y', eq: 3 }] }, [0], [0], [0], undefined).estimate;
+    expect(and).toBe(Math.round(100 * (50 / 99) * (1 / 10)));
     const or = expectedRows(md, { or: [{ column: 'x', lt: 50 }, { column: 'x', eq: 90 }] }, [0], [0], [0], undefined).estimate;
     expect(or).toBe(Math.round(100 * (1 - (1 - 50 / 99) * (1 - 1 / 100))));
     expect(expectedRows(md, { column: 'y', eq: 1 }, [0], [0], [0], undefined).estimate).toBe(100);
