@@ -14,6 +14,7 @@ import { parquetReadObjects, type ParquetQueryFilter, type SchemaTree } from 'hy
 import { DEFAULT_PARSERS } from 'hyparquet/src/convert.js';
 import { matchFilter, pathsNeededForFilter } from 'hyparquet/src/filter.js';
 import { hyparquetError } from '../adapters/hyparquet.js';
+import { keepRuns } from './arrow-take.js';
 import type { ErrorContext } from '../errors.js';
 import type { ReadPlan } from './planner.js';
 import { checkFilter, columnKind, filterFields, toQueryFilter, type ReadFilter, type ValueKind } from './row-filter.js';
@@ -157,13 +158,14 @@ function childAt(batch: RecordBatch, segments: readonly string[]): Vector | null
 }
 
 /**
- * The rows of an Arrow table that match the filter, as zero-copy slices of its record batches (one
- * slice per run of consecutive matching rows). Each filter column's value is normalised to what
+ * The rows of an Arrow table that match the filter: zero-copy slices of its record batches for a few
+ * runs of consecutive matching rows, a compact copy for scattered ones (`keepRuns`). Each filter column's value is normalised to what
  * hyparquet decodes (dates to Date, decimals to numbers, ...) and the row tested by hyparquet's
  * `matchFilter`, so the Arrow paths keep exactly the rows `readObjects` keeps.
  */
 export async function keepMatching(table: Table, tree: SchemaTree, filter: RowFilter): Promise<Table> {
-  const { Table: ArrowTable, util } = await import('apache-arrow');
+  const arrow = await import('apache-arrow');
+  const { Table: ArrowTable, util } = arrow;
   const probes = probesFor(tree, filter.query);
   const out: RecordBatch[] = [];
   for (const batch of table.batches) {
@@ -175,6 +177,7 @@ export async function keepMatching(table: Table, tree: SchemaTree, filter: RowFi
       for (const seg of p.segments.slice(0, -1)) obj = (obj[seg] ??= {}) as Record<string, unknown>;
       return obj;
     });
+    const runs: [number, number][] = [];
     let runStart = -1;
     for (let i = 0; i <= batch.numRows; i++) {
       let keep = false;
@@ -186,10 +189,11 @@ export async function keepMatching(table: Table, tree: SchemaTree, filter: RowFi
       }
       if (keep && runStart < 0) runStart = i;
       else if (!keep && runStart >= 0) {
-        out.push(batch.slice(runStart, i));
+        runs.push([runStart, i]);
         runStart = -1;
       }
     }
+    out.push(...keepRuns(arrow, batch, runs));
   }
   return new ArrowTable(table.schema, out);
 }

@@ -114,6 +114,13 @@ describe('filtered reads return exactly the reference rows', () => {
     expect(t.schema.fields.map((f) => f.name)).toEqual(['id', 'price']);
     expect(tableIds(t)).toEqual(ids(want));
     expect([...(t.getChild('price') ?? [])]).toEqual(want.map((r) => r.price ?? null));
+    // Scattered matches come back as one compact batch per decoded batch, every type intact.
+    expect(t.batches.length).toBeLessThanOrEqual((await source.readTable({ columns: ['id', 'price'] })).batches.length);
+    const all = await source.readTable({ filter: { column: 'price', lt: 10 } });
+    const cheap = (everything['indexed.parquet'] ?? []).filter((r) => r.price !== null && (r.price as number) < 10);
+    expect([...(all.getChild('word') ?? [])]).toEqual(cheap.map((r) => r.word));
+    expect([...(all.getChild('ts') ?? [])].map(Number)).toEqual(cheap.map((r) => (r.ts as Date).getTime()));
+    expect([...(all.getChild('k') ?? [])]).toEqual(cheap.map((r) => r.k));
     const objects = await source.readObjects({ columns: ['id'], filter });
     expect(objects).toEqual(want.map((r) => ({ id: r.id })));
     await source.close();
