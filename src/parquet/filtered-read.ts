@@ -53,6 +53,18 @@ export async function prepareRowFilter(source: ParquetSource, filter: ReadFilter
   return { query: toQueryFilter(filter, source.schema), fields: filterFields(filter) };
 }
 
+/** The row groups overlapping the physical rows `[rowStart, rowEnd)`. */
+export function rowGroupsIn(source: ParquetSource, rowStart = 0, rowEnd = Infinity): number[] {
+  let first = 0;
+  return source.rowGroups
+    .filter((rg) => {
+      const lo = first;
+      first += rg.numRows;
+      return lo < rowEnd && first > rowStart;
+    })
+    .map((rg) => rg.index);
+}
+
 /** The plan's candidate rows as absolute `[start, end)` runs within `[rowStart, rowEnd)`, adjacent runs merged. */
 export function candidateRuns(source: ParquetSource, plan: ReadPlan, rowStart = 0, rowEnd = Infinity): [number, number][] {
   const starts: number[] = [];
@@ -93,7 +105,7 @@ export async function readFilteredObjects(source: ParquetSource, opts: ReadObjec
   const context: ErrorContext = { backend: source.backend.kind, path: source.path };
   const filter = await prepareRowFilter(source, opts.filter);
   const columns = withFilterFields(opts.columns, filter);
-  const selection = { ...(columns ? { columns } : {}), filter: opts.filter };
+  const selection = { ...(columns ? { columns } : {}), rowGroups: rowGroupsIn(source, opts.rowStart, opts.rowEnd), filter: opts.filter };
   let plan = source.plan(selection);
   const rideAlong = !source.pages && source.pageIndex !== undefined && source.pageIndex.length <= plan.bytesToFetch * PAGE_INDEX_RIDE_ALONG_SHARE;
   await source.prefetch(plan, { pageIndex: rideAlong });

@@ -13,7 +13,7 @@ import type { Backend, ResolvedRange } from '../types.js';
 import { bloomRanges, parseBlooms, type BloomIndex, type BloomRange } from './bloom.js';
 import { metadataCacheKey, sharedMetadataCache, type CachedFooter, type MetadataCache } from './cache.js';
 import { readBatches, readTable, type ReadTableOptions } from './decode.js';
-import { readFilteredObjects } from './filtered-read.js';
+import { readFilteredObjects, rowGroupsIn } from './filtered-read.js';
 import { readTail } from './footer.js';
 import { columnChunkRanges, pageIndexRange, parseMetadata, schemaOf, type ColumnChunkRange } from './metadata.js';
 import { parsePageIndex, type PageIndex } from './page-index.js';
@@ -182,16 +182,7 @@ export class ParquetSource {
   async readObjects(opts: ReadObjectsOptions = {}): Promise<Record<string, unknown>[]> {
     if (opts.filter) return readFilteredObjects(this, { ...opts, filter: opts.filter });
     const context: ErrorContext = { backend: this.backend.kind, path: this.path };
-    const start = opts.rowStart ?? 0;
-    const end = opts.rowEnd ?? Infinity;
-    let first = 0;
-    const rowGroups = this.rowGroups
-      .filter((rg) => {
-        const lo = first;
-        first += rg.numRows;
-        return lo < end && first > start;
-      })
-      .map((rg) => rg.index);
+    const rowGroups = rowGroupsIn(this, opts.rowStart, opts.rowEnd);
     await this.prefetch(this.plan({ rowGroups, ...(opts.columns ? { columns: opts.columns } : {}) }));
     try {
       const { filter: _none, ...read } = opts; // no filter on this path

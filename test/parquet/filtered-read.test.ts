@@ -254,9 +254,20 @@ describe('row groups → pages → rows: the exact requests', () => {
     expect(plan.rowGroups).toEqual([0, 1, 2]);
     expect(candidateRuns(source, plan)).toEqual([[0, 9_000]]);
     expect(candidateRuns(source, plan, 2_000, 7_000)).toEqual([[2_000, 7_000]]);
-    const rows = await source.readObjects({ filter: { column: 'id', gte: 2_500, lt: 6_500 }, rowStart: 3_000, rowEnd: 3_010, columns: ['id'] });
-    expect(ids(rows)).toEqual(Array.from({ length: 10 }, (_, i) => 3_000 + i));
     await source.close();
+    // rowStart/rowEnd: only the row groups holding those rows are planned and fetched.
+    const small = await open('indexed.parquet', { footerSizeHint: 8 * 1024, reader: { gap: 256 } });
+    const rows = await small.source.readObjects({ filter: { column: 'id', gte: 2_500, lt: 6_500 }, rowStart: 3_000, rowEnd: 3_010, columns: ['id'] });
+    expect(ids(rows)).toEqual(Array.from({ length: 10 }, (_, i) => 3_000 + i));
+    const chunk = small.source.columnChunks[1]?.[0];
+    const index = small.source.pageIndex;
+    for (const r of small.backend.metrics.snapshot().requests.slice(1)) {
+      const [a, b] = (r.rangeHeader ?? '').replace('bytes=', '').split('-').map(Number);
+      const inChunk = chunk !== undefined && (a as number) >= chunk.offset && (b as number) < chunk.offset + chunk.length;
+      const inIndex = index !== undefined && (a as number) >= index.offset && (b as number) < index.offset + index.length;
+      expect(inChunk || inIndex, r.rangeHeader).toBe(true);
+    }
+    await small.source.close();
   });
 });
 
