@@ -11,7 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
-import { openDataset, readSplit, type DatasetSplit, type RowGroupFilter } from '../src/index.js';
+import { openDataset, readSplit, type DatasetSplit, type RowGroupFilter } from '../src/node.js';
 
 if (isMainThread) {
   const prefix = process.argv[2];

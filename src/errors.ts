@@ -68,6 +68,7 @@ export const READER_ERROR_CODES = [
   'ABORTED',
   // The caller's input.
   'INVALID_ARGUMENT',
+  'INVALID_FILTER',
   'SEEK_BEFORE_START',
   'INVALID_URL',
   'NOT_A_FILE',

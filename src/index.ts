@@ -97,6 +97,10 @@ export {
   type ReadPlan,
 } from './parquet/planner.js';
 export { rowGroupMayMatch, type ColumnFilter, type RowGroupFilter } from './parquet/filter.js';
+export { toQueryFilter, toPruningFilter, valueKind, columnKind, type ReadFilter, type ValueKind } from './parquet/row-filter.js';
+export { keepMatching, loadHeldIndexes, PAGE_INDEX_RIDE_ALONG_SHARE, type IndexHolder } from './parquet/filtered-read.js';
+export { bloomMayMatch, bloomRanges, parseBlooms, type BloomFilter, type BloomIndex, type BloomRange } from './parquet/bloom.js';
+export type { RowStages } from './parquet/row-estimate.js';
 export { DEFAULT_FOOTER_WINDOW, readTail, type FooterOptions, type Tail } from './parquet/footer.js';
 export { columnChunkRanges, type ColumnChunkRange } from './parquet/metadata.js';
 export { createMetadataCache, sharedMetadataCache, metadataCacheKey, DEFAULT_METADATA_CACHE_BYTES, type CachedFooter, type MetadataCache } from './parquet/cache.js';

@@ -9,7 +9,8 @@ import { openDataset, type DatasetSelection } from '../dataset/dataset.js';
 import { formatBytes, formatCount, plural, writeRows, type RowFormat } from './format.js';
 import { COMMON_HELP, UsageError, parseCommand, urlArg } from './args.js';
 import type { PlanSelection } from '../parquet/planner.js';
-import { matches, type Condition } from './filter.js';
+import type { Condition } from './filter.js';
+import type { RowGroupFilter } from '../parquet/filter.js';
 import { usd } from './plan.js';
 import { Session, writeTo, type Io } from './session.js';
 import { partitionFiles } from '../dataset/hive.js';
@@ -97,9 +98,9 @@ export async function readDataset(session: Session, selection: DatasetSelection,
   const outColumns = selection.columns;
   const decodeColumns = outColumns ? [...new Set([...outColumns, ...conditions.map((c) => c.column)])] : undefined;
   const table = await ds.readTable({ ...selection, ...(decodeColumns ? { columns: decodeColumns } : {}), signal: session.signal });
-  const keep = conditions.length ? (i: number) => conditions.every((c) => matches(table.getChild(c.column)?.get(i), c)) : undefined;
+  // Rows are filtered by each file's readTable (one evaluator); partition conditions kept or dropped whole files.
   const shown = outColumns ? table.select([...outColumns]) : table;
-  const written = await writeRows(shown, format, limit ?? Infinity, (text) => writeTo(session.io.stdout, text), keep);
+  const written = await writeRows(shown, format, limit ?? Infinity, (text) => writeTo(session.io.stdout, text));
   if (format === 'table') await writeTo(session.io.stdout, `(${plural(written, 'row')} from ${plural(ds.files.length, 'file')})\n`);
   return 0;
 }
@@ -107,6 +108,6 @@ export async function readDataset(session: Session, selection: DatasetSelection,
 /** The file selection flags as a dataset selection (`--row-groups` names one file's row groups: not for a dataset). */
 export function datasetSelection(command: string, selection: PlanSelection): DatasetSelection {
   if (selection.rowGroups) throw new UsageError('--row-groups is for one file; with --hive use --filter', command);
-  return { ...(selection.columns ? { columns: selection.columns } : {}), ...(selection.filter ? { filter: selection.filter } : {}) };
+  return { ...(selection.columns ? { columns: selection.columns } : {}), ...(selection.filter ? { filter: selection.filter as RowGroupFilter } : {}) }; // the CLI's filters are ours (toRowGroupFilter)
 }
 

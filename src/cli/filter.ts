@@ -1,12 +1,13 @@
 /**
- * `--filter 'a>=10,b<5,c=abc'`: comparisons ANDed by commas, mapped to a `RowGroupFilter` (row-group
- * pruning by statistics) and to a row predicate (`brr read` keeps only the rows that match).
+ * `--filter 'a>=10,b<5,c=abc'`: comparisons ANDed by commas, mapped to the library's filter (row
+ * groups and pages pruned by statistics; `brr read` gets only the matching rows from `readTable`).
  *
  * Operators: `=` (or `==`), `<`, `<=`, `>`, `>=`. Values: integers (beyond 2^53 as bigint), decimals,
  * `true`/`false`, ISO dates (`2024-01-31`, `2024-01-31T12:00:00Z`), else strings; quote a value to
  * keep it a string (`zip="01234"`) or to put a comma in it.
  */
 import type { ColumnFilter, RowGroupFilter } from '../parquet/filter.js';
+import type { ValueKind } from '../parquet/row-filter.js';
 import { UsageError } from './args.js';
 
 type Op = 'eq' | 'lt' | 'lte' | 'gt' | 'gte';
@@ -89,46 +90,11 @@ export function parseFilter(text: string, command = 'plan'): Condition[] {
   return conditions;
 }
 
-/** The row-group filter: one comparison, or all of them ANDed. */
-export function toRowGroupFilter(conditions: readonly Condition[]): RowGroupFilter {
-  const parts: ColumnFilter[] = conditions.map((c) => ({ column: c.column, [c.op]: c.value }) as ColumnFilter);
+/**
+ * The filter: one comparison, or all of them ANDed. With the file's column kinds (`kindOf`), a string
+ * column compares with the value as written (`zip=01234` stays `"01234"`, `day=2024-01-31` a string).
+ */
+export function toRowGroupFilter(conditions: readonly Condition[], kindOf?: (column: string) => ValueKind | undefined): RowGroupFilter {
+  const parts: ColumnFilter[] = conditions.map((c) => ({ column: c.column, [c.op]: kindOf?.(c.column) === 'string' ? c.text : c.value }) as ColumnFilter);
   return parts.length === 1 ? (parts[0] as ColumnFilter) : { and: parts };
-}
-
-/** Compares a row's value with a condition's; undefined when they cannot be compared (the row is dropped). */
-function compare(actual: unknown, c: Condition): number | undefined {
-  let a = actual;
-  let b: unknown = c.value;
-  if (a === null || a === undefined) return undefined;
-  if (a instanceof Date) a = a.getTime();
-  if (b instanceof Date) b = typeof a === 'string' ? c.text : b.getTime();
-  if (typeof a === 'string' && typeof b !== 'string') b = c.text;
-  if (typeof a === 'bigint' && typeof b === 'number') {
-    if (!Number.isInteger(b)) a = Number(a);
-    else b = BigInt(b);
-  } else if (typeof a === 'number' && typeof b === 'bigint') {
-    if (Number.isInteger(a)) a = BigInt(a);
-    else b = Number(b);
-  }
-  if (typeof a !== typeof b) return undefined;
-  if (typeof a === 'number' && (Number.isNaN(a) || Number.isNaN(b as number))) return undefined;
-  return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
-}
-
-/** Whether a row's value satisfies the condition (null and incomparable values never do). */
-export function matches(actual: unknown, c: Condition): boolean {
-  const r = compare(actual, c);
-  if (r === undefined) return false;
-  switch (c.op) {
-    case 'eq':
-      return r === 0;
-    case 'lt':
-      return r < 0;
-    case 'lte':
-      return r <= 0;
-    case 'gt':
-      return r > 0;
-    case 'gte':
-      return r >= 0;
-  }
 }

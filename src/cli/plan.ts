@@ -8,6 +8,8 @@ import type { RowGroupFilter } from '../parquet/filter.js';
 import { S3_GET_PRICE_USD, type PlanSelection, type ReadPlan } from '../parquet/planner.js';
 import { openParquet } from '../parquet/source.js';
 import { COMMON_HELP, HIVE_HELP, intListFlag, listFlag, parseCommand, str, urlArg } from './args.js';
+import { loadHeldIndexes } from '../parquet/filtered-read.js';
+import { columnKind } from '../parquet/row-filter.js';
 import { parseFilter, toRowGroupFilter } from './filter.js';
 import { formatBytes, formatCount, plural } from './format.js';
 import { requestJson, requestLines } from './inspect.js';
@@ -21,8 +23,9 @@ round trips and the S3 GET cost. Only the footer is read.
 
   --columns a,b         columns to read (leaf paths like s.x, or a parent); default all
   --row-groups 0,3      row group indices; default all
-  --filter EXPR         prune row groups by min/max statistics: comparisons joined by ',' (AND),
-                        e.g. 'id>=100,id<200' or 'word=delta'; operators = < <= > >=
+  --filter EXPR         prune row groups by min/max statistics (and bloom filters or the page
+                        index when the open's window holds them): comparisons joined by ','
+                        (AND), e.g. 'id>=100,id<200' or 'word=delta'; operators = < <= > >=
   --json                machine-readable output
 ${HIVE_HELP}
 
@@ -36,7 +39,7 @@ export const SELECTION_OPTIONS = {
 } as const;
 
 /** The selection flags as a PlanSelection (flag syntax errors are usage errors; unknown columns come from the planner). */
-export function selectionFrom(command: string, values: Record<string, string | boolean | undefined>): PlanSelection {
+export function selectionFrom(command: string, values: Record<string, string | boolean | undefined>): PlanSelection & { filter?: RowGroupFilter } {
   const columns = listFlag(command, 'columns', str(values, 'columns'));
   const rowGroups = intListFlag(command, 'row-groups', str(values, 'row-groups'));
   const filterText = str(values, 'filter');
@@ -128,7 +131,11 @@ export async function runPlan(args: string[], io: Io): Promise<number> {
     session.stopProgress();
     try {
       checkColumns('plan', source.columns, [...(selection.columns ?? []), ...filterColumns(selection.filter)]);
-      const plan: ReadPlan = source.plan(selection);
+      // The filter again with the file's column kinds: string columns compare with the text as written.
+      const filterText = str(values, 'filter');
+      const filter = filterText === undefined ? undefined : toRowGroupFilter(parseFilter(filterText, 'plan'), (c) => columnKind(source.schema, c));
+      if (filter) await loadHeldIndexes(source); // as a filtered read does: what the window holds prunes for free
+      const plan: ReadPlan = source.plan({ ...selection, ...(filter ? { filter } : {}) });
       const open = session.snapshot();
       const openRequests = open.gets + open.heads;
       const totalRequests = openRequests + plan.requestCount;
@@ -151,6 +158,9 @@ export async function runPlan(args: string[], io: Io): Promise<number> {
             columns: plan.columns,
             rowGroups: plan.rowGroups,
             prunedRowGroups: plan.prunedRowGroups,
+            bloomPrunedRowGroups: plan.bloomPrunedRowGroups,
+            rowRanges: plan.rowRanges ?? null,
+            rowsExpected: plan.rowsExpected ?? null,
             chunks: plan.chunks,
             ranges: plan.ranges,
             requests: plan.requests.map((r) => ({ offset: r.offset, length: r.length, range: `bytes=${r.offset}-${r.offset + r.length - 1}` })),
@@ -175,6 +185,11 @@ export async function runPlan(args: string[], io: Io): Promise<number> {
       const pruned = plan.prunedRowGroups.length ? `; ${plural(plan.prunedRowGroups.length, 'row group')} pruned by the filter (${compactList(plan.prunedRowGroups)})` : '';
       const listed = groups > 0 && groups < source.rowGroups.length ? `: ${compactList(plan.rowGroups)}` : '';
       kv('row groups', `${groups} of ${source.rowGroups.length}${listed}${pruned}`);
+      const stages = plan.rowsExpected;
+      if (stages) {
+        const pages = plan.rowRanges ? `, ${formatCount(stages.pages)} in the pages that may match` : '';
+        kv('rows', `${formatCount(stages.selected)} selected, ${formatCount(stages.rowGroups)} in the row groups kept${pages}; about ${formatCount(stages.estimate)} expected to match`);
+      }
       kv('chunks', `${plural(plan.chunks.length, 'column chunk')}, ${formatBytes(plan.bytesNeeded)} needed; ${formatBytes(Math.max(0, plan.bytesHeld))} already held by the open`);
       kv(
         'ranges',

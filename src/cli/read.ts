@@ -6,7 +6,8 @@
 import type { Table } from 'apache-arrow';
 import { openParquet } from '../parquet/source.js';
 import { COMMON_HELP, HIVE_HELP, UsageError, intFlag, parseCommand, str, urlArg } from './args.js';
-import { matches, parseFilter, type Condition } from './filter.js';
+import { columnKind } from '../parquet/row-filter.js';
+import { parseFilter, toRowGroupFilter, type Condition } from './filter.js';
 import { ROW_FORMATS, formatCount, plural, writeRows, type RowFormat } from './format.js';
 import { SELECTION_OPTIONS, checkColumns, selectionFrom } from './plan.js';
 import { Session, writeTo, type Io } from './session.js';
@@ -19,22 +20,15 @@ Decoded rows. Only the row groups and column chunks the selection needs are fetc
   --columns a,b         columns to output (default all)
   --limit N             at most N rows; only the row groups holding them are read
   --row-groups 0,3      only these row groups
-  --filter EXPR         keep rows matching all comparisons, e.g. 'id>=100,word=delta'; row groups
-                        whose statistics rule them out are not read (see 'brr plan --help')
+  --filter EXPR         only the rows matching all comparisons, e.g. 'id>=100,word=delta'; row
+                        groups that statistics (or bloom filters, or the page index) rule out are
+                        not read (see 'brr plan --help')
   --format FMT          table (default; aligned, long cells cut), csv (RFC 4180 quoting) or jsonl
                         (one JSON object per row; 64-bit integers and decimals as strings)
 ${HIVE_HELP}
 
 ${COMMON_HELP}
 `;
-
-/** A value at a dotted path (`a`, `s.x`) of row `i`. */
-function valueAt(table: Table, path: string, i: number): unknown {
-  const [head, ...rest] = path.split('.');
-  let v: unknown = table.getChild(head as string)?.get(i);
-  for (const seg of rest) v = v === null || v === undefined ? v : (v as Record<string, unknown>)[seg];
-  return v;
-}
 
 export async function runRead(args: string[], io: Io): Promise<number> {
   const { values, common, positionals } = parseCommand('read', args, { ...SELECTION_OPTIONS, limit: { type: 'string' }, format: { type: 'string' }, hive: { type: 'boolean' } }, 1);
@@ -55,14 +49,15 @@ export async function runRead(args: string[], io: Io): Promise<number> {
     session.startProgress();
     const source = await openParquet(session.backend, session.path, { metadataCache: false, signal: session.signal });
     try {
-      // The filter's columns are decoded too (to test each row), then left out of the output.
+      // The filter's columns are decoded too (readTable tests each row), then left out of the output.
       const outColumns = selection.columns;
       const decodeColumns = outColumns ? [...new Set([...outColumns, ...conditions.map((c) => c.column)])] : undefined;
       // One whole-call read: if the object changes before the rows are decoded, it is planned and
       // read again on the new version (nothing is written before).
       const read = await source.readWhole(async (file) => {
         checkColumns('read', file.columns, [...(outColumns ?? []), ...conditions.map((c) => c.column)]);
-        const plan = file.plan({ ...selection, ...(decodeColumns ? { columns: decodeColumns } : {}) });
+        const filter = conditions.length ? toRowGroupFilter(conditions, (c) => columnKind(file.schema, c)) : undefined;
+        const plan = file.plan({ ...selection, ...(filter ? { filter } : {}), ...(decodeColumns ? { columns: decodeColumns } : {}) });
         let rowGroups = plan.rowGroups.filter((g) => (file.rowGroups[g]?.numRows ?? 0) > 0); // empty row groups hold nothing to decode
         if (limit !== undefined && conditions.length === 0) {
           // Just the leading row groups that hold `limit` rows.
@@ -81,7 +76,7 @@ export async function runRead(args: string[], io: Io): Promise<number> {
         if (rowGroups.length === 0) return { ...facts, decoded: undefined };
         const toFetch = file.plan({ ...(decodeColumns ? { columns: decodeColumns } : {}), rowGroups }).bytesToFetch;
         session.startProgress(() => toFetch);
-        const decoded = await file.readTable({ ...(decodeColumns ? { columns: decodeColumns } : {}), rowGroups, signal: session.signal });
+        const decoded = await file.readTable({ ...(outColumns ? { columns: outColumns } : {}), ...(filter ? { filter } : {}), rowGroups, signal: session.signal });
         return { ...facts, decoded };
       });
       session.stopProgress();
@@ -91,9 +86,8 @@ export async function runRead(args: string[], io: Io): Promise<number> {
         else if (format === 'table') await writeTo(io.stdout, `${outFields.join('  ')}\n(0 rows)\n`);
         return 0;
       }
-      const table = decoded.select(outFields);
-      const keep = conditions.length ? (i: number) => conditions.every((c) => matches(valueAt(decoded, c.column, i), c)) : undefined;
-      const written = await writeRows(table, format, limit ?? Infinity, (text) => writeTo(io.stdout, text), keep);
+      const table: Table = decoded.select(outFields);
+      const written = await writeRows(table, format, limit ?? Infinity, (text) => writeTo(io.stdout, text));
       if (format === 'table') {
         await writeTo(io.stdout, `(${plural(written, 'row')}${written < read.numRows ? ` of ${formatCount(read.numRows)}; ${formatCount(read.decodedRows)} decoded from ${rowGroups.length} of ${read.groups} row groups` : ''})\n`);
       }

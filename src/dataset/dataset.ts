@@ -63,7 +63,10 @@ export interface DatasetFile {
 }
 
 /** Columns, filter and decode options of a dataset read. `columns` may name partition fields. */
-export interface DatasetSelection extends Omit<ReadTableOptions, 'rowGroups' | 'pages'> {}
+export interface DatasetSelection extends Omit<ReadTableOptions, 'rowGroups' | 'pages' | 'filter'> {
+  /** Our filter syntax (`{ column, eq|gt|… }`, `and`/`or`) on file and partition columns: partitions prune files, the rest row groups and rows. */
+  filter?: RowGroupFilter;
+}
 
 /** What opening the dataset cost. */
 export interface DatasetOpenStats {

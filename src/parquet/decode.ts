@@ -8,6 +8,7 @@ import type { RecordBatch, Table } from 'apache-arrow';
 import { ReaderError } from '../errors.js';
 import { Deadline } from '../layers/timeouts.js';
 import type { WorkerReadOptions } from './decode-worker.js';
+import { onlyMatching, prepareRowFilter, withFilterFields } from './filtered-read.js';
 import { pageDecoder } from './decode-page.js';
 import { runtime, type Decoder } from '../runtime.js';
 import { unionRanges } from '../buffer-reader/coalesce.js';
@@ -88,12 +89,15 @@ function wasmOptions(opts: ReadTableOptions, rowGroups: number[]): WorkerReadOpt
  * a crash or a hang.
  */
 export async function readTable(source: BoundFile, opts: ReadTableOptions = {}): Promise<Table> {
-  const plan = source.plan({ ...opts, pages: false }); // parquet-wasm reads whole column chunks
+  const filter = opts.filter ? await prepareRowFilter(source, opts.filter) : undefined;
+  const columns = withFilterFields(opts.columns, filter); // the filter's columns are decoded to test rows
+  const plan = source.plan({ ...opts, ...(columns ? { columns } : {}), pages: false }); // parquet-wasm reads whole column chunks
   decoder().prewarm(); // the worker starts while the data arrives
   const guard = decodeGuard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });
   try {
     await guard.race(source.prefetch(plan, { pageIndex: true }));
-    return await decode(source, guard, plan, wasmOptions(opts, plan.rowGroups));
+    const table = await decode(source, guard, plan, wasmOptions({ ...opts, ...(columns ? { columns } : {}) }, plan.rowGroups));
+    return filter ? await onlyMatching(table, source.schema, filter, fieldNames(opts.columns)) : table;
   } finally {
     guard.dispose();
   }
@@ -104,17 +108,20 @@ export async function readTable(source: BoundFile, opts: ReadTableOptions = {}):
  * it is decoded, so memory holds about one row group at a time (the reader's budget evicts the rest).
  */
 export async function* readBatches(source: BoundFile, opts: ReadTableOptions = {}): AsyncGenerator<RecordBatch> {
-  const whole = source.plan({ ...opts, pages: false });
+  const filter = opts.filter ? await prepareRowFilter(source, opts.filter) : undefined;
+  const columns = withFilterFields(opts.columns, filter);
+  const whole = source.plan({ ...opts, ...(columns ? { columns } : {}), pages: false });
   for (const g of whole.rowGroups) {
     const guard = decodeGuard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });
     let table: Table;
     try {
-      const plan = source.plan({ ...(opts.columns ? { columns: opts.columns } : {}), rowGroups: [g] });
+      const plan = source.plan({ ...(columns ? { columns } : {}), rowGroups: [g] });
       await guard.race(source.prefetch(plan, { pageIndex: true }));
-      table = await decode(source, guard, plan, wasmOptions(opts, [g]));
+      table = await decode(source, guard, plan, wasmOptions({ ...opts, ...(columns ? { columns } : {}) }, [g]));
     } finally {
       guard.dispose();
     }
+    if (filter) table = await onlyMatching(table, source.schema, filter, fieldNames(opts.columns));
     yield* table.batches;
   }
 }

@@ -44,8 +44,14 @@ function compare(a: MinMaxType | Value, b: MinMaxType | Value): Cmp | undefined 
   }
   if (typeof x !== typeof y) return undefined;
   if (typeof x === 'number' && (Number.isNaN(x) || Number.isNaN(y as number))) return undefined;
+  // Statistics order strings by UTF-8 bytes (code points), JS by UTF-16 code units: the two differ
+  // once a surrogate pair (or U+E000 and above) is involved, and then they cannot be compared.
+  if (typeof x === 'string' && (UTF16_ORDER_DIFFERS.test(x) || UTF16_ORDER_DIFFERS.test(y as string))) return undefined;
   return x < y ? -1 : x > y ? 1 : 0;
 }
+
+/** Code units from U+D800 on: where UTF-16 order and code point order part. */
+const UTF16_ORDER_DIFFERS = /[\uD800-\uFFFF]/;
 
 /** A page's or chunk's statistics. */
 export interface MinMax {

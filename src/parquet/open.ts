@@ -15,10 +15,11 @@ import { BufferReader, type BufferReaderOptions } from '../buffer-reader/buffer-
 import type { ErrorContext } from '../errors.js';
 import type { Backend, ResolvedRange } from '../types.js';
 import type { ObjectVersion } from '../version.js';
+import { bloomRanges, parseBlooms, type BloomIndex, type BloomRange } from './bloom.js';
 import type { CachedFooter, MetadataCache } from './cache.js';
 import { readTail } from './footer.js';
 import { columnChunkRanges, pageIndexRange, parseMetadata, schemaOf, type ColumnChunkRange } from './metadata.js';
-import type { PageIndex } from './page-index.js';
+import { parsePageIndex, type PageIndex } from './page-index.js';
 import { planRead, type ParquetLayout, type PlanSelection, type ReadPlan } from './planner.js';
 
 export interface RowGroupInfo {
@@ -50,6 +51,10 @@ export class BoundFile {
   readonly numRows: number;
   /** The parsed page index, once loaded (for this version only). */
   pages: PageIndex | undefined;
+  /** Where each column chunk's bloom filter lies (chunks whose metadata gives its length). */
+  readonly bloomFilterRanges: BloomRange[];
+  /** The parsed bloom filters, once loaded (for this version only). */
+  blooms: BloomIndex | undefined;
 
   constructor(
     readonly backend: Backend,
@@ -77,6 +82,7 @@ export class BoundFile {
     }));
     this.pageIndex = pageIndexRange(metadata, size, metadataLength, context);
     this.numRows = Number(metadata.num_rows);
+    this.bloomFilterRanges = bloomRanges(metadata, size - metadataLength - 8, context);
   }
 
   get size(): number {
@@ -91,7 +97,34 @@ export class BoundFile {
       columns: this.columns,
       held: this.held,
       ...(this.pages ? { pages: this.pages } : {}),
+      ...(this.blooms ? { blooms: this.blooms } : {}),
     };
+  }
+
+  /**
+   * Fetches and parses this version's page index (one request for the whole region, none when the
+   * open's tail window holds it). Resolves false when the file has none.
+   */
+  async loadPageIndex(): Promise<boolean> {
+    if (this.pages) return true;
+    const region = this.pageIndex;
+    if (!region) return false;
+    const bytes = await this.reader.readAt(region.offset, region.length);
+    this.pages = parsePageIndex(this.metadata, this.schema, bytes, region.offset, { backend: this.backend.kind, op: 'open', path: this.path });
+    return true;
+  }
+
+  /**
+   * Fetches and parses this version's bloom filters (one wave of coalesced requests, none when the
+   * tail window holds them). Resolves false when the file has none.
+   */
+  async loadBloomFilters(): Promise<boolean> {
+    if (this.blooms) return true;
+    const ranges = this.bloomFilterRanges;
+    if (ranges.length === 0) return false;
+    const bytes = await this.reader.readRanges(ranges);
+    this.blooms = parseBlooms(this.rowGroups.length, ranges, bytes, { backend: this.backend.kind, op: 'open', path: this.path });
+    return true;
   }
 
   plan(selection: PlanSelection = {}): ReadPlan {

@@ -9,9 +9,12 @@ import { planRequests, type PlannedRequest } from '../buffer-reader/coalesce.js'
 import { DEFAULT_GAP, DEFAULT_MAX_RANGE_SIZE, SMALL_GAP, minPartFor } from '../buffer-reader/cost-model.js';
 import { ReaderError } from '../errors.js';
 import type { ResolvedRange } from '../types.js';
+import { bloomMayMatch, type BloomIndex } from './bloom.js';
 import { rowGroupMayMatch, validateFilter, type RowGroupFilter } from './filter.js';
-import type { ColumnChunkRange } from './metadata.js';
+import { schemaOf, type ColumnChunkRange } from './metadata.js';
 import { chunkRangesForRows, matchingRows, type PageIndex, type RowRanges } from './page-index.js';
+import { checkFilter, toPruningFilter, type ReadFilter } from './row-filter.js';
+import { expectedRows, type RowStages } from './row-estimate.js';
 
 /** Parallel requests per wave when the plan is not told: the BufferReader's default, which executes it. */
 export const DEFAULT_PLAN_CONCURRENCY = DEFAULT_CONCURRENCY;
@@ -27,11 +30,16 @@ export interface PlanSelection {
   columns?: readonly string[];
   /** Row group indices. Default: all. */
   rowGroups?: readonly number[];
-  /** Prune row groups whose min/max statistics cannot match (and pages, with a loaded page index). */
-  filter?: RowGroupFilter;
+  /**
+   * Prune row groups whose min/max statistics (or bloom filters, for `eq`/`in`) cannot match, and
+   * pages with a loaded page index; the read methods then keep only the matching rows. Our syntax
+   * (`{ column, eq|gt|gte|lt|lte|in }`, `and`/`or`) or hyparquet's Mongo-style one.
+   */
+  filter?: ReadFilter;
   /**
    * With a filter and a loaded page index, plan only the pages that may match (default true). Set
-   * false for decoders that read whole column chunks (parquet-wasm), or they fetch the rest anyway.
+   * false for decoders that read whole column chunks (parquet-wasm), or they fetch the rest anyway;
+   * row groups none of whose pages may match are pruned either way.
    */
   pages?: boolean;
 }
@@ -53,15 +61,24 @@ export interface ParquetLayout {
   held?: ResolvedRange;
   /** The parsed page index, when loaded: filters then prune pages too. */
   pages?: PageIndex;
+  /** Parsed bloom filters, when loaded: `eq`/`in` filters then prune row groups by them too. */
+  blooms?: BloomIndex;
 }
 
 export interface ReadPlan {
   columns: string[];
   rowGroups: number[];
-  /** Row groups the filter pruned (by row group statistics, or by page statistics). */
+  /** Row groups the filter pruned (by row group statistics, bloom filters, or page statistics). */
   prunedRowGroups: number[];
-  /** Pruned to pages: for each planned row group, the rows (relative to the group) whose pages are fetched. */
+  /** Of those, the row groups only their bloom filters ruled out. */
+  bloomPrunedRowGroups: number[];
+  /**
+   * With a filter and a loaded page index: for each planned row group, the rows (relative to the
+   * group) whose pages may match. Only these pages are fetched unless `pages: false`.
+   */
   rowRanges?: { rowGroup: number; rows: RowRanges }[];
+  /** With a filter: rows left after each stage (row groups, pages) and an estimate of the matches. */
+  rowsExpected?: RowStages;
   /** The column chunks to read, in file order. */
   chunks: ColumnChunkRange[];
   /** The byte ranges to fetch (the chunks minus what is already held), before coalescing. */
@@ -125,22 +142,35 @@ export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, o
     rowGroups = [...new Set(selection.rowGroups)].sort((a, b) => a - b);
   }
   const prunedRowGroups: number[] = [];
+  const bloomPrunedRowGroups: number[] = [];
+  const selectedRowGroups = rowGroups;
+  const tree = schemaOf(layout.metadata);
+  let filter: RowGroupFilter | undefined;
   if (selection.filter) {
-    validateFilter(selection.filter, layout.columns);
-    const filter = selection.filter;
+    checkFilter(selection.filter, tree);
+    filter = toPruningFilter(selection.filter, layout.columns);
+    if (filter) validateFilter(filter, layout.columns);
+  }
+  if (filter) {
+    const f = filter;
     rowGroups = rowGroups.filter((g) => {
-      const keep = rowGroupMayMatch(filter, layout.metadata.row_groups[g] as FileMetaData['row_groups'][number]);
+      let keep = rowGroupMayMatch(f, layout.metadata.row_groups[g] as FileMetaData['row_groups'][number]);
+      if (keep && !bloomMayMatch(f, layout.blooms?.[g], tree)) {
+        keep = false;
+        bloomPrunedRowGroups.push(g);
+      }
       if (!keep) prunedRowGroups.push(g);
       return keep;
     });
   }
+  const statsKept = rowGroups;
   let rowRanges: { rowGroup: number; rows: RowRanges }[] | undefined;
-  if (selection.filter && layout.pages && selection.pages !== false) {
-    const filter = selection.filter;
+  if (filter && layout.pages) {
+    const f = filter;
     const pages = layout.pages;
     rowRanges = [];
     rowGroups = rowGroups.filter((g) => {
-      const rows = matchingRows(filter, layout.metadata.row_groups[g] as FileMetaData['row_groups'][number], pages[g] ?? []);
+      const rows = matchingRows(f, layout.metadata.row_groups[g] as FileMetaData['row_groups'][number], pages[g] ?? []);
       if (rows.length === 0) prunedRowGroups.push(g);
       else rowRanges?.push({ rowGroup: g, rows });
       return rows.length > 0;
@@ -150,7 +180,7 @@ export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, o
   const wanted = new Set(columns);
   const chunks = rowGroups.flatMap((g) => (layout.chunks[g] ?? []).filter((c) => wanted.has(c.column))).sort((a, b) => a.offset - b.offset);
   // What the plan needs: whole chunks, or with page pruning the pages of the matching rows.
-  const needed = rowRanges
+  const needed = rowRanges && selection.pages !== false
     ? chunks.flatMap((c) => {
         const group = layout.chunks[c.rowGroup] ?? [];
         const rows = rowRanges?.find((r) => r.rowGroup === c.rowGroup)?.rows ?? [];
@@ -174,7 +204,9 @@ export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, o
     columns,
     rowGroups,
     prunedRowGroups,
+    bloomPrunedRowGroups,
     ...(rowRanges ? { rowRanges } : {}),
+    ...(selection.filter ? { rowsExpected: expectedRows(layout.metadata, filter, selectedRowGroups, statsKept, rowGroups, rowRanges) } : {}),
     chunks,
     ranges,
     requests: plan.requests,

@@ -10,12 +10,15 @@ import { backendFromUrl, type BackendFromUrlOptions } from '../backends/url.js';
 import type { BufferReader, BufferReaderOptions, BufferReaderStats } from '../buffer-reader/buffer-reader.js';
 import { ReaderError, isReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ResolvedRange } from '../types.js';
+import type { BloomIndex, BloomRange } from './bloom.js';
 import { metadataCacheKey, sharedMetadataCache, type MetadataCache } from './cache.js';
 import { readBatches, readTable, type ReadTableOptions } from './decode.js';
+import { readFilteredObjects, rowGroupsIn } from './filtered-read.js';
 import type { ColumnChunkRange } from './metadata.js';
 import { BoundFile, bindFile, forgetEntry, type OpenTarget, type RowGroupInfo } from './open.js';
-import { parsePageIndex, type PageIndex } from './page-index.js';
+import type { PageIndex } from './page-index.js';
 import type { PlanSelection, ReadPlan } from './planner.js';
+import type { ReadFilter } from './row-filter.js';
 
 export type { RowGroupInfo } from './open.js';
 
@@ -31,8 +34,11 @@ export interface OpenParquetOptions {
   signal?: AbortSignal;
 }
 
-/** Options of hyparquet's `parquetReadObjects`, but the file and metadata, which the source supplies. */
-export type ReadObjectsOptions = Omit<Parameters<typeof parquetReadObjects>[0], 'file' | 'metadata'>;
+/**
+ * Options of hyparquet's `parquetReadObjects`, but the file and metadata, which the source supplies;
+ * `filter` takes our syntax as well as hyparquet's (see `ReadFilter`).
+ */
+export type ReadObjectsOptions = Omit<Parameters<typeof parquetReadObjects>[0], 'file' | 'metadata' | 'filter'> & { filter?: ReadFilter };
 
 /** Whether `err` says the object is not the version a read was bound to (a 412, or another ETag/size/Last-Modified). */
 function isVersionChange(err: unknown): boolean {
@@ -43,7 +49,7 @@ function isVersionChange(err: unknown): boolean {
  * An open Parquet file: its footer, layout and a buffered reader for its data, bound to one version
  * of the object (see "Consistency" in the README).
  *
- * - Whole-call reads (`readTable`, `readObjects`, `loadPageIndex`, `readBatches` before its first
+ * - Whole-call reads (`readTable`, `readObjects`, `loadPageIndex`, `loadBloomFilters`, `readBatches` before its first
  *   batch) that find the object changed before returning anything re-open once on the new version
  *   (one extra round trip), complete on it, and leave the source bound to it: `etag`, `size`,
  *   `metadata` and the layout then describe the new version.
@@ -128,6 +134,16 @@ export class ParquetSource {
     return this.bound.pages;
   }
 
+  /** Where each column chunk's bloom filter lies (chunks whose metadata gives its length). */
+  get bloomFilterRanges(): BloomRange[] {
+    return this.bound.bloomFilterRanges;
+  }
+
+  /** The parsed bloom filters, once `loadBloomFilters()` has run. */
+  get blooms(): BloomIndex | undefined {
+    return this.bound.blooms;
+  }
+
   /** Bytes the open already holds (the tail window, or the cached footer). */
   get held(): ResolvedRange {
     return this.bound.held;
@@ -210,14 +226,16 @@ export class ParquetSource {
    * Resolves false when the file has no page index.
    */
   loadPageIndex(): Promise<boolean> {
-    return this.whole(async (bound) => {
-      if (bound.pages) return true;
-      const region = bound.pageIndex;
-      if (!region) return false;
-      const bytes = await bound.reader.readAt(region.offset, region.length);
-      bound.pages = parsePageIndex(bound.metadata, bound.schema, bytes, region.offset, { backend: this.backend.kind, op: 'open', path: this.path });
-      return true;
-    });
+    return this.whole((bound) => bound.loadPageIndex());
+  }
+
+  /**
+   * Fetches and parses the bloom filters, so plans with an `eq`/`in` filter prune the row groups
+   * they rule out. One wave of coalesced requests (none when the tail window holds them). Resolves
+   * false when the file has none. A filtered read loads them by itself when they are held.
+   */
+  loadBloomFilters(): Promise<boolean> {
+    return this.whole((bound) => bound.loadBloomFilters());
   }
 
   /** The read plan for a selection, before any I/O: ranges, merged requests, bytes, round trips, cost. */
@@ -281,20 +299,13 @@ export class ParquetSource {
    */
   readObjects(opts: ReadObjectsOptions = {}): Promise<Record<string, unknown>[]> {
     return this.whole(async (bound) => {
+      const { filter, ...read } = opts;
+      if (filter) return readFilteredObjects(bound, { ...read, filter });
       const context: ErrorContext = { backend: this.backend.kind, path: this.path };
-      const start = opts.rowStart ?? 0;
-      const end = opts.rowEnd ?? Infinity;
-      let first = 0;
-      const rowGroups = bound.rowGroups
-        .filter((rg) => {
-          const lo = first;
-          first += rg.numRows;
-          return rg.numRows > 0 && lo < end && first > start;
-        })
-        .map((rg) => rg.index);
+      const rowGroups = rowGroupsIn(bound, opts.rowStart, opts.rowEnd);
       await bound.prefetch(bound.plan({ rowGroups, ...(opts.columns ? { columns: opts.columns } : {}) }));
       try {
-        return await parquetReadObjects({ ...opts, file: toAsyncBuffer(bound.reader, bound.size), metadata: bound.metadata });
+        return await parquetReadObjects({ ...read, file: toAsyncBuffer(bound.reader, bound.size), metadata: bound.metadata });
       } catch (err) {
         throw hyparquetError(err, context);
       }

@@ -16,7 +16,9 @@ import { FIXTURES, FIXTURE_DIR, fixture, toParquet } from '../../bench/fixtures.
 import { ObjectServer } from '../../bench/object-server.js';
 import { openParquet } from '../../src/parquet/source.js';
 import { httpBackend } from '../../src/backends/http/backend.js';
+import type { RowGroupFilter } from '../../src/parquet/filter.js';
 import { randomBytes } from '../support/data.js';
+import { allRows, rowMatches, writeFilterFixture } from '../support/filter-fixture.js';
 import { PARQUET_TESTING_DIR, testingFile } from '../support/parquet-testing.js';
 import { requireMotoInCi, startMoto, type MotoServer } from '../support/moto.js';
 import { CLI_BUILT, ROOT, ensureBuilt, run } from './run.js';
@@ -405,6 +407,22 @@ describe.concurrent('brr read', () => {
     expect(r.code).toBe(0);
     const ref = reference(seed, [25]);
     expect(r.out.trim().split('\n').map((l) => JSON.parse(l))).toEqual([0, 1, 2].map((i) => ({ id: String(5000 + i), word: ref.getChild('word')?.get(i) })));
+  });
+
+  it('--filter returns exactly the reference rows (hyparquet, no filter, filtered in plain JS), page index and all', async () => {
+    const bytes = writeFilterFixture();
+    const f = own('filter-rows', bytes);
+    const rows = await allRows(bytes);
+    for (const [text, filter] of [
+      ['id>=4000,id<4100,word=delta', { and: [{ column: 'id', gte: 4_000 }, { column: 'id', lt: 4_100 }, { column: 'word', eq: 'delta' }] }],
+      ['ts>=2024-01-09T07:00:00Z,price>99', { and: [{ column: 'ts', gte: new Date('2024-01-09T07:00:00Z') }, { column: 'price', gt: 99 }] }],
+    ] as const) {
+      const r = await run(['read', f.url, '--filter', text, '--columns', 'id,k', '--format', 'jsonl']);
+      expect(r.code, r.stderr).toBe(0);
+      const want = rows.filter((row) => rowMatches(row, filter as RowGroupFilter)).map((row) => ({ id: String(row.id), k: row.k }));
+      expect(want.length).toBeGreaterThan(0);
+      expect(r.out.trim().split('\n').map((l) => JSON.parse(l))).toEqual(want);
+    }
   });
 
   it('--limit 0 prints the header only', async () => {

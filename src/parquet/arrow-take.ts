@@ -1,0 +1,103 @@
+/**
+ * Keeping some rows of an Arrow record batch: few runs of consecutive rows are zero-copy slices;
+ * many runs (scattered matches) are copied into one compact batch, because each slice costs an
+ * object per column and downstream work per batch. The copy covers the types whose buffers are
+ * flat (fixed-width values, booleans, (large) utf8/binary, dictionary indices); a batch with any
+ * other column (struct, list, map, union, views) falls back to slices.
+ */
+import type { Data, DataType, RecordBatch, Schema } from 'apache-arrow';
+
+type Arrow = typeof import('apache-arrow');
+
+/**
+ * Runs per batch up to which slices are returned. Measured on a 130,000-row group of doubles and
+ * strings: 32,690 one-row slices took 1.4 s more than the unfiltered read, the compact copy tens of
+ * ms; a handful of slices costs nothing. 16 keeps sorted-data results (one run or a few) zero-copy.
+ */
+export const SLICE_RUNS_MAX = 16;
+
+type Typed = { length: number; [i: number]: number | bigint; subarray(a: number, b: number): Typed; set(src: Typed, at: number): void };
+type TypedCtor = new (n: number) => Typed;
+
+function bitmapOf(data: Data, rows: readonly number[]): { nullBitmap: Uint8Array | undefined; nullCount: number } {
+  if (data.nullCount === 0) return { nullBitmap: undefined, nullCount: 0 };
+  const bitmap = new Uint8Array((rows.length + 7) >> 3);
+  let nulls = 0;
+  rows.forEach((r, k) => {
+    if (data.getValid(r)) bitmap[k >> 3] = (bitmap[k >> 3] as number) | (1 << (k & 7));
+    else nulls++;
+  });
+  return { nullBitmap: bitmap, nullCount: nulls };
+}
+
+function gatherFixed(values: Typed, stride: number, rows: readonly number[]): Typed {
+  const out = new (values.constructor as TypedCtor)(rows.length * stride);
+  if (stride === 1) rows.forEach((r, k) => (out[k] = values[r] as number));
+  else rows.forEach((r, k) => out.set(values.subarray(r * stride, (r + 1) * stride), k * stride));
+  return out;
+}
+
+function gatherVariable(offsets: Typed, values: Uint8Array, rows: readonly number[]): { valueOffsets: Typed; data: Uint8Array } {
+  const out = new (offsets.constructor as TypedCtor)(rows.length + 1);
+  const big = typeof offsets[0] === 'bigint';
+  let total = 0;
+  rows.forEach((r, k) => {
+    total += Number(offsets[r + 1]) - Number(offsets[r]);
+    out[k + 1] = big ? BigInt(total) : total;
+  });
+  if (big) out[0] = 0n;
+  const data = new Uint8Array(total);
+  let at = 0;
+  for (const r of rows) {
+    const s = Number(offsets[r]);
+    const e = Number(offsets[r + 1]);
+    data.set(values.subarray(s, e), at);
+    at += e - s;
+  }
+  return { valueOffsets: out, data };
+}
+
+/** The rows of one column, copied; undefined for a type this does not copy. */
+function take(arrow: Arrow, data: Data, rows: readonly number[]): Data | undefined {
+  const { DataType: T, makeData } = arrow;
+  const type = data.type as DataType;
+  if (data.offset !== 0) return undefined; // sliced buffers: keep it simple, slice instead
+  const nulls = bitmapOf(data, rows);
+  const base = { type, length: rows.length, ...nulls } as Record<string, unknown>;
+  if (T.isBool(type)) {
+    const bits = new Uint8Array((rows.length + 7) >> 3);
+    const values = data.values as Uint8Array;
+    rows.forEach((r, k) => {
+      if (((values[r >> 3] as number) >> (r & 7)) & 1) bits[k >> 3] = (bits[k >> 3] as number) | (1 << (k & 7));
+    });
+    return makeData({ ...base, data: bits } as never);
+  }
+  if (T.isUtf8(type) || T.isBinary(type) || T.isLargeUtf8(type) || T.isLargeBinary(type)) {
+    return makeData({ ...base, ...gatherVariable(data.valueOffsets as unknown as Typed, data.values as Uint8Array, rows) } as never);
+  }
+  if (T.isDictionary(type)) {
+    return makeData({ ...base, data: gatherFixed(data.values as unknown as Typed, 1, rows), dictionary: data.dictionary } as never);
+  }
+  const fixed = T.isInt(type) || T.isFloat(type) || T.isDate(type) || T.isTime(type) || T.isTimestamp(type) || T.isDecimal(type) || T.isInterval(type) || T.isDuration(type) || T.isFixedSizeBinary(type);
+  if (!fixed) return undefined;
+  return makeData({ ...base, data: gatherFixed(data.values as unknown as Typed, data.stride, rows) } as never);
+}
+
+/**
+ * The rows of `batch` in `runs` (sorted, disjoint `[start, end)`): slices when there are few runs,
+ * else one compact copy (see the module comment).
+ */
+export function keepRuns(arrow: Arrow, batch: RecordBatch, runs: readonly [number, number][]): RecordBatch[] {
+  if (runs.length <= SLICE_RUNS_MAX) return runs.map(([s, e]) => batch.slice(s, e));
+  const rows: number[] = [];
+  for (const [s, e] of runs) for (let r = s; r < e; r++) rows.push(r);
+  const children: Data[] = [];
+  for (const child of batch.data.children) {
+    const taken = take(arrow, child as Data, rows);
+    if (!taken) return runs.map(([s, e]) => batch.slice(s, e));
+    children.push(taken);
+  }
+  const schema = batch.schema as Schema;
+  const struct = arrow.makeData({ type: new arrow.Struct(schema.fields), length: rows.length, children, nullCount: 0 });
+  return [new arrow.RecordBatch(schema, struct)];
+}
