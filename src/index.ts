@@ -32,7 +32,7 @@ export { S3_DEFAULT_REGION, isDnsCompatibleBucket, encodeKey as encodeS3Key } fr
 export { S3_CREDENTIAL_REFRESH_MARGIN_MS, type S3CredentialsInput } from './backends/s3/credentials.js';
 export type { S3Credentials } from './backends/s3/signer.js';
 export { BufferReader, DEFAULT_CONCURRENCY, type BufferReaderOptions, type BufferReaderStats } from './buffer-reader/buffer-reader.js';
-export { BufferPool, DEFAULT_MAX_MEMORY, type BufferPoolOptions, type PoolMemory } from './buffer-reader/store.js';
+export { BufferPool, DEFAULT_MAX_MEMORY, type BufferPoolOptions, type PoolMemory } from './buffer-reader/pool.js';
 export {
   coalesceRanges,
   dropContained,
@@ -103,7 +103,7 @@ export type { SpreadOptions, WaveMergeOptions } from './buffer-reader/coalesce.j
 export { spreadRequests, mergeForWave } from './buffer-reader/coalesce.js';
 export { MIN_SPREAD_PART, SMALL_GAP, minPartFor } from './buffer-reader/cost-model.js';
 export type { MemoryBackendOptions } from './backends/memory/backend.js';
-export type { Block } from './buffer-reader/store.js';
+export type { Block } from './buffer-reader/pool.js';
 export type { ReadObjectsOptions } from './parquet/source.js';
 export type { ReaderErrorOptions } from './errors.js';
 export type { ChainLoader } from './backends/s3/credentials.js';

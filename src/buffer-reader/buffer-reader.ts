@@ -12,7 +12,7 @@ import { CostModel, type CostModelSnapshot } from './cost-model.js';
 import { Fetcher, type Fetch, type FetcherCounts } from './fetcher.js';
 import { withCostObserver } from './observe.js';
 import { READAHEAD_INITIAL, READAHEAD_MAX, ReadAhead } from './readahead.js';
-import { BufferPool, type Block, type PoolMemory } from './store.js';
+import { BufferPool, type Block, type PoolMemory } from './pool.js';
 
 /**
  * Requests in flight at once per reader. A wave of a Parquet plan (a few dozen column chunks after

@@ -9,7 +9,8 @@ import type { Backend, ReadOptions } from '../types.js';
 import type { Piece } from './assemble.js';
 import { dropContained, mergeForWave, sortRanges, splitRange, spreadRequests, type Span } from './coalesce.js';
 import { SMALL_GAP, minPartFor } from './cost-model.js';
-import { BufferPool, SpanIndex, blockEnd, type Block, type BlockOwner } from './store.js';
+import { BufferPool, blockEnd, type Block, type BlockOwner } from './pool.js';
+import { SpanIndex } from './span-index.js';
 
 /**
  * A request in flight. Its promise resolves to the bytes from `offset`: shorter than asked only at
