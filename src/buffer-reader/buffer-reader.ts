@@ -13,14 +13,10 @@ import { Fetcher, type Fetch, type FetcherCounts } from './fetcher.js';
 import { withCostObserver } from './observe.js';
 import { READAHEAD_INITIAL, READAHEAD_MAX, ReadAhead } from './readahead.js';
 import { BufferPool, type Block, type PoolMemory } from './pool.js';
+import type { WaveCaps } from './wave.js';
+import { DEFAULT_CONCURRENCY } from '../connections.js';
 
-/**
- * Requests in flight at once per reader. A wave of a Parquet plan (a few dozen column chunks after
- * merging) should go out in one round trip, and S3 takes dozens of parallel GETs per client easily;
- * a cap below the wave adds round trips. 32 is half the shared HTTP pool's 64 sockets per origin, so
- * two readers can each send a full wave without queueing behind each other.
- */
-export const DEFAULT_CONCURRENCY = 32;
+export { DEFAULT_CONCURRENCY };
 
 export interface BufferReaderOptions {
   /** Merge requests whose hole is at most this many bytes. Default: the cost model's (≈1.9 MiB for S3). */
@@ -150,6 +146,16 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
   /** Largest request in force: the option, or the cost model's current value. */
   get maxRangeSize(): number {
     return this.options.maxRangeSize ?? this.model.maxRangeSize;
+  }
+
+  /** The caps a wave is planned with now: gap, maxRangeSize, concurrency and the memory budget. */
+  caps(): WaveCaps {
+    return this.fetcher.caps();
+  }
+
+  /** Largest request whose bytes are buffered: min(maxRangeSize, maxMemory). */
+  get blockCap(): number {
+    return this.fetcher.blockCap;
   }
 
   /** The current position. */

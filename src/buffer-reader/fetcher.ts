@@ -7,10 +7,10 @@ import { collectBody } from '../body.js';
 import { ReaderError, isReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ReadOptions } from '../types.js';
 import type { Piece } from './assemble.js';
-import { dropContained, mergeForWave, sortRanges, splitRange, spreadRequests, type Span } from './coalesce.js';
-import { SMALL_GAP, minPartFor } from './cost-model.js';
+import type { Span } from './coalesce.js';
 import { BufferPool, blockEnd, type Block, type BlockOwner } from './pool.js';
 import { SpanIndex } from './span-index.js';
+import { planWave, requestCap, type WaveCaps } from './wave.js';
 
 /**
  * A request in flight. Its promise resolves to the bytes from `offset`: shorter than asked only at
@@ -87,7 +87,12 @@ export class Fetcher implements BlockOwner {
 
   /** Largest request whose result is buffered: a block never exceeds the budget. */
   get blockCap(): number {
-    return Math.max(1, Math.min(this.settings.maxRangeSize(), this.pool.maxMemory));
+    return requestCap(this.caps());
+  }
+
+  /** The caps a wave is planned with now (an adaptive model's changes apply at each plan). */
+  caps(): WaveCaps {
+    return { gap: this.settings.gap(), maxRangeSize: this.settings.maxRangeSize(), maxMemory: this.pool.maxMemory, concurrency: this.settings.concurrency };
   }
 
   /** Records what a response says of the object; a different ETag means it changed: never stitch versions. */
@@ -214,6 +219,7 @@ export class Fetcher implements BlockOwner {
     let waits = 0;
     let joined = 0;
     let fromBuffer = 0;
+    let direct = false;
     for (const s of spans) {
       const end = s.offset + s.length;
       for (let p = s.offset; p < end; ) {
@@ -237,28 +243,20 @@ export class Fetcher implements BlockOwner {
       }
     }
     if (joined > 0) this.counts.joins++;
-    // Missing pieces merge only across holes nothing covers, so a new block never overlaps another.
-    const groups: Span[][] = [];
-    let prevEnd = -1;
-    for (const m of missing) {
-      const group = groups.at(-1);
-      if (group && !this.blocks.overlaps(prevEnd, m.offset) && !this.fetches.overlaps(prevEnd, m.offset)) group.push(m);
-      else groups.push([m]);
-      prevEnd = m.offset + m.length;
+    let requests: Span[] = [];
+    if (missing.length > 0) {
+      // Nothing merges across a buffered block or a fetch: the planner sees them as held.
+      const from = (missing[0] as Span).offset;
+      const to = (missing.at(-1) as Span).offset + (missing.at(-1) as Span).length;
+      const held = [...this.blocks.within(from, to).map((b) => ({ offset: b.offset, length: b.data.byteLength })), ...this.fetches.within(from, to).map((f) => ({ offset: f.offset, length: f.end - f.offset }))];
+      const caps = this.caps();
+      requests = planWave(missing, held, caps).requests;
+      // Larger than the whole budget: stream it through to the caller instead of evicting everything.
+      if (policy === 'need' && requests.reduce((n, r) => n + r.length, 0) > this.pool.maxMemory) {
+        direct = true;
+        requests = planWave(missing, held, caps, true).requests;
+      }
     }
-    const plan = (cap: number): Span[] => {
-      const gap = this.settings.gap();
-      const parallel = this.settings.concurrency;
-      // Each group merges for the wave on its own (nothing merges across a buffered block or a fetch).
-      const merged = groups.flatMap((g) =>
-        mergeForWave(dropContained(sortRanges(g)), { gap, maxRangeSize: cap, parallel, smallGap: Math.min(gap, SMALL_GAP) }).flatMap((m) => splitRange(m, cap)),
-      );
-      return spreadRequests(merged, { parallel, minPart: minPartFor(gap) });
-    };
-    let requests = plan(this.blockCap);
-    // Larger than the whole budget: stream it through to the caller instead of evicting everything.
-    const direct = policy === 'need' && requests.reduce((n, r) => n + r.length, 0) > this.pool.maxMemory;
-    if (direct) requests = plan(this.settings.maxRangeSize());
     for (const r of requests) {
       const buffered = !direct && this.pool.reserve(r.length);
       if (!buffered && policy === 'optional') continue;

@@ -102,11 +102,11 @@ function wasmOptions(opts: ReadTableOptions, rowGroups: number[]): WorkerReadOpt
  * a crash or a hang.
  */
 export async function readTable(source: ParquetSource, opts: ReadTableOptions = {}): Promise<Table> {
-  const plan = source.plan({ ...opts, pages: false }); // parquet-wasm reads whole column chunks
+  const plan = source.plan({ ...opts, pages: false, pageIndex: true }); // parquet-wasm reads whole column chunks, and the page index
   decoderPool().prewarm(); // the worker starts while the data arrives
   const guard = new Guard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });
   try {
-    await guard.race(source.prefetch(plan, { pageIndex: true }));
+    await guard.race(source.prefetch(plan));
     return await decode(source, guard, plan, wasmOptions(opts, plan.rowGroups));
   } finally {
     guard.dispose();
@@ -123,8 +123,8 @@ export async function* readBatches(source: ParquetSource, opts: ReadTableOptions
     const guard = new Guard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });
     let table: Table;
     try {
-      const plan = source.plan({ ...(opts.columns ? { columns: opts.columns } : {}), rowGroups: [g] });
-      await guard.race(source.prefetch(plan, { pageIndex: true }));
+      const plan = source.plan({ ...(opts.columns ? { columns: opts.columns } : {}), rowGroups: [g], pageIndex: true });
+      await guard.race(source.prefetch(plan));
       table = await decode(source, guard, plan, wasmOptions(opts, [g]));
     } finally {
       guard.dispose();

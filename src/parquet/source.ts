@@ -93,6 +93,7 @@ export class ParquetSource {
       columns: this.columns,
       held: this.held,
       ...(this.pages ? { pages: this.pages } : {}),
+      ...(this.pageIndex ? { pageIndexRange: this.pageIndex } : {}),
     };
   }
 
@@ -110,19 +111,21 @@ export class ParquetSource {
     return true;
   }
 
-  /** The read plan for a selection, before any I/O: ranges, merged requests, bytes, round trips, cost. */
+  /**
+   * The read plan for a selection, before any I/O: ranges, merged requests, bytes, round trips, cost.
+   * Planned with the reader's caps and its cost model's current figures (recorded in `plan.model`).
+   */
   plan(selection: PlanSelection = {}): ReadPlan {
-    return planRead(this.layout(), selection, {
-      gap: this.reader.gap,
-      maxRangeSize: this.reader.maxRangeSize,
-      concurrency: this.reader.concurrency,
-    });
+    const { ttfbMs, bytesPerSecond } = this.reader.stats().model;
+    return planRead(this.layout(), selection, { ...this.reader.caps(), ttfbMs, bytesPerSecond });
   }
 
   /**
-   * Fetches a plan's bytes into the buffer (parallel, bounded by the reader's concurrency). A decoder
-   * reading through `toBlob()`/`toAsyncBuffer()` then hits only the buffer; bytes outside the plan are
-   * fetched on demand (counted), never an error.
+   * Fetches a plan's bytes into the buffer (parallel, bounded by the reader's concurrency): exactly
+   * `plan.requests` when nothing but the open's bytes is buffered (the same wave planner, the same
+   * caps). A decoder reading through `toBlob()`/`toAsyncBuffer()` then hits only the buffer; bytes
+   * outside the plan are fetched on demand (counted), never an error. `pageIndex`: add the page
+   * index region to this wave (better: plan with `pageIndex: true`, so the plan shows it).
    */
   async prefetch(plan: ReadPlan, opts: { pageIndex?: boolean } = {}): Promise<{ requests: number; bytes: number }> {
     const ranges: ResolvedRange[] = [...plan.ranges];

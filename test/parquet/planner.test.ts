@@ -170,7 +170,7 @@ describe('rowGroupMayMatch', () => {
 });
 
 describe('planRead accounting', () => {
-  it('bytesHeld is never negative when the leading magic is fetched along', async () => {
+  it('bytesHeld is between 0 and bytesNeeded, and what is not held is fetched', async () => {
     const wide = await fixture(FIXTURES.wide);
     const layout = await layoutOf(wide, 'all');
     const tail = await layoutOf(wide, 64 * 1024);
