@@ -9,7 +9,8 @@ import type { Backend } from '../types.js';
 import { assemble, sliceOrCopy, type Piece } from './assemble.js';
 import { unionRanges, type Span } from './coalesce.js';
 import { CostModel, type CostModelSnapshot } from './cost-model.js';
-import { Fetcher, type Fetch, type FetcherCounts } from './fetcher.js';
+import { Batcher, DEFAULT_BATCH_WINDOW_MS, type BatchEntry } from './batch.js';
+import { Fetcher, type Coverage, type Fetch, type FetcherCounts } from './fetcher.js';
 import { withCostObserver } from './observe.js';
 import { READAHEAD_INITIAL, READAHEAD_MAX, ReadAhead } from './readahead.js';
 import { BufferPool, type Block, type PoolMemory } from './pool.js';
@@ -45,6 +46,21 @@ export interface BufferReaderOptions {
   /** Read this version only (sent as If-Match where supported); otherwise the first response's ETag is pinned. */
   etag?: string;
   /** Aborts every request of this reader. */
+  signal?: AbortSignal;
+  /**
+   * How long reads that miss the buffer are collected before they are planned together as one wave:
+   * 0 (default, DEFAULT_BATCH_WINDOW_MS) until the current event-loop turn ends; more for decoders
+   * that issue their reads across timers. A lone read waits at most this long (0: one turn).
+   */
+  batchWindowMs?: number;
+}
+
+/** Per-call options of `readAt` / `readRanges`. */
+export interface ReadCallOptions {
+  /**
+   * Stops waiting: the call rejects with AbortError at once. A request that other reads still wait
+   * for keeps going; one only this call waited for is aborted.
+   */
   signal?: AbortSignal;
 }
 
@@ -84,6 +100,8 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
   /** Read-ahead of positional reads (`readAt`): its own state, so they never reset a `read()` scan. */
   private readonly positional: ReadAhead;
   private readonly controller = new AbortController();
+  /** Misses of the current turn, planned together (see batch.ts). */
+  private readonly batch: Batcher<Coverage>;
   /** Requests in flight at once. */
   readonly concurrency: number;
 
@@ -116,6 +134,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
       ...(options.etag === undefined ? {} : { etag: options.etag }),
       onEvicted: (block) => this.onEvicted(block),
     });
+    this.batch = new Batcher(options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS, (entries) => this.flushBatch(entries));
     const ra = options.readahead ?? true;
     let initial = READAHEAD_INITIAL;
     let max = READAHEAD_MAX;
@@ -225,20 +244,22 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
 
   /**
    * The bytes of each range, in the order asked: all ranges planned together (merged, split, fetched
-   * in parallel). An end past EOF is clamped (short result); a start at or past EOF is
-   * `RangeNotSatisfied`; length 0 gives an empty result without a request. No read-ahead: the list
-   * is the caller's plan.
+   * in parallel), and together with every other read that misses the buffer in the same turn. An end
+   * past EOF is clamped (short result); a start at or past EOF is `RangeNotSatisfied`; length 0 gives
+   * an empty result without a request. No read-ahead: the list is the caller's plan.
    */
-  async readRanges(ranges: readonly Span[]): Promise<Uint8Array[]> {
+  async readRanges(ranges: readonly Span[], opts: ReadCallOptions = {}): Promise<Uint8Array[]> {
     this.ensureOpen('readRanges');
     if (!Array.isArray(ranges)) throw new ReaderError('InvalidInput', 'readRanges needs an array of ranges', this.context('readRanges'));
-    return this.readSpans(this.clampSpans(ranges, 'readRanges'), 'readRanges');
+    return this.readSpans(this.clampSpans(ranges, 'readRanges'), 'readRanges', [], opts.signal);
   }
 
   /**
    * `length` bytes at `offset` (fewer at EOF; `RangeNotSatisfied` for a start at or past EOF).
    *
-   * A `readAt` after a jump fetches exactly what it asks. One that starts where the previous `readAt`
+   * Reads that miss the buffer in the same turn of the event loop (`Promise.all` of slices, a
+   * decoder's burst) are planned as one wave: `batchWindowMs`. A `readAt` after a jump fetches
+   * exactly what it asks (merged with its batch). One that starts where the previous `readAt`
    * ended (or at most READAHEAD_SEQUENTIAL_SLACK bytes after) is sequential and gets read-ahead
    * windows as `read()` does: a window from there if its bytes are not buffered, then doubling
    * windows in the background. So a decoder that reads forward by position (hyparquet slices,
@@ -246,42 +267,86 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
    * `read()`'s (half the budget) and only fetched when the budget has room; `readahead: false` turns
    * them off. Calls issued together without awaiting (`Promise.all`) are seen in the order issued.
    */
-  async readAt(offset: number, length: number): Promise<Uint8Array> {
+  async readAt(offset: number, length: number, opts: ReadCallOptions = {}): Promise<Uint8Array> {
     this.ensureOpen('readAt');
     const spans = this.clampSpans([{ offset, length }], 'readAt');
-    const own = this.readAheadAt(spans[0] as Span);
-    const [out] = await this.readSpans(spans, 'readAt', own);
+    const window = this.readAheadAt(spans[0] as Span);
+    const [out] = await this.readSpans(spans, 'readAt', window, opts.signal);
     return out as Uint8Array;
   }
 
-  /** Reads clamped spans; `own`: read-ahead fetches this call just started (waiting on them is not a join). */
-  private async readSpans(spans: Span[], op: string, own: readonly Fetch[] = []): Promise<Uint8Array[]> {
-    const { pieces, waits, fromBuffer } = this.fetcher.cover(unionRanges(spans), 'need', own);
-    const counts = this.fetcher.counts;
-    if (waits === 0) counts.hits++;
+  /**
+   * Reads clamped spans. Spans that are all buffered or in flight are served now; otherwise the read
+   * joins the batch of this turn, with `window` (its read-ahead) to be fetched along.
+   */
+  private async readSpans(spans: Span[], op: string, window: readonly Span[], signal: AbortSignal | undefined): Promise<Uint8Array[]> {
+    const union = unionRanges(spans);
+    const f = this.fetcher;
+    let cov: Coverage;
+    if (f.missing(union)) cov = await this.batch.add(union, window, signal);
+    else cov = f.cover(union, 'need', { hold: true });
+    const counts = f.counts;
+    if (cov.waits === 0) counts.hits++;
     else counts.misses++;
-    counts.bytesFromBuffer += fromBuffer;
-    const resolved = await this.fetcher.resolve(pieces);
+    counts.bytesFromBuffer += cov.fromBuffer;
+    const resolved = await f.resolve(cov, signal);
     // Clamp again: the responses may have told the size.
     return this.clampSpans(spans, op).map((s) => assemble(resolved, s.offset, s.offset + s.length, this.context(op)));
   }
 
   /**
-   * Starts the read-ahead windows of a positional read of `span` (synchronously, before the read
-   * plans its own request, which then joins them). Returns the fetches started.
+   * Plans a batch (synchronously, at the end of its window): in offset order, in sub-batches of at
+   * most the budget each (so a batch of small reads is buffered like the reads alone would be, not
+   * streamed through; catalogue case 24), each sub-batch as one wave with its callers' read-ahead
+   * windows merged in when the budget has room for them; then each caller's share.
    */
-  private readAheadAt(span: Span): Fetch[] {
+  private flushBatch(entries: readonly BatchEntry<Coverage>[]): void {
+    const f = this.fetcher;
+    if (f.closed) throw new ReaderError('Aborted', 'the reader was closed while this read waited', this.context('read'), { code: 'ABORTED' });
+    const sorted = [...entries].sort((a, b) => (a.spans[0]?.offset ?? 0) - (b.spans[0]?.offset ?? 0));
+    let group: BatchEntry<Coverage>[] = [];
+    let bytes = 0;
+    const plan = (): void => {
+      const need = group.flatMap((e) => e.spans);
+      const extra = group.flatMap((e) => e.extra);
+      const extraBytes = extra.reduce((n, x) => n + x.length, 0);
+      // Windows are optional: along with the wave while the budget has room next to what is in flight.
+      const room = f.pool.maxMemory - f.pool.memory().inFlight - bytes;
+      const along = extraBytes > 0 && extraBytes <= room;
+      const { started } = f.cover(unionRanges(along ? [...need, ...extra] : need), 'need', { count: false });
+      if (!along && extra.length > 0) started.push(...f.cover(unionRanges(extra), 'optional', { count: false }).started);
+      for (const e of group) e.settle(f.cover(e.spans, 'need', { own: started, hold: true }));
+      group = [];
+      bytes = 0;
+    };
+    for (const e of sorted) {
+      const n = e.spans.reduce((sum, x) => sum + x.length, 0);
+      if (group.length > 0 && bytes + n > f.pool.maxMemory) plan();
+      group.push(e);
+      bytes += n;
+    }
+    if (group.length > 0) plan();
+  }
+
+  /**
+   * The read-ahead of a positional read of `span`: background windows start now; the window the
+   * read waits for is returned, to be fetched along with its batch (what the open batch already
+   * wants counts as covered). Advances the read-ahead state.
+   */
+  private readAheadAt(span: Span): Span[] {
     const f = this.fetcher;
     if (span.length === 0 || this.positional.max === 0) return [];
-    const covered = f.blocks.find(span.offset) !== undefined || f.fetches.find(span.offset) !== undefined;
-    const started: Fetch[] = [];
+    const covered = f.blocks.find(span.offset) !== undefined || f.fetches.find(span.offset) !== undefined || this.batch.covers(span.offset);
+    const windows: Span[] = [];
     for (const w of this.positional.plan(span.offset, covered, Math.min(span.length, f.blockCap), f.knownSize, 'exact')) {
       const length = f.knownSize === undefined ? w.length : Math.min(w.length, f.knownSize - w.offset);
-      // Optional even when the read waits for it: without room, the read fetches just its own bytes.
-      if (length > 0) started.push(...f.cover([{ offset: w.offset, length }], 'optional').started);
+      if (length <= 0) continue;
+      // The window this read waits for goes with its batch; a background one (for later reads) starts now.
+      if (w.sync) windows.push({ offset: w.offset, length });
+      else f.cover([{ offset: w.offset, length }], 'optional');
     }
     this.positional.advance(span.offset, span.length);
-    return started;
+    return windows;
   }
 
   /**
@@ -292,8 +357,9 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
   async prefetch(ranges: readonly Span[]): Promise<{ requests: number; bytes: number }> {
     this.ensureOpen('prefetch');
     if (!Array.isArray(ranges)) throw new ReaderError('InvalidInput', 'prefetch needs an array of ranges', this.context('prefetch'));
-    const { pieces, started } = this.fetcher.cover(unionRanges(this.clampSpans(ranges, 'prefetch')), 'optional');
-    await this.fetcher.resolve(pieces);
+    const cov = this.fetcher.cover(unionRanges(this.clampSpans(ranges, 'prefetch')), 'optional');
+    const { started } = cov;
+    await this.fetcher.resolve(cov);
     return { requests: started.length, bytes: started.reduce((n, f) => n + (f.end - f.offset), 0) };
   }
 
@@ -307,14 +373,21 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     return target;
   }
 
-  /** Starts the read-ahead windows for a read at `pos` (once per read: the state machine counts reads). */
-  private readAhead(pos: number, want: number): void {
+  /**
+   * Plans the read-ahead windows for a read at `pos` (once per read: the state machine counts reads):
+   * background windows start now; the window the read waits for is returned, to join the batch.
+   */
+  private readAhead(pos: number, want: number): Span[] {
     const f = this.fetcher;
     const covered = this.inCurrent(pos) || f.blocks.find(pos) !== undefined || f.fetches.find(pos) !== undefined;
+    const sync: Span[] = [];
     for (const w of this.readahead.plan(pos, covered, Math.min(want, f.blockCap), f.knownSize)) {
       const length = f.knownSize === undefined ? w.length : Math.min(w.length, f.knownSize - w.offset);
-      if (length > 0) f.cover([{ offset: w.offset, length }], w.sync ? 'need' : 'optional');
+      if (length <= 0) continue;
+      if (w.sync) sync.push({ offset: w.offset, length });
+      else f.cover([{ offset: w.offset, length }], 'optional');
     }
+    return sync;
   }
 
   /** Up to `max` bytes at the position (a view), advancing it; undefined at the end. */
@@ -323,9 +396,13 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     const pos = this.pos;
     if (f.knownSize !== undefined && pos >= f.knownSize) return undefined;
     const joined = !this.inCurrent(pos) && f.blocks.find(pos) === undefined && f.fetches.find(pos) !== undefined;
-    this.readAhead(pos, want);
-    let waited = false;
+    const sync = this.readAhead(pos, want);
+    // A miss joins the batch of this turn; its coverage holds the piece at `pos` even if that
+    // request has already landed (or was streamed through) by the time this read resumes.
+    let batched: Coverage | undefined = sync.length > 0 ? await this.batch.add(sync) : undefined;
+    let waited = batched !== undefined;
     for (let round = 0; ; round++) {
+      this.ensureOpen('read');
       if (f.knownSize !== undefined && pos >= f.knownSize) return undefined;
       const cur = this.current;
       if (cur && this.inCurrent(pos)) {
@@ -347,12 +424,19 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
         this.setCurrent(block, block);
         continue;
       }
-      let fetch: Fetch | undefined = f.fetches.find(pos);
+      const planned = batched?.pieces.find((p) => p.offset <= pos && pos < ('data' in p ? p.offset + p.data.byteLength : p.end));
+      batched = undefined;
+      if (planned && 'data' in planned) {
+        this.setCurrent(planned, undefined);
+        continue;
+      }
+      const fetch: Fetch | undefined = f.fetches.find(pos) ?? planned;
       if (!fetch) {
         // Read-ahead is off, or was refused room: fetch what this read asks for.
         const length = Math.min(Math.max(1, Math.min(want, f.blockCap)), (f.knownSize ?? Infinity) - pos);
-        f.cover([{ offset: pos, length }], 'need');
-        fetch = f.fetches.find(pos) as Fetch;
+        batched = await this.batch.add([{ offset: pos, length }]);
+        waited = true;
+        continue;
       }
       waited = true;
       let data: Uint8Array;
@@ -392,6 +476,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
   /** Drops every buffer and aborts requests in flight. Further calls throw `InvalidInput`. */
   async close(): Promise<void> {
     if (this.fetcher.closed) return;
+    this.batch.close(new ReaderError('Aborted', 'the reader was closed while this read waited', this.context('read'), { code: 'ABORTED' }));
     this.controller.abort();
     if (this.current?.pinned) this.pool.unpin(this.current.data.byteLength);
     this.current = undefined;

@@ -4,7 +4,7 @@
  * flight, checked, and admitted into the budget.
  */
 import { collectBody } from '../body.js';
-import { ReaderError, isReaderError, type ErrorContext } from '../errors.js';
+import { ReaderError, abortError, isReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ReadOptions } from '../types.js';
 import type { Piece } from './assemble.js';
 import type { Span } from './coalesce.js';
@@ -22,6 +22,12 @@ export interface Fetch {
   end: number;
   /** Lands in the budget (reserved); otherwise streamed through to its readers only. */
   buffered: boolean;
+  /** Started for the buffer (prefetch, read-ahead), not for a waiting caller: never aborted when callers leave. */
+  background: boolean;
+  /** Callers waiting for it (see `Fetcher.resolve`); when the last one detaches, a non-background fetch is aborted. */
+  waiters: number;
+  /** Aborts this request only. */
+  abort(): void;
   promise: Promise<Uint8Array>;
 }
 
@@ -57,6 +63,17 @@ export interface Coverage {
   waits: number;
   /** Bytes already buffered. */
   fromBuffer: number;
+  /** The caller holds its fetches (counted in their `waiters`) until `resolve` ends. */
+  held: boolean;
+}
+
+export interface CoverOptions {
+  /** Fetches the caller itself just started (its read-ahead): waiting on them is not a join. */
+  own?: readonly Fetch[];
+  /** The caller will wait through `resolve` and may detach: count it among each fetch's waiters. */
+  hold?: boolean;
+  /** Count joins (false for a batch's own planning pass: its callers count). Default true. */
+  count?: boolean;
 }
 
 export class Fetcher implements BlockOwner {
@@ -154,11 +171,13 @@ export class Fetcher implements BlockOwner {
   }
 
   /** Starts one request and registers it as in flight (synchronously, so later reads can join it). */
-  private start(span: Span, buffered: boolean): Fetch {
+  private start(span: Span, buffered: boolean, background: boolean): Fetch {
     const context = this.context('read', { range: span });
-    const fetch: Fetch = { offset: span.offset, end: span.offset + span.length, buffered, promise: undefined as never };
+    const controller = new AbortController();
+    const signal = AbortSignal.any([this.settings.signal, controller.signal]);
+    const fetch: Fetch = { offset: span.offset, end: span.offset + span.length, buffered, background, waiters: 0, abort: () => controller.abort(), promise: undefined as never };
     const run = async (): Promise<Uint8Array> => {
-      const opts: ReadOptions = { signal: this.settings.signal };
+      const opts: ReadOptions = { signal };
       if (this.etag !== undefined && this.backend.capabilities.ifMatch && !this.etag.startsWith('W/')) opts.ifMatch = this.etag;
       this.counts.requests++;
       let res;
@@ -209,10 +228,10 @@ export class Fetcher implements BlockOwner {
    * fetches already in flight, and new requests for the rest. All synchronous, so concurrent reads
    * see each other's fetches. `need`: what is larger than the whole budget is fetched without
    * buffering (streamed through); `optional` (prefetch, read-ahead): requests that find no room
-   * next to those in flight are skipped. `own`: fetches the caller itself just started (its
-   * read-ahead): waiting on them is not counted as a join.
+   * next to those in flight are skipped. The wave is planned by `planWave` with the reader's caps.
    */
-  cover(spans: readonly Span[], policy: 'need' | 'optional', own: readonly Fetch[] = []): Coverage {
+  cover(spans: readonly Span[], policy: 'need' | 'optional', opts: CoverOptions = {}): Coverage {
+    const own = opts.own ?? [];
     const pieces: (Piece | Fetch)[] = [];
     const started: Fetch[] = [];
     const missing: Span[] = [];
@@ -242,7 +261,7 @@ export class Fetcher implements BlockOwner {
         }
       }
     }
-    if (joined > 0) this.counts.joins++;
+    if (joined > 0 && opts.count !== false) this.counts.joins++;
     let requests: Span[] = [];
     if (missing.length > 0) {
       // Nothing merges across a buffered block or a fetch: the planner sees them as held.
@@ -260,18 +279,74 @@ export class Fetcher implements BlockOwner {
     for (const r of requests) {
       const buffered = !direct && this.pool.reserve(r.length);
       if (!buffered && policy === 'optional') continue;
-      const fetch = this.start(r, buffered);
+      const fetch = this.start(r, buffered, policy === 'optional');
       pieces.push(fetch);
       started.push(fetch);
       waits++;
     }
     pieces.sort((a, b) => a.offset - b.offset);
-    return { pieces, started, waits, fromBuffer };
+    const held = opts.hold === true;
+    if (held) for (const p of pieces) if ('promise' in p) p.waiters++;
+    return { pieces, started, waits, fromBuffer, held };
   }
 
-  /** Waits for the fetches among `pieces`. */
-  async resolve(pieces: readonly (Piece | Fetch)[]): Promise<Piece[]> {
-    return Promise.all(pieces.map(async (p) => ('data' in p ? p : { offset: p.offset, data: await p.promise })));
+  /** Whether any byte of `spans` is neither buffered nor in flight. */
+  missing(spans: readonly Span[]): boolean {
+    for (const s of spans) {
+      const end = s.offset + s.length;
+      for (let p = s.offset; p < end; ) {
+        const covering = this.blocks.find(p) ?? this.fetches.find(p);
+        if (!covering) return true;
+        p = 'data' in covering ? blockEnd(covering) : covering.end;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Waits for the fetches of a coverage. With `signal`, a caller that aborts detaches at once
+   * (AbortError): a request that others still wait for keeps going; one nobody waits for any more
+   * (and not started for the buffer) is aborted.
+   */
+  async resolve(cov: Coverage, signal?: AbortSignal): Promise<Piece[]> {
+    const fetches = cov.held ? cov.pieces.filter((p): p is Fetch => 'promise' in p) : [];
+    let released = false;
+    const release = (detached: boolean): void => {
+      if (released) return;
+      released = true;
+      for (const f of fetches) {
+        f.waiters--;
+        if (detached && f.waiters <= 0 && !f.background) f.abort();
+      }
+    };
+    const all = Promise.all(cov.pieces.map(async (p) => ('data' in p ? p : { offset: p.offset, data: await p.promise })));
+    if (!signal) {
+      try {
+        return await all;
+      } finally {
+        release(false);
+      }
+    }
+    return new Promise<Piece[]>((resolve, reject) => {
+      const onAbort = (): void => {
+        release(true);
+        reject(abortError(signal, this.context('read')));
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      all.then(
+        (v) => {
+          signal.removeEventListener('abort', onAbort);
+          release(false);
+          resolve(v);
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          release(false);
+          reject(err);
+        },
+      );
+    });
   }
 
   /** Drops every block and waits for requests in flight to end (abort them first through the signal). */
