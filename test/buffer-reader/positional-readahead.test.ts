@@ -210,7 +210,11 @@ describe('BufferReader.readAt: read-ahead for reads that follow each other', () 
       [footerStart, 512 * KiB],
       [4, Math.min(lastBelow, footerStart) - 4],
     ]);
-    expect(twoAhead.requests).toEqual(twoExact.requests);
+    // With read-ahead, a window rides along to the start of the metadata slice: still one request.
+    expect(twoAhead.requests).toEqual([
+      [footerStart, 512 * KiB],
+      [4, footerStart - 4],
+    ]);
   });
 });
 
