@@ -6,7 +6,8 @@ import type { RecordBatch, Table } from 'apache-arrow';
 import { parquetReadObjects, type AsyncBuffer, type FileMetaData, type SchemaTree } from 'hyparquet';
 import { hyparquetError, toAsyncBuffer } from '../adapters/hyparquet.js';
 import { toParquetWasmBlob, type BlobLike } from '../adapters/parquet-wasm.js';
-import { backendFromUrl, type BackendFromUrlOptions } from '../backends/url.js';
+import { openTarget } from '../backends/target.js';
+import type { BackendFromUrlOptions } from '../backends/url.js';
 import { BufferReader, type BufferReaderOptions, type BufferReaderStats } from '../buffer-reader/buffer-reader.js';
 import { ReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ResolvedRange } from '../types.js';
@@ -229,21 +230,8 @@ function leafColumns(metadata: FileMetaData): string[] {
  * `openParquet(url, options)` or `openParquet(backend, path, options)`.
  */
 export async function openParquet(backendOrUrl: Backend | string, pathOrOptions?: string | OpenParquetOptions, maybeOptions?: OpenParquetOptions): Promise<ParquetSource> {
-  let backend: Backend;
-  let path: string;
-  let options: OpenParquetOptions;
-  let cacheKey: string;
-  if (typeof backendOrUrl === 'string') {
-    options = (typeof pathOrOptions === 'object' ? pathOrOptions : maybeOptions) ?? {};
-    ({ backend, path } = backendFromUrl(backendOrUrl, options.url));
-    cacheKey = `url\u0000${backendOrUrl}`;
-  } else {
-    if (typeof pathOrOptions !== 'string') throw new ReaderError('InvalidInput', 'openParquet(backend, path, options) needs a path');
-    backend = backendOrUrl;
-    path = pathOrOptions;
-    options = maybeOptions ?? {};
-    cacheKey = metadataCacheKey(backend, path);
-  }
+  const { backend, path, options, url } = openTarget<OpenParquetOptions>('openParquet', backendOrUrl, pathOrOptions, maybeOptions);
+  const cacheKey = url !== undefined ? `url\u0000${url}` : metadataCacheKey(backend, path);
   const cache = options.metadataCache === false ? undefined : (options.metadataCache ?? sharedMetadataCache());
   const context: ErrorContext = { backend: backend.kind, op: 'open', path };
 
