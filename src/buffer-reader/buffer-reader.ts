@@ -313,7 +313,8 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
       // Windows are optional: along with the wave while the budget has room next to what is in flight.
       const room = f.pool.maxMemory - f.pool.memory().inFlight - bytes;
       const along = extraBytes > 0 && extraBytes <= room;
-      const { started } = f.cover(unionRanges(along ? [...need, ...extra] : need), 'need', { count: false });
+      // One read larger than the budget streams through; a batch of several keeps to the block cap.
+      const { started } = f.cover(unionRanges(along ? [...need, ...extra] : need), 'need', { count: false, stream: group.length === 1 });
       if (!along && extra.length > 0) started.push(...f.cover(unionRanges(extra), 'optional', { count: false }).started);
       for (const e of group) e.settle(f.cover(e.spans, 'need', { own: started, hold: true }));
       group = [];

@@ -74,6 +74,11 @@ export interface CoverOptions {
   hold?: boolean;
   /** Count joins (false for a batch's own planning pass: its callers count). Default true. */
   count?: boolean;
+  /**
+   * `need` only: a wave larger than the whole budget is streamed through (default true). False for a
+   * batch of several reads: its requests stay within the block cap and are buffered while there is room.
+   */
+  stream?: boolean;
 }
 
 export class Fetcher implements BlockOwner {
@@ -271,7 +276,7 @@ export class Fetcher implements BlockOwner {
       const caps = this.caps();
       requests = planWave(missing, held, caps).requests;
       // Larger than the whole budget: stream it through to the caller instead of evicting everything.
-      if (policy === 'need' && requests.reduce((n, r) => n + r.length, 0) > this.pool.maxMemory) {
+      if (policy === 'need' && opts.stream !== false && requests.reduce((n, r) => n + r.length, 0) > this.pool.maxMemory) {
         direct = true;
         requests = planWave(missing, held, caps, true).requests;
       }
