@@ -7,8 +7,28 @@ import type { RecordBatch, Table } from 'apache-arrow';
 import { ReaderError, abortError } from '../errors.js';
 import { decoderPool, type WorkerReadOptions } from './decode-worker.js';
 import { unionRanges } from '../buffer-reader/coalesce.js';
+import type { ResolvedRange } from '../types.js';
 import type { PlanSelection, ReadPlan } from './planner.js';
-import type { ParquetSource } from './source.js';
+
+/**
+ * What decoding needs of an open file (a `ParquetSource` is one): its plans, their prefetch and
+ * positional reads. Narrow on purpose: the decoders depend on this, not on the source.
+ */
+export interface DecodeSource {
+  readonly backend: { readonly kind: string };
+  readonly path: string;
+  readonly size: number;
+  readonly numRows: number;
+  readonly rowGroups: readonly { readonly numRows: number }[];
+  /** Bytes the open already holds (the tail window). */
+  readonly held: ResolvedRange;
+  /** Where the page index lives, if the file has one. */
+  readonly pageIndex: ResolvedRange | undefined;
+  plan(selection: PlanSelection): ReadPlan;
+  prefetch(plan: ReadPlan): Promise<unknown>;
+  readAt(offset: number, length: number): Promise<Uint8Array>;
+  readRanges(ranges: readonly ResolvedRange[]): Promise<Uint8Array[]>;
+}
 
 /**
  * A decode that has not finished after this long is abandoned with a `Timeout` error. parquet-wasm
@@ -68,18 +88,18 @@ function fieldNames(columns: readonly string[] | undefined): string[] | undefine
 }
 
 /** The bytes to ship with a decode: the plan's ranges, the held tail and the page index, as buffered. */
-async function shippable(source: ParquetSource, plan: ReadPlan): Promise<{ offset: number; bytes: Uint8Array }[]> {
+async function shippable(source: DecodeSource, plan: ReadPlan): Promise<{ offset: number; bytes: Uint8Array }[]> {
   const spans = unionRanges([
     ...plan.ranges,
     source.held,
     ...(source.pageIndex ? [source.pageIndex] : []),
   ]);
-  const bytes = await source.reader.readRanges(spans);
+  const bytes = await source.readRanges(spans);
   return spans.map((s, i) => ({ offset: s.offset, bytes: bytes[i] as Uint8Array }));
 }
 
 /** One parquet-wasm decode in a worker, tied to the guard (abort, timeout, failed input). */
-async function decode(source: ParquetSource, guard: Guard, plan: ReadPlan, options: WorkerReadOptions): Promise<Table> {
+async function decode(source: DecodeSource, guard: Guard, plan: ReadPlan, options: WorkerReadOptions): Promise<Table> {
   const { tableFromIPC } = await import('apache-arrow');
   const shipped = await guard.race(shippable(source, plan));
   const rows = source.rowGroups.reduce((n, g) => n + g.numRows, 0);
@@ -101,7 +121,7 @@ function wasmOptions(opts: ReadTableOptions, rowGroups: number[]): WorkerReadOpt
  * decodes in a worker thread from the buffer. A corrupt file is a `ReaderError` (`InvalidData`), never
  * a crash or a hang.
  */
-export async function readTable(source: ParquetSource, opts: ReadTableOptions = {}): Promise<Table> {
+export async function readTable(source: DecodeSource, opts: ReadTableOptions = {}): Promise<Table> {
   const plan = source.plan({ ...opts, pages: false, pageIndex: true }); // parquet-wasm reads whole column chunks, and the page index
   decoderPool().prewarm(); // the worker starts while the data arrives
   const guard = new Guard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });
@@ -117,7 +137,7 @@ export async function readTable(source: ParquetSource, opts: ReadTableOptions = 
  * Streams record batches row group by row group: each row group's chunks are prefetched just before
  * it is decoded, so memory holds about one row group at a time (the reader's budget evicts the rest).
  */
-export async function* readBatches(source: ParquetSource, opts: ReadTableOptions = {}): AsyncGenerator<RecordBatch> {
+export async function* readBatches(source: DecodeSource, opts: ReadTableOptions = {}): AsyncGenerator<RecordBatch> {
   const whole = source.plan({ ...opts, pages: false });
   for (const g of whole.rowGroups) {
     const guard = new Guard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });

@@ -187,6 +187,11 @@ export class ParquetSource {
     return this.reader.readAt(offset, length);
   }
 
+  /** The bytes of each range through the buffer, planned together (see `BufferReader.readRanges`). */
+  readRanges(ranges: readonly ResolvedRange[]): Promise<Uint8Array[]> {
+    return this.reader.readRanges(ranges);
+  }
+
   stats(): BufferReaderStats {
     return this.reader.stats();
   }
