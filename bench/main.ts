@@ -18,6 +18,7 @@ import { columnChunkRanges } from '../src/parquet/metadata.js';
 import { planRead } from '../src/parquet/planner.js';
 import type { Backend } from '../src/types.js';
 import { checkTargets, checksFail } from './check.js';
+import { DROPIN_CELLS, dropInTable, runDropIn } from './dropin.js';
 import { FIXTURE_DIR, FIXTURES, fixture, type FixtureSpec } from './fixtures.js';
 import { runCell, type CellResult, type Expectation, type Model } from './measure.js';
 import { IPC_READERS, MANY_FILES_PEERS, PARQUET_READERS, oursManyFiles, type ReadTarget, type ReaderDef, type Scenario } from './readers.js';
@@ -177,7 +178,7 @@ async function runMatrix(check: boolean, model: Model, iterations: number, manyC
       jobs.push({ file: 'ipc', target: ipcTarget, scenario: { id: 'full', label: 'all record batches' }, reader, expect: { bytesNeeded: ipc.byteLength, floorRoundTrips: ipc.byteLength <= DEFAULT_FOOTER_WINDOW ? 1 : 2 } });
     }
 
-    const progress = new Progress(jobs.length + 2 + MANY_FILES_PEERS.length);
+    const progress = new Progress(jobs.length + 2 + MANY_FILES_PEERS.length + DROPIN_CELLS + 1);
     const cells: CellResult[] = [];
     for (const j of jobs) {
       progress.step(`${j.file} · ${j.scenario.id} · ${j.reader.id}`);
@@ -211,9 +212,11 @@ async function runMatrix(check: boolean, model: Model, iterations: number, manyC
     const ours = oursManyFiles();
     await runMany(ours, 'cold');
     await runMany(ours, 'warm');
+    const matrixFiles = Object.values(files).map((f) => ({ name: f.name, key: f.spec.file, scenarios: f.scenarios(parquetMetadata(bytes[f.spec.name] as Uint8Array)) }));
+    const dropin = await runDropIn(server, backend, matrixFiles, { check, iterations, budgetMs: CELL_BUDGET_MS, model }, (what) => progress.step(what));
     progress.end();
 
-    const results: BenchResults = { when: new Date().toISOString(), model, countsFrom: 'server', cells: withRatios(cells), manyFiles };
+    const results: BenchResults = { when: new Date().toISOString(), model, countsFrom: 'server', cells: withRatios(cells), manyFiles, dropin };
     results.checks = checkTargets(results);
     await writeOutputs(results, check);
     const disagree = [...cells.filter((c) => c.clientAgrees === false), ...manyFiles.filter((m) => m.clientAgrees === false)];
@@ -235,6 +238,7 @@ async function runMatrix(check: boolean, model: Model, iterations: number, manyC
 
 async function writeOutputs(results: BenchResults, check: boolean): Promise<void> {
   console.log(`\n${terminalTable(results)}`);
+  if (results.dropin) console.log(`\ndrop-in decoders:\n${dropInTable(results.dropin)}`);
   if (results.checks) {
     console.log('\ntargets:');
     for (const c of results.checks) {
@@ -244,7 +248,7 @@ async function writeOutputs(results: BenchResults, check: boolean): Promise<void
   await mkdir(RESULTS_DIR, { recursive: true });
   const base = check ? 'check' : 'latest';
   await writeFile(join(RESULTS_DIR, `${base}.json`), `${JSON.stringify(results, null, 2)}\n`);
-  await writeFile(join(RESULTS_DIR, `${base}.md`), `${markdownTable(results)}\n`);
+  await writeFile(join(RESULTS_DIR, `${base}.md`), `${markdownTable(results)}\n${results.dropin ? `\n${dropInTable(results.dropin)}\n` : ''}`);
   await writeFile(join(RESULTS_DIR, `${base}.html`), htmlReport(results));
   // The README's picture: the seed file's full read alone.
   const seedFull = { ...results, cells: results.cells.filter((c) => c.file === 'seed' && c.scenario === 'full') };
