@@ -1,68 +1,26 @@
 import { setMaxListeners } from 'node:events';
 import type { Readable } from 'node:stream';
-import { ReaderError, isReaderError, type ErrorContext } from '../errors.js';
+import { ReaderError, type ErrorContext } from '../errors.js';
 import { withLimit } from '../layers/limit.js';
 import { withMetrics, type Metrics, type MetricsSnapshot } from '../layers/metrics.js';
 import { SeekFrom, seekTarget } from '../range-reader/seek-from.js';
 import { nodeStreamOf, webStreamOf } from '../range-reader/streams.js';
 import type { Backend } from '../types.js';
-import { assemble, sliceOrCopy, type Piece } from './assemble.js';
+import { assemble, sliceOrCopy } from './assemble.js';
 import { unionRanges, type Span } from './coalesce.js';
 import { CostModel, type CostModelSnapshot } from './cost-model.js';
 import { Batcher, DEFAULT_BATCH_WINDOW_MS, type BatchEntry } from './batch.js';
-import { Fetcher, type Coverage, type Fetch, type FetcherCounts } from './fetcher.js';
+import { Fetcher, type Coverage, type FetcherCounts } from './fetcher.js';
 import { withCostObserver } from './observe.js';
 import { READAHEAD_INITIAL, READAHEAD_MAX, ReadAhead } from './readahead.js';
-import { BufferPool, type Block, type PoolMemory } from './pool.js';
+import { Cursor } from './sequential.js';
+import { checkCount, type BufferReaderOptions, type ReadCallOptions } from './options.js';
+import { BufferPool, type PoolMemory } from './pool.js';
 import type { WaveCaps } from './wave.js';
 import { DEFAULT_CONCURRENCY } from '../connections.js';
 
 export { DEFAULT_CONCURRENCY };
-
-export interface BufferReaderOptions {
-  /** Merge requests whose hole is at most this many bytes. Default: the cost model's (≈1.9 MiB for S3). */
-  gap?: number;
-  /** Largest merged request; longer spans are split into parallel parts. Default: the cost model's (16 MiB). */
-  maxRangeSize?: number;
-  /** Requests in flight at once. Default DEFAULT_CONCURRENCY. */
-  concurrency?: number;
-  /**
-   * Sequential read-ahead for `read()`, and for `readAt()` calls that follow each other: false/0
-   * turns it off, a number sets the largest window. Default 1 → 32 MiB.
-   */
-  readahead?: boolean | number | { initial?: number; max?: number };
-  /** The byte budget for this reader's buffers (ignored when `pool` is given). Default DEFAULT_MAX_MEMORY. */
-  maxMemory?: number;
-  /** A budget shared with other readers. */
-  pool?: BufferPool;
-  /** The object's size, when known: no size discovery, and reads at EOF cost nothing. */
-  size?: number;
-  /** Learn TTFB and bandwidth from completed requests to tune the defaults of `gap`/`maxRangeSize` (default true). */
-  adaptive?: boolean;
-  /** A cost model to start from and learn into (share one between readers of the same store). */
-  costModel?: CostModel;
-  /** Count every request with `withMetrics`; `stats().metrics` then has the request list. */
-  metrics?: boolean;
-  /** Read this version only (sent as If-Match where supported); otherwise the first response's ETag is pinned. */
-  etag?: string;
-  /** Aborts every request of this reader. */
-  signal?: AbortSignal;
-  /**
-   * How long reads that miss the buffer are collected before they are planned together as one wave:
-   * 0 (default, DEFAULT_BATCH_WINDOW_MS) until the current event-loop turn ends; more for decoders
-   * that issue their reads across timers. A lone read waits at most this long (0: one turn).
-   */
-  batchWindowMs?: number;
-}
-
-/** Per-call options of `readAt` / `readRanges`. */
-export interface ReadCallOptions {
-  /**
-   * Stops waiting: the call rejects with AbortError at once. A request that other reads still wait
-   * for keeps going; one only this call waited for is aborted.
-   */
-  signal?: AbortSignal;
-}
+export type { BufferReaderOptions, ReadCallOptions };
 
 /**
  * `hits`/`misses`: reads (read/readAt/readRanges calls) served entirely from buffered bytes, or that
@@ -77,10 +35,6 @@ export interface BufferReaderStats extends FetcherCounts {
   metrics?: MetricsSnapshot;
 }
 
-function checkCount(n: unknown, what: string, context: ErrorContext, min = 0): asserts n is number {
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) throw new ReaderError('InvalidInput', `${what} must be an integer >= ${min}`, context);
-}
-
 /**
  * A seekable reader over one object that turns many small reads into a few large, parallel requests
  * and keeps what it fetched, within a byte budget, across seeks in both directions.
@@ -90,13 +44,12 @@ function checkCount(n: unknown, what: string, context: ErrorContext, min = 0): a
  * allowed and reads there return 0. `readAt` clamps at EOF; a start at or past EOF is `RangeNotSatisfied`.
  */
 export class BufferReader implements AsyncIterable<Uint8Array> {
-  private pos = 0;
-  private current: { offset: number; data: Uint8Array; block?: Block; pinned: boolean } | undefined;
+  /** Position, current block and read-ahead of `read()`. */
+  private readonly cursor: Cursor;
   private readonly fetcher: Fetcher;
   private readonly metered: Metrics | undefined;
   private readonly pool: BufferPool;
   private readonly model: CostModel;
-  private readonly readahead: ReadAhead;
   /** Read-ahead of positional reads (`readAt`): its own state, so they never reset a `read()` scan. */
   private readonly positional: ReadAhead;
   private readonly controller = new AbortController();
@@ -132,7 +85,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
       signal,
       ...(options.size === undefined ? {} : { size: options.size }),
       ...(options.etag === undefined ? {} : { etag: options.etag }),
-      onEvicted: (block) => this.onEvicted(block),
+      onEvicted: (block) => this.cursor.onEvicted(block),
     });
     this.batch = new Batcher(options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS, (entries) => this.flushBatch(entries));
     const ra = options.readahead ?? true;
@@ -145,7 +98,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     checkCount(max, 'readahead.max', context);
     // Half the budget at most, so the next window never evicts the one being read.
     max = Math.min(max, Math.floor(this.pool.maxMemory / 2));
-    this.readahead = new ReadAhead(Math.min(initial, max), max);
+    this.cursor = new Cursor(this.fetcher, this.pool, new ReadAhead(Math.min(initial, max), max), (spans) => this.batch.add(spans), (op) => this.ensureOpen(op));
     this.positional = new ReadAhead(Math.min(initial, max), max);
   }
 
@@ -179,7 +132,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
 
   /** The current position. */
   get position(): number {
-    return this.pos;
+    return this.cursor.pos;
   }
 
   /** The object's size; asks the backend (HEAD) only when no response has told it yet. */
@@ -198,30 +151,6 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     checkCount(offset, 'offset', this.context('insert'));
     if (!(bytes instanceof Uint8Array)) throw new ReaderError('InvalidInput', 'insert needs a Uint8Array', this.context('insert'));
     return this.fetcher.insert(offset, bytes);
-  }
-
-  // ---- the current block of sequential reads ---------------------------------------------------
-
-  /** An evicted block that `read` is still serving from stays counted, as pinned, until it moves on. */
-  private onEvicted(block: Block): void {
-    const cur = this.current;
-    if (cur && cur.block === block && !cur.pinned) {
-      cur.pinned = true;
-      this.pool.pin(cur.data.byteLength);
-    }
-  }
-
-  private setCurrent(piece: Piece, block: Block | undefined): void {
-    const old = this.current;
-    if (old?.pinned) this.pool.unpin(old.data.byteLength);
-    const pinned = block === undefined || !this.pool.has(block);
-    this.current = { ...piece, ...(block ? { block } : {}), pinned };
-    if (pinned) this.pool.pin(piece.data.byteLength);
-  }
-
-  private inCurrent(pos: number): boolean {
-    const cur = this.current;
-    return cur !== undefined && pos >= cur.offset && pos < cur.offset + cur.data.byteLength;
   }
 
   // ---- random access ---------------------------------------------------------------------------
@@ -369,95 +298,9 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
   /** Moves the position; returns it. Never drops buffered data. */
   async seek(to: SeekFrom): Promise<number> {
     this.ensureOpen('seek');
-    const target = await seekTarget(to, this.pos, () => this.size(), this.context('seek'));
-    this.pos = target;
+    const target = await seekTarget(to, this.cursor.pos, () => this.size(), this.context('seek'));
+    this.cursor.pos = target;
     return target;
-  }
-
-  /**
-   * Plans the read-ahead windows for a read at `pos` (once per read: the state machine counts reads):
-   * background windows start now; the window the read waits for is returned, to join the batch.
-   */
-  private readAhead(pos: number, want: number): Span[] {
-    const f = this.fetcher;
-    const covered = this.inCurrent(pos) || f.blocks.find(pos) !== undefined || f.fetches.find(pos) !== undefined;
-    const sync: Span[] = [];
-    for (const w of this.readahead.plan(pos, covered, Math.min(want, f.blockCap), f.knownSize)) {
-      const length = f.knownSize === undefined ? w.length : Math.min(w.length, f.knownSize - w.offset);
-      if (length <= 0) continue;
-      if (w.sync) sync.push({ offset: w.offset, length });
-      else f.cover([{ offset: w.offset, length }], 'optional');
-    }
-    return sync;
-  }
-
-  /** Up to `max` bytes at the position (a view), advancing it; undefined at the end. */
-  private async nextPiece(max: number, want: number): Promise<Uint8Array | undefined> {
-    const f = this.fetcher;
-    const pos = this.pos;
-    if (f.knownSize !== undefined && pos >= f.knownSize) return undefined;
-    const joined = !this.inCurrent(pos) && f.blocks.find(pos) === undefined && f.fetches.find(pos) !== undefined;
-    const sync = this.readAhead(pos, want);
-    // A miss joins the batch of this turn; its coverage holds the piece at `pos` even if that
-    // request has already landed (or was streamed through) by the time this read resumes.
-    let batched: Coverage | undefined = sync.length > 0 ? await this.batch.add(sync) : undefined;
-    let waited = batched !== undefined;
-    for (let round = 0; ; round++) {
-      this.ensureOpen('read');
-      if (f.knownSize !== undefined && pos >= f.knownSize) return undefined;
-      const cur = this.current;
-      if (cur && this.inCurrent(pos)) {
-        const piece = cur.data.subarray(pos - cur.offset, Math.min(cur.data.byteLength, pos - cur.offset + max));
-        if (cur.block && !cur.pinned) this.pool.touch(cur.block);
-        this.pos = pos + piece.byteLength;
-        this.readahead.advance(pos, piece.byteLength);
-        if (waited) f.counts.misses++;
-        else {
-          f.counts.hits++;
-          f.counts.bytesFromBuffer += piece.byteLength;
-        }
-        if (joined) f.counts.joins++;
-        return piece;
-      }
-      if (round > 3) throw new ReaderError('Unexpected', 'backend returned no bytes before the end of the object', this.context('read'));
-      const block = f.blocks.find(pos);
-      if (block) {
-        this.setCurrent(block, block);
-        continue;
-      }
-      const planned = batched?.pieces.find((p) => p.offset <= pos && pos < ('data' in p ? p.offset + p.data.byteLength : p.end));
-      batched = undefined;
-      if (planned && 'data' in planned) {
-        this.setCurrent(planned, undefined);
-        continue;
-      }
-      const fetch: Fetch | undefined = f.fetches.find(pos) ?? planned;
-      if (!fetch) {
-        // Read-ahead is off, or was refused room: fetch what this read asks for.
-        const length = Math.min(Math.max(1, Math.min(want, f.blockCap)), (f.knownSize ?? Infinity) - pos);
-        batched = await this.batch.add([{ offset: pos, length }]);
-        waited = true;
-        continue;
-      }
-      waited = true;
-      let data: Uint8Array;
-      try {
-        data = await fetch.promise;
-      } catch (err) {
-        if (isReaderError(err, 'RangeNotSatisfied')) return undefined; // at or past the end
-        throw err;
-      }
-      this.ensureOpen('read');
-      const landed = f.blocks.find(fetch.offset);
-      if (landed && landed.data === data) this.setCurrent({ offset: fetch.offset, data }, landed);
-      else if (data.byteLength <= f.blockCap) this.setCurrent({ offset: fetch.offset, data }, undefined);
-      else {
-        // Joined a request streamed through for a read larger than the budget: keep (pinned) one
-        // block of it from the position, copied, so the big buffer is not held on our account.
-        const from = pos - fetch.offset;
-        this.setCurrent({ offset: pos, data: new Uint8Array(data.subarray(from, from + f.blockCap)) }, undefined);
-      }
-    }
   }
 
   /**
@@ -468,7 +311,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     this.ensureOpen('read');
     if (!(buf instanceof Uint8Array)) throw new ReaderError('InvalidInput', 'read needs a Uint8Array', this.context('read'));
     if (buf.byteLength === 0) return 0;
-    const piece = await this.nextPiece(buf.byteLength, buf.byteLength);
+    const piece = await this.cursor.next(buf.byteLength, buf.byteLength);
     if (!piece) return 0;
     buf.set(piece);
     return piece.byteLength;
@@ -479,8 +322,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     if (this.fetcher.closed) return;
     this.batch.close(new ReaderError('Aborted', 'the reader was closed while this read waited', this.context('read'), { code: 'ABORTED' }));
     this.controller.abort();
-    if (this.current?.pinned) this.pool.unpin(this.current.data.byteLength);
-    this.current = undefined;
+    this.cursor.release();
     await this.fetcher.close();
   }
 
@@ -503,8 +345,8 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     for (;;) {
       this.ensureOpen('read');
       // With read-ahead on, its windows decide the request sizes; off, fetch a first window's worth.
-      const want = this.readahead.max === 0 ? Math.min(READAHEAD_INITIAL, this.fetcher.blockCap) : 0;
-      const piece = await this.nextPiece(Infinity, want);
+      const want = this.cursor.readahead.max === 0 ? Math.min(READAHEAD_INITIAL, this.fetcher.blockCap) : 0;
+      const piece = await this.cursor.next(Infinity, want);
       if (!piece) return;
       yield sliceOrCopy(piece, 0, piece.byteLength);
     }

@@ -1,46 +1,19 @@
 /**
- * The fetching half of a BufferReader: which bytes are buffered, which are in flight, and the
- * requests for the rest — planned (merged, split), bounded in concurrency, de-duplicated while in
- * flight, checked, and admitted into the budget.
+ * The I/O half of a BufferReader: the requests for what its state (state.ts) does not hold —
+ * planned by the one wave planner, bounded in concurrency, de-duplicated while in flight, checked,
+ * and admitted into the budget.
  */
 import { collectBody } from '../body.js';
 import { ReaderError, abortError, isReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ReadOptions } from '../types.js';
 import type { Piece } from './assemble.js';
 import type { Span } from './coalesce.js';
-import { BufferPool, blockEnd, type Block, type BlockOwner } from './pool.js';
-import { SpanIndex } from './span-index.js';
+import { blockEnd, type BufferPool, type Block } from './pool.js';
+import type { SpanIndex } from './span-index.js';
+import { ReaderState, type Fetch, type FetcherCounts } from './state.js';
 import { planWave, requestCap, type WaveCaps } from './wave.js';
 
-/**
- * A request in flight. Its promise resolves to the bytes from `offset`: shorter than asked only at
- * EOF, empty when `offset` turned out to be at or past EOF.
- */
-export interface Fetch {
-  offset: number;
-  /** Nominal end (exclusive). */
-  end: number;
-  /** Lands in the budget (reserved); otherwise streamed through to its readers only. */
-  buffered: boolean;
-  /** Started for the buffer (prefetch, read-ahead), not for a waiting caller: never aborted when callers leave. */
-  background: boolean;
-  /** Callers waiting for it (see `Fetcher.resolve`); when the last one detaches, a non-background fetch is aborted. */
-  waiters: number;
-  /** Aborts this request only. */
-  abort(): void;
-  promise: Promise<Uint8Array>;
-}
-
-export interface FetcherCounts {
-  hits: number;
-  misses: number;
-  joins: number;
-  bytesFromBuffer: number;
-  bytesFetched: number;
-  bytesStreamed: number;
-  requests: number;
-  evictions: number;
-}
+export type { Fetch, FetcherCounts };
 
 export interface FetcherSettings {
   /** Merge gap and request cap, read at each plan (so an adaptive model's changes apply). */
@@ -81,14 +54,9 @@ export interface CoverOptions {
   stream?: boolean;
 }
 
-export class Fetcher implements BlockOwner {
-  readonly blocks = new SpanIndex<Block>(blockEnd);
-  readonly fetches = new SpanIndex<Fetch>((f) => f.end);
-  readonly counts: FetcherCounts = { hits: 0, misses: 0, joins: 0, bytesFromBuffer: 0, bytesFetched: 0, bytesStreamed: 0, requests: 0, evictions: 0 };
-  knownSize: number | undefined;
-  etag: string | undefined;
-  closed = false;
-  private readonly ownerId = BufferPool.ownerId();
+export class Fetcher {
+  /** The one owner of what is buffered, in flight and counted. */
+  readonly state: ReaderState;
 
   constructor(
     /** The backend requests go to (already wrapped in the reader's limit). */
@@ -99,12 +67,39 @@ export class Fetcher implements BlockOwner {
     readonly pool: BufferPool,
     private readonly settings: FetcherSettings,
   ) {
-    this.knownSize = settings.size;
-    this.etag = settings.etag;
+    this.state = new ReaderState(backend.kind, path, pool, settings);
+  }
+
+  get blocks(): SpanIndex<Block> {
+    return this.state.blocks;
+  }
+
+  get fetches(): SpanIndex<Fetch> {
+    return this.state.fetches;
+  }
+
+  get counts(): FetcherCounts {
+    return this.state.counts;
+  }
+
+  get knownSize(): number | undefined {
+    return this.state.knownSize;
+  }
+
+  get closed(): boolean {
+    return this.state.closed;
   }
 
   context(op: string, extra: ErrorContext = {}): ErrorContext {
-    return { backend: this.backend.kind, op, path: this.path, ...extra };
+    return this.state.context(op, extra);
+  }
+
+  insert(offset: number, bytes: Uint8Array): number {
+    return this.state.insert(offset, bytes);
+  }
+
+  missing(spans: readonly Span[]): boolean {
+    return this.state.missing(spans);
   }
 
   /** Largest request whose result is buffered: a block never exceeds the budget. */
@@ -117,62 +112,10 @@ export class Fetcher implements BlockOwner {
     return { gap: this.settings.gap(), maxRangeSize: this.settings.maxRangeSize(), maxMemory: this.pool.maxMemory, concurrency: this.settings.concurrency };
   }
 
-  /** Records what a response says of the object; a different ETag means it changed: never stitch versions. */
-  learn(size: number, etag: string | undefined): void {
-    if (etag !== undefined) {
-      if (this.etag === undefined) this.etag = etag;
-      else if (etag !== this.etag) {
-        throw new ReaderError('ConditionNotMatch', `object changed while reading (ETag ${etag}, expected ${this.etag})`, this.context('read'));
-      }
-    }
-    this.knownSize = size;
-  }
-
   async stat(): Promise<number> {
     const meta = await this.io.stat(this.path, { signal: this.settings.signal });
-    this.learn(meta.size, meta.etag);
+    this.state.learn(meta.size, meta.etag);
     return meta.size;
-  }
-
-  /** Called by the pool when one of our blocks leaves the LRU. */
-  onEvicted(block: Block, reason: 'evict' | 'delete'): void {
-    if (!this.blocks.remove(block)) return;
-    if (reason === 'evict') this.counts.evictions++;
-    this.settings.onEvicted?.(block);
-  }
-
-  /** Adds bytes to the budget as a block unless they overlap one; false when refused. */
-  private admit(offset: number, data: Uint8Array): boolean {
-    if (data.byteLength === 0 || this.closed || this.blocks.overlaps(offset, offset + data.byteLength)) return false;
-    const block: Block = { offset, data, owner: this, key: `${this.ownerId}:${offset}` };
-    this.blocks.insert(block);
-    if (this.pool.admit(block)) return true;
-    this.blocks.remove(block);
-    return false;
-  }
-
-  /**
-   * Adds bytes the caller already holds (a footer read, say) at `offset`, so reads of them cost
-   * nothing. Only the parts not already buffered or in flight are added (as views of `bytes`); bytes
-   * over the budget are not kept. Returns the bytes added.
-   */
-  insert(offset: number, bytes: Uint8Array): number {
-    let added = 0;
-    const end = offset + bytes.byteLength;
-    for (let p = offset; p < end; ) {
-      const covering = this.blocks.find(p) ?? this.fetches.find(p);
-      if (covering) {
-        p = 'data' in covering ? blockEnd(covering) : covering.end;
-        continue;
-      }
-      const q = Math.min(end, this.blocks.nextStart(p), this.fetches.nextStart(p));
-      if (this.pool.reserve(q - p)) {
-        this.pool.release(q - p);
-        if (this.admit(p, bytes.subarray(p - offset, q - offset))) added += q - p;
-      }
-      p = q;
-    }
-    return added;
   }
 
   /** Starts one request and registers it as in flight (synchronously, so later reads can join it). */
@@ -183,7 +126,7 @@ export class Fetcher implements BlockOwner {
     const fetch: Fetch = { offset: span.offset, end: span.offset + span.length, buffered, background, waiters: 0, abort: () => controller.abort(), promise: undefined as never };
     const run = async (): Promise<Uint8Array> => {
       const opts: ReadOptions = { signal };
-      if (this.etag !== undefined && this.backend.capabilities.ifMatch && !this.etag.startsWith('W/')) opts.ifMatch = this.etag;
+      if (this.state.etag !== undefined && this.backend.capabilities.ifMatch && !this.state.etag.startsWith('W/')) opts.ifMatch = this.state.etag;
       this.counts.requests++;
       let res;
       try {
@@ -192,12 +135,12 @@ export class Fetcher implements BlockOwner {
         if (!isReaderError(err, 'RangeNotSatisfied')) throw err;
         // A part planned past an unknown EOF (the tail of a split read): it holds no bytes. Learn
         // the size from the error, or ask (a 416 need not carry it), and answer empty past EOF.
-        if (typeof err.context.size === 'number') this.knownSize = err.context.size;
+        if (typeof err.context.size === 'number') this.state.knownSize = err.context.size;
         if (this.knownSize === undefined) await this.stat();
         if (span.offset >= (this.knownSize as number)) return new Uint8Array(0);
         throw err;
       }
-      this.learn(res.meta.size, res.meta.etag);
+      this.state.learn(res.meta.size, res.meta.etag);
       const data = await collectBody(res.body);
       const short = data.byteLength < span.length && span.offset + data.byteLength !== res.meta.size;
       if (res.range.offset !== span.offset || data.byteLength > span.length || short) {
@@ -213,7 +156,7 @@ export class Fetcher implements BlockOwner {
         this.fetches.remove(fetch);
         if (buffered) {
           this.pool.release(span.length);
-          this.admit(span.offset, data);
+          this.state.admit(span.offset, data);
         }
         return data;
       },
@@ -295,19 +238,6 @@ export class Fetcher implements BlockOwner {
     return { pieces, started, waits, fromBuffer, held };
   }
 
-  /** Whether any byte of `spans` is neither buffered nor in flight. */
-  missing(spans: readonly Span[]): boolean {
-    for (const s of spans) {
-      const end = s.offset + s.length;
-      for (let p = s.offset; p < end; ) {
-        const covering = this.blocks.find(p) ?? this.fetches.find(p);
-        if (!covering) return true;
-        p = 'data' in covering ? blockEnd(covering) : covering.end;
-      }
-    }
-    return false;
-  }
-
   /**
    * Waits for the fetches of a coverage. With `signal`, a caller that aborts detaches at once
    * (AbortError): a request that others still wait for keeps going; one nobody waits for any more
@@ -356,7 +286,7 @@ export class Fetcher implements BlockOwner {
 
   /** Drops every block and waits for requests in flight to end (abort them first through the signal). */
   async close(): Promise<void> {
-    this.closed = true;
+    this.state.closed = true;
     for (const b of [...this.blocks.all()]) this.pool.remove(b);
     await Promise.allSettled(this.fetches.all().map((f) => f.promise));
   }

@@ -49,7 +49,7 @@ describe('planWave', () => {
   });
 
   it('properties: requests cover exactly the missing bytes (plus holes), sorted, disjoint, none over a held byte, within the cap', () => {
-    const span = fc.record({ offset: fc.integer({ min: 0, max: 5000 }), length: fc.integer({ min: 0, max: 800 }) });
+    const span = fc.record({ offset: fc.integer({ min: 0, max: 2000 }), length: fc.integer({ min: 0, max: 300 }) });
     fc.assert(
       fc.property(fc.array(span, { maxLength: 30 }), fc.array(span, { maxLength: 6 }), fc.integer({ min: 0, max: 600 }), fc.integer({ min: 1, max: 2000 }), fc.integer({ min: 1, max: 8 }), (wanted, rawHeld, gap, cap, concurrency) => {
         // Held spans are disjoint in a reader: keep the first of any overlapping pair.
@@ -64,9 +64,9 @@ describe('planWave', () => {
           for (let p = r.offset; p < r.offset + r.length; p++) expect(isHeld(p)).toBe(false);
         }
         for (const m of missing) for (let p = m.offset; p < m.offset + m.length; p++) expect(inRequest(p) && isWanted(p) && !isHeld(p)).toBe(true);
-        for (let p = 0; p < 6000; p += 7) if (isWanted(p) && !isHeld(p)) expect(inRequest(p)).toBe(true);
+        for (let p = 0; p < 2400; p += 3) if (isWanted(p) && !isHeld(p)) expect(inRequest(p)).toBe(true);
       }),
-      { numRuns: 300, seed: 12 },
+      { numRuns: 120, seed: 12 },
     );
-  });
+  }, 60_000);
 });
