@@ -236,6 +236,14 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     let group: BatchEntry<Coverage>[] = [];
     let bytes = 0;
     const plan = (): void => {
+      const only = group[0] as BatchEntry<Coverage>;
+      if (group.length === 1 && only.extra.length === 0) {
+        // A lone read: its own wave, planned and held in one pass.
+        only.settle(f.cover(only.spans, 'need', { hold: true }));
+        group = [];
+        bytes = 0;
+        return;
+      }
       const need = group.flatMap((e) => e.spans);
       const extra = group.flatMap((e) => e.extra);
       const extraBytes = extra.reduce((n, x) => n + x.length, 0);

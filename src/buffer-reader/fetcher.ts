@@ -121,8 +121,13 @@ export class Fetcher {
   /** Starts one request and registers it as in flight (synchronously, so later reads can join it). */
   private start(span: Span, buffered: boolean, background: boolean): Fetch {
     const context = this.context('read', { range: span });
+    // Its own signal, aborted with the reader's (a listener, removed when it ends: cheaper than AbortSignal.any).
     const controller = new AbortController();
-    const signal = AbortSignal.any([this.settings.signal, controller.signal]);
+    const signal = controller.signal;
+    const outer = this.settings.signal;
+    const onOuter = (): void => controller.abort(outer.reason);
+    if (outer.aborted) onOuter();
+    else outer.addEventListener('abort', onOuter, { once: true });
     const fetch: Fetch = { offset: span.offset, end: span.offset + span.length, buffered, background, waiters: 0, abort: () => controller.abort(), promise: undefined as never };
     const run = async (): Promise<Uint8Array> => {
       const opts: ReadOptions = { signal };
@@ -153,6 +158,7 @@ export class Fetcher {
     // Bookkeeping runs before any waiter resumes: the bytes are buffered (or not) by then.
     fetch.promise = run().then(
       (data) => {
+        outer.removeEventListener('abort', onOuter);
         this.fetches.remove(fetch);
         if (buffered) {
           this.pool.release(span.length);
@@ -161,6 +167,7 @@ export class Fetcher {
         return data;
       },
       (err: unknown) => {
+        outer.removeEventListener('abort', onOuter);
         this.fetches.remove(fetch);
         if (buffered) this.pool.release(span.length);
         throw err;

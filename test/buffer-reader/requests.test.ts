@@ -187,7 +187,8 @@ describe('BufferReader: request lists', () => {
 
   it('overlapping reads share a request in flight', async () => {
     const data = patternBytes(100_000);
-    const backend = withMetrics(withThrottle(memoryBackend({ obj: data }), { ttfbMs: 2 }));
+    // A first byte long enough that the first request is still in flight a turn later, on a loaded machine.
+    const backend = withMetrics(withThrottle(memoryBackend({ obj: data }), { ttfbMs: 50 }));
     const reader = new BufferReader(backend, 'obj', { adaptive: false, gap: 0, size: data.byteLength });
     const first = reader.readAt(0, 1000);
     await new Promise((r) => setTimeout(r, 0)); // its batch is planned: the request is in flight
