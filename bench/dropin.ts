@@ -129,7 +129,7 @@ async function planWire(server: ServerClient, backend: () => Backend, files: rea
       if (s.id === 'metadata') continue; // no data plan
       for (const pageIndex of [false, true]) {
         const source = await openParquet(backend(), f.key, { metadataCache: false });
-        const plan = source.plan({ ...selectionOf(s), ...(pageIndex ? { pages: false, pageIndex: true } : {}) });
+        const plan = source.plan({ ...selectionOf(s), ...(pageIndex ? { pages: false, pageIndex: true, leadingMagic: true } : {}) });
         await server.reset();
         await source.prefetch(plan);
         const wire = (await server.log()).filter((r) => r.method === 'GET').map((r) => r.range ?? '').sort();

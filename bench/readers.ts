@@ -191,7 +191,7 @@ const oursParquetWasm: ReaderDef = {
       await source.close();
       return { rows: 0, client: backend.metrics.snapshot(), ioDoneAt: performance.now() };
     }
-    const plan = source.plan({ ...selection(s), pages: false, pageIndex: true }); // what readTable plans
+    const plan = source.plan({ ...selection(s), pages: false, pageIndex: true, leadingMagic: true }); // what readTable plans
     await source.prefetch(plan);
     const ioDoneAt = performance.now();
     const table = await source.readTable(selection(s));

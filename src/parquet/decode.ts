@@ -122,7 +122,8 @@ function wasmOptions(opts: ReadTableOptions, rowGroups: number[]): WorkerReadOpt
  * a crash or a hang.
  */
 export async function readTable(source: DecodeSource, opts: ReadTableOptions = {}): Promise<Table> {
-  const plan = source.plan({ ...opts, pages: false, pageIndex: true }); // parquet-wasm reads whole column chunks, and the page index
+  // parquet-wasm reads whole column chunks and the page index; with every byte, its fast reader needs the magic too.
+  const plan = source.plan({ ...opts, pages: false, pageIndex: true, leadingMagic: true });
   decoderPool().prewarm(); // the worker starts while the data arrives
   const guard = new Guard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });
   try {

@@ -35,7 +35,16 @@ export interface PlanSelection {
   pages?: boolean;
   /** Also fetch the page index region (parquet-wasm reads it), in the same wave. */
   pageIndex?: boolean;
+  /**
+   * The decoder reads the leading `PAR1` when it holds the whole object (parquet-wasm's synchronous
+   * reader in `readTable`): when the plan then covers every other byte, the 4 bytes ride along in
+   * the first request (touching it). Never a request of its own; default false.
+   */
+  leadingMagic?: boolean;
 }
+
+/** Bytes of the `PAR1` magic at the start of every Parquet file. */
+const LEADING_MAGIC = 4;
 
 /** The reader's caps and cost-model figures a plan is made with (default: the reader's defaults). */
 export interface PlanOptions {
@@ -187,6 +196,11 @@ export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, o
     : chunks.map((c) => ({ offset: c.offset, length: c.length }));
   const toRead = selection.pageIndex && layout.pageIndexRange ? [...needed, layout.pageIndexRange] : needed;
   const ranges = toRead.flatMap((r) => subtract(r, layout.held)).filter((r) => r.length > 0).sort((a, b) => a.offset - b.offset);
+  if (selection.leadingMagic && layout.size > LEADING_MAGIC) {
+    const covered = unionRanges([...ranges, ...(layout.held ? [layout.held] : [])]);
+    const only = covered[0];
+    if (covered.length === 1 && only && only.offset === LEADING_MAGIC && only.offset + only.length === layout.size) ranges.unshift({ offset: 0, length: LEADING_MAGIC });
+  }
   // The reader's own wave planner, with its caps and what it holds: the requests prefetch sends.
   const wave = planWave(ranges, layout.held ? [layout.held] : [], model);
   const plan = mapRequests(ranges, wave.requests);

@@ -139,7 +139,7 @@ describe('readTable on a file larger than the tail window', () => {
   it('readTable({ rowGroups: [k] }): 2 GETs — the tail and the row group; no GET for the leading magic', async () => {
     wire();
     const source = await openParquet(url('seedPlus'), opts);
-    const plan = source.plan({ rowGroups: [7], pages: false, pageIndex: true });
+    const plan = source.plan({ rowGroups: [7], pages: false, pageIndex: true, leadingMagic: true });
     const table = await source.readTable({ rowGroups: [7] });
     expect(table.numRows).toBe(200);
     const w = wire();

@@ -35,7 +35,7 @@ describe('plan == wire', () => {
     for (const pageIndex of [false, true]) {
       it(`${s.name}${pageIndex ? ' (readTable: with the page index)' : ''}: prefetch(plan) sends exactly plan.requests`, async () => {
         const source = await openParquet(httpBackend({ baseUrl: server.url }), s.file, { metadataCache: false });
-        const plan = source.plan({ ...s.selection, ...(pageIndex ? { pages: false, pageIndex: true } : {}) });
+        const plan = source.plan({ ...s.selection, ...(pageIndex ? { pages: false, pageIndex: true, leadingMagic: true } : {}) });
         const caps = source.reader.caps(); // before the model learns from the prefetch
         server.resetLog();
         const sent = await source.prefetch(plan);
