@@ -19,7 +19,7 @@ export interface OpenArrowOptions {
   /** Bytes of the first (suffix) GET; default DEFAULT_FOOTER_WINDOW, the Parquet open's window. */
   footerSizeHint?: number;
   /** Options of the BufferReader that serves the reads (maxMemory, concurrency, ...). */
-  reader?: Omit<BufferReaderOptions, 'size' | 'etag' | 'signal'>;
+  reader?: Omit<BufferReaderOptions, 'size' | 'etag' | 'lastModified' | 'signal'>;
   /** Options for `backendFromUrl` when opening by URL. */
   url?: BackendFromUrlOptions;
   signal?: AbortSignal;
@@ -51,6 +51,7 @@ export async function openArrowFileHandle(backendOrUrl: Backend | string, pathOr
     ...options.reader,
     size,
     ...(tail.meta.etag ? { etag: tail.meta.etag } : {}),
+    ...(tail.meta.lastModified ? { lastModified: tail.meta.lastModified } : {}), // pinned when there is no strong ETag
     ...(options.signal ? { signal: options.signal } : {}),
   });
   reader.insert(tail.offset, tail.bytes);
