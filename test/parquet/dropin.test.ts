@@ -8,10 +8,13 @@ import { ParquetFile } from 'parquet-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, fixture } from '../../bench/fixtures.js';
 import { ObjectServer } from '../../bench/object-server.js';
+import { hasErrorCode } from '../../src/errors.js';
 import { countRoundTrips } from '../../src/layers/metrics.js';
+import { createMetadataCache } from '../../src/parquet/cache.js';
 import { DEFAULT_FOOTER_WINDOW } from '../../src/parquet/footer.js';
 import { openAsyncBuffer, openBlob } from '../../src/parquet/dropin.js';
 import { openParquet } from '../../src/parquet/source.js';
+import { testParquet, testRows } from '../support/parquet-files.js';
 
 let server: ObjectServer;
 const files: Record<string, Uint8Array> = {};
@@ -147,5 +150,45 @@ describe('readTable on a file larger than the tail window', () => {
     expect(w.list).toHaveLength(2);
     expect(w.list.some((l) => l === 'GET bytes=0-3')).toBe(false);
     await source.close();
+  });
+});
+
+describe('the drop-in objects open through openParquet: the versioned footer cache applies to them', () => {
+  it('a cached footer costs no request; once the object changed, the read fails ETAG_CHANGED and the footer leaves the cache; the next open reads the new version', async () => {
+    const v1 = testParquet({ rows: 3000, rowGroupSize: 1000, idBase: 1000 });
+    const v2 = testParquet({ rows: 4000, rowGroupSize: 1000, idBase: 100_000 });
+    server.put('versioned.parquet', v1);
+    const cache = createMetadataCache();
+    // A window smaller than the file: data is fetched after the open, not held by it.
+    const o = { metadataCache: cache, footerSizeHint: 2048, url: { retry: false as const } };
+    const at = url('versioned');
+    const cold = await openAsyncBuffer(at, o);
+    expect(await parquetReadObjects({ file: cold, rowStart: 0, rowEnd: 2 })).toEqual(testRows(2, 1000));
+    await cold.close();
+    expect(cache.size).toBe(1);
+
+    wire();
+    const warm = await openAsyncBuffer(at, o);
+    expect(warm.source.openRequests).toBe(0);
+    expect(wire().list).toEqual([]);
+    server.put('versioned.parquet', v2);
+    const err = await parquetReadObjects({ file: warm }).catch((e: unknown) => e);
+    expect(hasErrorCode(err, 'ETAG_CHANGED'), String(err)).toBe(true);
+    expect(cache.size).toBe(0);
+    await warm.close();
+
+    wire();
+    const blob = await openBlob(at, o);
+    expect([blob.source.openRequests, blob.source.size, blob.source.numRows]).toEqual([1, v2.byteLength, 4000]);
+    const file = await ParquetFile.fromFile(blob as never);
+    try {
+      const table = tableFromIPC((await file.read({ columns: ['id'] })).intoIPCStream());
+      expect([table.numRows, table.getChild('id')?.get(0)]).toEqual([4000, 100_000]);
+    } finally {
+      file.free();
+    }
+    expect(wire().list[0]).toBe('GET bytes=-2048');
+    await blob.close();
+    expect(cache.size).toBe(1);
   });
 });
