@@ -1,4 +1,5 @@
 /** The benchmark's targets (issue 6), checked on whatever matrix ran. */
+import { checkDropIn } from './dropin.js';
 import type { BenchResults } from './report.js';
 import { S3_FILE } from './s3-cells.js';
 import { datasetChecks } from './dataset.js';
@@ -78,6 +79,7 @@ export function checkTargets(r: BenchResults): Check[] {
     add('many files: ≤ 1 GET per file cold, 0 warm', cold.gets <= cold.files && cold.heads === 0 && warm.gets === 0 && warm.heads === 0, `cold ${cold.gets} GETs/${cold.files} files, warm ${warm.gets}`);
   }
   checks.push(...datasetChecks(r.dataset));
+  if (r.dropin) checks.push(...checkDropIn(r.dropin));
   return checks;
 }
 

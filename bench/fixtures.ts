@@ -3,6 +3,7 @@
  * parquet-wasm's writer, and cached in a git-ignored folder. Never committed.
  *
  * - `seed`: the real case — ~800 KiB, 50 row groups × 12 columns of mixed types.
+ * - `seedPlus`: the same shape with 75 row groups (~1.1 MB), just over the open's tail window.
  * - `wide`: 320 columns × 4 row groups: a footer over 128 KiB.
  * - `big`: ≥ 128 MiB, 16 row groups.
  * - `small`: one row group × 12 columns (~20 KiB), for "open 2,000 files".
@@ -105,6 +106,8 @@ export interface FixtureSpec {
 export const FIXTURES = {
   /** The real case from DESIGN.md: ~760 KB, 50 row groups × 12 mixed columns (600 column chunks). */
   seed: { name: 'seed', file: 'seed-50rg-12col-v3.parquet', make: () => toParquet(mixedTable(12, 50, 200, 1), 200) },
+  /** Like `seed` with 75 row groups (~1.1 MB): just over the open's tail window (786 KiB). */
+  seedPlus: { name: 'seedPlus', file: 'seed-75rg-12col.parquet', make: () => toParquet(mixedTable(12, 75, 200, 6), 200) },
   /** 320 columns × 4 row groups: the footer alone is > 128 KiB. */
   wide: { name: 'wide', file: 'wide-320col.parquet', make: () => toParquet(mixedTable(320, 4, 200, 2), 200) },
   /** ≥ 128 MiB in 16 row groups of random doubles and strings. */

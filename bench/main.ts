@@ -18,6 +18,7 @@ import { DEFAULT_FOOTER_WINDOW } from '../src/parquet/footer.js';
 import type { Backend } from '../src/types.js';
 import { checkTargets, checksFail } from './check.js';
 import { datasetLines, runDatasetBench } from './dataset.js';
+import { DROPIN_CELLS, dropInTable, runDropIn } from './dropin.js';
 import { FIXTURE_DIR, FIXTURES, fixture, type FixtureSpec } from './fixtures.js';
 import { expectation, type Expectation } from '../src/cli/bench/expect.js';
 import { runCell, type CellResult, type Model } from './measure.js';
@@ -163,7 +164,7 @@ async function runMatrix(check: boolean, model: Model, iterations: number, manyC
     }
 
     const seedCase = FILES.seed as FileCase;
-    const progress = new Progress(jobs.length + s3CellCount(check, seedCase.scenarios(parquetMetadata(bytes.seed as Uint8Array)).length) + 2 + MANY_FILES_PEERS.length);
+    const progress = new Progress(jobs.length + s3CellCount(check, seedCase.scenarios(parquetMetadata(bytes.seed as Uint8Array)).length) + 2 + MANY_FILES_PEERS.length + DROPIN_CELLS + 1);
     const cells: CellResult[] = [];
     for (const j of jobs) {
       progress.step(`${j.file} · ${j.scenario.id} · ${j.reader.id}`);
@@ -200,12 +201,14 @@ async function runMatrix(check: boolean, model: Model, iterations: number, manyC
     const ours = oursManyFiles();
     await runMany(ours, 'cold');
     await runMany(ours, 'warm');
+    const matrixFiles = Object.values(files).map((f) => ({ name: f.name, key: f.spec.file, scenarios: f.scenarios(parquetMetadata(bytes[f.spec.name] as Uint8Array)) }));
+    const dropin = await runDropIn(server, backend, matrixFiles, { check, iterations, budgetMs: CELL_BUDGET_MS, model }, (what) => progress.step(what));
     progress.end();
     process.stderr.write('dataset section…\n');
     const dataset = await runDatasetBench(server, { check, model });
     console.log(`\n${datasetLines(dataset).join('\n')}`);
 
-    const results: BenchResults = { when: new Date().toISOString(), model, countsFrom: 'server', cells: withRatios(cells), manyFiles, dataset };
+    const results: BenchResults = { when: new Date().toISOString(), model, countsFrom: 'server', cells: withRatios(cells), manyFiles, dataset, dropin };
     results.checks = checkTargets(results);
     await writeOutputs(results, check);
     const disagree = [...cells.filter((c) => c.clientAgrees === false), ...manyFiles.filter((m) => m.clientAgrees === false)];
@@ -227,6 +230,7 @@ async function runMatrix(check: boolean, model: Model, iterations: number, manyC
 
 async function writeOutputs(results: BenchResults, check: boolean): Promise<void> {
   console.log(`\n${terminalTable(results)}`);
+  if (results.dropin) console.log(`\ndrop-in decoders:\n${dropInTable(results.dropin)}`);
   if (results.checks) {
     console.log('\ntargets:');
     for (const c of results.checks) {
@@ -236,7 +240,7 @@ async function writeOutputs(results: BenchResults, check: boolean): Promise<void
   await mkdir(RESULTS_DIR, { recursive: true });
   const base = check ? 'check' : 'latest';
   await writeFile(join(RESULTS_DIR, `${base}.json`), `${JSON.stringify(results, null, 2)}\n`);
-  await writeFile(join(RESULTS_DIR, `${base}.md`), `${markdownTable(results)}\n`);
+  await writeFile(join(RESULTS_DIR, `${base}.md`), `${markdownTable(results)}\n${results.dropin ? `\n${dropInTable(results.dropin)}\n` : ''}`);
   await writeFile(join(RESULTS_DIR, `${base}.html`), htmlReport(results));
   // The README's picture: the seed file's full read alone.
   const seedFull = { ...results, cells: results.cells.filter((c) => c.file === 'seed' && c.scenario === 'full') };

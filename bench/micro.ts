@@ -23,6 +23,7 @@ import { memoryBackend } from '../src/backends/memory/backend.js';
 import { BufferReader } from '../src/buffer-reader/buffer-reader.js';
 import { RangeReader } from '../src/range-reader/range-reader.js';
 import { SeekFrom } from '../src/range-reader/seek-from.js';
+import { loneRead } from './lone-read.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -251,8 +252,12 @@ async function main(): Promise<void> {
   console.log(line(header));
   for (const r of rows) console.log(line(r));
 
+  const lone = await loneRead(data);
+  console.log(`lone readAt (cold, ${lone.readBytes} B, median of ${lone.reads}): ${lone.readAtUs} µs = backend read ${lone.directUs} µs + one turn ${lone.turnUs} µs + reader ${lone.overheadUs} µs`);
+
   await mkdir(dirname(RESULTS), { recursive: true });
   const report = {
+    loneRead: lone,
     date: new Date().toISOString(),
     node: process.version,
     cpu: cpus()[0]?.model ?? 'unknown',

@@ -12,6 +12,7 @@ export interface ManyFilesResult {
   wallMs: number;
   clientAgrees?: boolean;
 }
+import type { DropInResults } from './dropin.js';
 
 export interface BenchResults {
   when: string;
@@ -22,6 +23,8 @@ export interface BenchResults {
   /** The "dataset" section (bench/dataset.ts). */
   dataset?: import('./dataset.js').DatasetBench;
   checks?: { name: string; ok: boolean; detail: string; advisory?: string }[];
+  /** The "drop-in" section (bench/dropin.ts). */
+  dropin?: DropInResults;
 }
 
 const mb = (n: number) => (n / 1e6).toFixed(n >= 1e7 ? 0 : 2);

@@ -51,7 +51,7 @@ export { S3_DEFAULT_REGION, isDnsCompatibleBucket, encodeKey as encodeS3Key } fr
 export { S3_CREDENTIAL_REFRESH_MARGIN_MS, type S3CredentialsInput } from './backends/s3/credentials.js';
 export type { S3Credentials } from './backends/s3/signer.js';
 export { BufferReader, DEFAULT_CONCURRENCY, type BufferReaderOptions, type BufferReaderStats } from './buffer-reader/buffer-reader.js';
-export { BufferPool, DEFAULT_MAX_MEMORY, type BufferPoolOptions, type PoolMemory } from './buffer-reader/store.js';
+export { BufferPool, DEFAULT_MAX_MEMORY, type BufferPoolOptions, type PoolMemory } from './buffer-reader/pool.js';
 export {
   coalesceRanges,
   dropContained,
@@ -104,7 +104,7 @@ export type { RowStages } from './parquet/row-estimate.js';
 export { DEFAULT_FOOTER_WINDOW, readTail, type FooterOptions, type Tail } from './parquet/footer.js';
 export { columnChunkRanges, type ColumnChunkRange } from './parquet/metadata.js';
 export { createMetadataCache, sharedMetadataCache, metadataCacheKey, DEFAULT_METADATA_CACHE_BYTES, type CachedFooter, type MetadataCache } from './parquet/cache.js';
-export { DEFAULT_DECODE_TIMEOUT_MS, readBatches, readTable, type ReadTableOptions } from './parquet/decode.js';
+export { DEFAULT_DECODE_TIMEOUT_MS, readBatches, readTable, type DecodeSource, type ReadTableOptions } from './parquet/decode.js';
 export { initParquetWasm, type ParquetWasmSource } from './parquet/decode-page.js';
 export { toAsyncBuffer } from './adapters/hyparquet.js';
 export { toParquetWasmBlob, type BlobLike, type WasmBlobOptions } from './adapters/parquet-wasm.js';
@@ -132,7 +132,7 @@ export type { SpreadOptions, WaveMergeOptions } from './buffer-reader/coalesce.j
 export { spreadRequests, mergeForWave } from './buffer-reader/coalesce.js';
 export { MIN_SPREAD_PART, SMALL_GAP, minPartFor } from './buffer-reader/cost-model.js';
 export type { MemoryBackendOptions } from './backends/memory/backend.js';
-export type { Block } from './buffer-reader/store.js';
+export type { Block } from './buffer-reader/pool.js';
 export type { ReadObjectsOptions } from './parquet/source.js';
 export type { ReaderErrorOptions } from './errors.js';
 export type { ChainLoader } from './backends/s3/credentials.js';
@@ -152,3 +152,14 @@ export { HIVE_DEFAULT_PARTITION, hiveSegments, type Partitioning, type Partition
 export { S3_LIST_PRICE_USD, type DatasetPlan } from './dataset/plan.js';
 export { DEFAULT_SPLIT_BYTES, SPLIT_VERSION, readSplit, readSplitBatches, type DatasetSplit, type ReadSplitOptions, type SplitOptions, type SplitPartition } from './dataset/splits.js';
 export type { PartitionColumnType } from './dataset/arrow.js';
+export { CONNECTIONS_PER_ORIGIN, READERS_PER_POOL } from './connections.js';
+export { planWave, requestCap, type Wave, type WaveCaps } from './buffer-reader/wave.js';
+export { mapRequests } from './buffer-reader/coalesce.js';
+export { DEFAULT_BATCH_WINDOW_MS } from './buffer-reader/batch.js';
+export type { ReadCallOptions } from './buffer-reader/buffer-reader.js';
+export type { PlanModel } from './parquet/planner.js';
+export { SpanIndex } from './buffer-reader/span-index.js';
+export { openAsyncBuffer, openBlob, type DropIn, type DropInAsyncBuffer, type DropInBlob, type OpenBlobOptions } from './parquet/dropin.js';
+export { openArrowFileHandle, type OpenArrowOptions, type OpenedArrowFile } from './arrow/open.js';
+export { parseArrowFooter, type ArrowFooter } from './arrow/footer.js';
+export { readSuffix, extendSuffix, type Suffix } from './parquet/footer.js';

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { runtime } from '../runtime.js';
-import { ReaderError, isReaderError, type ErrorContext } from '../errors.js';
+import { ReaderError, type ErrorContext } from '../errors.js';
 import { withLimit } from '../layers/limit.js';
 import { withMetrics, type Metrics, type MetricsSnapshot } from '../layers/metrics.js';
 import { SeekFrom, seekTarget } from '../range-reader/seek-from.js';
@@ -9,59 +9,18 @@ import type { Backend } from '../types.js';
 import { assemble, sliceOrCopy, type Piece } from './assemble.js';
 import { unionRanges, type Span } from './coalesce.js';
 import { CostModel, type CostModelSnapshot } from './cost-model.js';
-import { Fetcher, type Fetch, type FetcherCounts } from './fetcher.js';
+import { Batcher, DEFAULT_BATCH_WINDOW_MS, type BatchEntry } from './batch.js';
+import { Fetcher, type Coverage, type FetcherCounts } from './fetcher.js';
 import { withCostObserver } from './observe.js';
 import { READAHEAD_INITIAL, READAHEAD_MAX, ReadAhead } from './readahead.js';
-import { BufferPool, type Block, type PoolMemory } from './store.js';
+import { Cursor } from './sequential.js';
+import { checkCount, type BufferReaderOptions, type ReadCallOptions } from './options.js';
+import { BufferPool, type PoolMemory } from './pool.js';
+import type { WaveCaps } from './wave.js';
+import { DEFAULT_CONCURRENCY } from '../connections.js';
 
-/**
- * Requests in flight at once per reader. A wave of a Parquet plan (a few dozen column chunks after
- * merging) should go out in one round trip, and S3 takes dozens of parallel GETs per client easily;
- * a cap below the wave adds round trips. 32 is half the shared HTTP pool's 64 sockets per origin, so
- * two readers can each send a full wave without queueing behind each other.
- */
-export const DEFAULT_CONCURRENCY = 32;
-
-export interface BufferReaderOptions {
-  /** Merge requests whose hole is at most this many bytes. Default: the cost model's (≈1.9 MiB for S3). */
-  gap?: number;
-  /** Largest merged request; longer spans are split into parallel parts. Default: the cost model's (16 MiB). */
-  maxRangeSize?: number;
-  /** Requests in flight at once. Default DEFAULT_CONCURRENCY. */
-  concurrency?: number;
-  /**
-   * Sequential read-ahead for `read()`, and for `readAt()` calls that follow each other: false/0
-   * turns it off, a number sets the largest window. Default 1 → 32 MiB.
-   */
-  readahead?: boolean | number | { initial?: number; max?: number };
-  /** The byte budget for this reader's buffers (ignored when `pool` is given). Default DEFAULT_MAX_MEMORY. */
-  maxMemory?: number;
-  /** A budget shared with other readers. */
-  pool?: BufferPool;
-  /** The object's size, when known: no size discovery, and reads at EOF cost nothing. */
-  size?: number;
-  /** Learn TTFB and bandwidth from completed requests to tune the defaults of `gap`/`maxRangeSize` (default true). */
-  adaptive?: boolean;
-  /** A cost model to start from and learn into (share one between readers of the same store). */
-  costModel?: CostModel;
-  /** Count every request with `withMetrics`; `stats().metrics` then has the request list. */
-  metrics?: boolean;
-  /** Read this version only (sent as If-Match where supported); otherwise the first response's ETag is pinned. */
-  etag?: string;
-  /**
-   * Read this version only, when the server sends no (strong) ETag: a response with another
-   * Last-Modified (or size) is `ConditionNotMatch`. Otherwise the first response's is pinned.
-   */
-  lastModified?: Date;
-  /**
-   * Called when a request finds the object changed (a 412, or a response of another ETag, size or
-   * Last-Modified), just before that read rejects with `ConditionNotMatch` (`ETAG_CHANGED`). The
-   * reader stays pinned to its version: a fresh reader reads the new one. May be called more than once.
-   */
-  onVersionChanged?: (err: ReaderError) => void;
-  /** Aborts every request of this reader. */
-  signal?: AbortSignal;
-}
+export { DEFAULT_CONCURRENCY };
+export type { BufferReaderOptions, ReadCallOptions };
 
 /**
  * `hits`/`misses`: reads (read/readAt/readRanges calls) served entirely from buffered bytes, or that
@@ -76,10 +35,6 @@ export interface BufferReaderStats extends FetcherCounts {
   metrics?: MetricsSnapshot;
 }
 
-function checkCount(n: unknown, what: string, context: ErrorContext, min = 0): asserts n is number {
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) throw new ReaderError('InvalidInput', `${what} must be an integer >= ${min}`, context, { code: 'INVALID_ARGUMENT' });
-}
-
 /**
  * A seekable reader over one object that turns many small reads into a few large, parallel requests
  * and keeps what it fetched, within a byte budget, across seeks in both directions.
@@ -89,16 +44,17 @@ function checkCount(n: unknown, what: string, context: ErrorContext, min = 0): a
  * allowed and reads there return 0. `readAt` clamps at EOF; a start at or past EOF is `RangeNotSatisfied`.
  */
 export class BufferReader implements AsyncIterable<Uint8Array> {
-  private pos = 0;
-  private current: { offset: number; data: Uint8Array; block?: Block; pinned: boolean } | undefined;
+  /** Position, current block and read-ahead of `read()`. */
+  private readonly cursor: Cursor;
   private readonly fetcher: Fetcher;
   private readonly metered: Metrics | undefined;
   private readonly pool: BufferPool;
   private readonly model: CostModel;
-  private readonly readahead: ReadAhead;
   /** Read-ahead of positional reads (`readAt`): its own state, so they never reset a `read()` scan. */
   private readonly positional: ReadAhead;
   private readonly controller = new AbortController();
+  /** Misses of the current turn, planned together (see batch.ts). */
+  private readonly batch: Batcher<Coverage>;
   private retiredBy: ReaderError | undefined;
   /** Requests in flight at once. */
   readonly concurrency: number;
@@ -132,8 +88,9 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
       ...(options.etag === undefined ? {} : { etag: options.etag }),
       ...(options.lastModified === undefined ? {} : { lastModified: options.lastModified }),
       ...(options.onVersionChanged ? { onVersionChanged: options.onVersionChanged } : {}),
-      onEvicted: (block) => this.onEvicted(block),
+      onEvicted: (block) => this.cursor.onEvicted(block),
     });
+    this.batch = new Batcher(options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS, (entries) => this.flushBatch(entries));
     const ra = options.readahead ?? true;
     let initial = READAHEAD_INITIAL;
     let max = READAHEAD_MAX;
@@ -144,7 +101,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     checkCount(max, 'readahead.max', context);
     // Half the budget at most, so the next window never evicts the one being read.
     max = Math.min(max, Math.floor(this.pool.maxMemory / 2));
-    this.readahead = new ReadAhead(Math.min(initial, max), max);
+    this.cursor = new Cursor(this.fetcher, this.pool, new ReadAhead(Math.min(initial, max), max), (spans) => this.batch.add(spans), (op) => this.ensureOpen(op));
     this.positional = new ReadAhead(Math.min(initial, max), max);
   }
 
@@ -177,9 +134,19 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     return this.options.maxRangeSize ?? this.model.maxRangeSize;
   }
 
+  /** The caps a wave is planned with now: gap, maxRangeSize, concurrency and the memory budget. */
+  caps(): WaveCaps {
+    return this.fetcher.caps();
+  }
+
+  /** Largest request whose bytes are buffered: min(maxRangeSize, maxMemory). */
+  get blockCap(): number {
+    return this.fetcher.blockCap;
+  }
+
   /** The current position. */
   get position(): number {
-    return this.pos;
+    return this.cursor.pos;
   }
 
   /** The object's size; asks the backend (HEAD) only when no response has told it yet. */
@@ -198,30 +165,6 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     checkCount(offset, 'offset', this.context('insert'));
     if (!(bytes instanceof Uint8Array)) throw new ReaderError('InvalidInput', 'insert needs a Uint8Array', this.context('insert'), { code: 'INVALID_ARGUMENT' });
     return this.fetcher.insert(offset, bytes);
-  }
-
-  // ---- the current block of sequential reads ---------------------------------------------------
-
-  /** An evicted block that `read` is still serving from stays counted, as pinned, until it moves on. */
-  private onEvicted(block: Block): void {
-    const cur = this.current;
-    if (cur && cur.block === block && !cur.pinned) {
-      cur.pinned = true;
-      this.pool.pin(cur.data.byteLength);
-    }
-  }
-
-  private setCurrent(piece: Piece, block: Block | undefined): void {
-    const old = this.current;
-    if (old?.pinned) this.pool.unpin(old.data.byteLength);
-    const pinned = block === undefined || !this.pool.has(block);
-    this.current = { ...piece, ...(block ? { block } : {}), pinned };
-    if (pinned) this.pool.pin(piece.data.byteLength);
-  }
-
-  private inCurrent(pos: number): boolean {
-    const cur = this.current;
-    return cur !== undefined && pos >= cur.offset && pos < cur.offset + cur.data.byteLength;
   }
 
   // ---- random access ---------------------------------------------------------------------------
@@ -244,20 +187,22 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
 
   /**
    * The bytes of each range, in the order asked: all ranges planned together (merged, split, fetched
-   * in parallel). An end past EOF is clamped (short result); a start at or past EOF is
-   * `RangeNotSatisfied`; length 0 gives an empty result without a request. No read-ahead: the list
-   * is the caller's plan.
+   * in parallel), and together with every other read that misses the buffer in the same turn. An end
+   * past EOF is clamped (short result); a start at or past EOF is `RangeNotSatisfied`; length 0 gives
+   * an empty result without a request. No read-ahead: the list is the caller's plan.
    */
-  async readRanges(ranges: readonly Span[]): Promise<Uint8Array[]> {
+  async readRanges(ranges: readonly Span[], opts: ReadCallOptions = {}): Promise<Uint8Array[]> {
     this.ensureOpen('readRanges');
     if (!Array.isArray(ranges)) throw new ReaderError('InvalidInput', 'readRanges needs an array of ranges', this.context('readRanges'), { code: 'INVALID_ARGUMENT' });
-    return this.readSpans(this.clampSpans(ranges, 'readRanges'), 'readRanges');
+    return this.readSpans(this.clampSpans(ranges, 'readRanges'), 'readRanges', [], opts.signal);
   }
 
   /**
    * `length` bytes at `offset` (fewer at EOF; `RangeNotSatisfied` for a start at or past EOF).
    *
-   * A `readAt` after a jump fetches exactly what it asks. One that starts where the previous `readAt`
+   * Reads that miss the buffer in the same turn of the event loop (`Promise.all` of slices, a
+   * decoder's burst) are planned as one wave: `batchWindowMs`. A `readAt` after a jump fetches
+   * exactly what it asks (merged with its batch). One that starts where the previous `readAt`
    * ended (or at most READAHEAD_SEQUENTIAL_SLACK bytes after) is sequential and gets read-ahead
    * windows as `read()` does: a window from there if its bytes are not buffered, then doubling
    * windows in the background. So a decoder that reads forward by position (hyparquet slices,
@@ -265,24 +210,31 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
    * `read()`'s (half the budget) and only fetched when the budget has room; `readahead: false` turns
    * them off. Calls issued together without awaiting (`Promise.all`) are seen in the order issued.
    */
-  async readAt(offset: number, length: number): Promise<Uint8Array> {
+  async readAt(offset: number, length: number, opts: ReadCallOptions = {}): Promise<Uint8Array> {
     this.ensureOpen('readAt');
     const spans = this.clampSpans([{ offset, length }], 'readAt');
-    const own = this.readAheadAt(spans[0] as Span);
-    const [out] = await this.readSpans(spans, 'readAt', own);
+    const window = this.readAheadAt(spans[0] as Span);
+    const [out] = await this.readSpans(spans, 'readAt', window, opts.signal);
     return out as Uint8Array;
   }
 
-  /** Reads clamped spans; `own`: read-ahead fetches this call just started (waiting on them is not a join). */
-  private async readSpans(spans: Span[], op: string, own: readonly Fetch[] = []): Promise<Uint8Array[]> {
-    const { pieces, waits, fromBuffer } = this.fetcher.cover(unionRanges(spans), 'need', own);
-    const counts = this.fetcher.counts;
-    if (waits === 0) counts.hits++;
-    else counts.misses++;
-    counts.bytesFromBuffer += fromBuffer;
+  /**
+   * Reads clamped spans. Spans that are all buffered or in flight are served now; otherwise the read
+   * joins the batch of this turn, with `window` (its read-ahead) to be fetched along.
+   */
+  private async readSpans(spans: Span[], op: string, window: readonly Span[], signal: AbortSignal | undefined): Promise<Uint8Array[]> {
+    const union = unionRanges(spans);
+    const f = this.fetcher;
     let resolved: Piece[];
     try {
-      resolved = await this.fetcher.resolve(pieces);
+      let cov: Coverage;
+      if (f.missing(union)) cov = await this.batch.add(union, window, signal);
+      else cov = f.cover(union, 'need', { hold: true });
+      const counts = f.counts;
+      if (cov.waits === 0) counts.hits++;
+      else counts.misses++;
+      counts.bytesFromBuffer += cov.fromBuffer;
+      resolved = await f.resolve(cov, signal);
     } catch (err) {
       throw this.retiredBy ?? err; // retired mid-read: its requests were aborted because the object changed
     }
@@ -291,21 +243,67 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
   }
 
   /**
-   * Starts the read-ahead windows of a positional read of `span` (synchronously, before the read
-   * plans its own request, which then joins them). Returns the fetches started.
+   * Plans a batch (synchronously, at the end of its window): in offset order, in sub-batches of at
+   * most the budget each (so a batch of small reads is buffered like the reads alone would be, not
+   * streamed through; catalogue case 24), each sub-batch as one wave with its callers' read-ahead
+   * windows merged in when the budget has room for them; then each caller's share.
    */
-  private readAheadAt(span: Span): Fetch[] {
+  private flushBatch(entries: readonly BatchEntry<Coverage>[]): void {
+    const f = this.fetcher;
+    if (f.closed) throw this.retiredBy ?? new ReaderError('Aborted', 'the reader was closed while this read waited', this.context('read'), { code: 'ABORTED' });
+    const sorted = [...entries].sort((a, b) => (a.spans[0]?.offset ?? 0) - (b.spans[0]?.offset ?? 0));
+    let group: BatchEntry<Coverage>[] = [];
+    let bytes = 0;
+    const plan = (): void => {
+      const only = group[0] as BatchEntry<Coverage>;
+      if (group.length === 1 && only.extra.length === 0) {
+        // A lone read: its own wave, planned and held in one pass.
+        only.settle(f.cover(only.spans, 'need', { hold: true }));
+        group = [];
+        bytes = 0;
+        return;
+      }
+      const need = group.flatMap((e) => e.spans);
+      const extra = group.flatMap((e) => e.extra);
+      const extraBytes = extra.reduce((n, x) => n + x.length, 0);
+      // Windows are optional: along with the wave while the budget has room next to what is in flight.
+      const room = f.pool.maxMemory - f.pool.memory().inFlight - bytes;
+      const along = extraBytes > 0 && extraBytes <= room;
+      // One read larger than the budget streams through; a batch of several keeps to the block cap.
+      const { started } = f.cover(unionRanges(along ? [...need, ...extra] : need), 'need', { count: false, stream: group.length === 1 });
+      if (!along && extra.length > 0) started.push(...f.cover(unionRanges(extra), 'optional', { count: false }).started);
+      for (const e of group) e.settle(f.cover(e.spans, 'need', { own: started, hold: true }));
+      group = [];
+      bytes = 0;
+    };
+    for (const e of sorted) {
+      const n = e.spans.reduce((sum, x) => sum + x.length, 0);
+      if (group.length > 0 && bytes + n > f.pool.maxMemory) plan();
+      group.push(e);
+      bytes += n;
+    }
+    if (group.length > 0) plan();
+  }
+
+  /**
+   * The read-ahead of a positional read of `span`: background windows start now; the window the
+   * read waits for is returned, to be fetched along with its batch (what the open batch already
+   * wants counts as covered). Advances the read-ahead state.
+   */
+  private readAheadAt(span: Span): Span[] {
     const f = this.fetcher;
     if (span.length === 0 || this.positional.max === 0) return [];
-    const covered = f.blocks.find(span.offset) !== undefined || f.fetches.find(span.offset) !== undefined;
-    const started: Fetch[] = [];
+    const covered = f.blocks.find(span.offset) !== undefined || f.fetches.find(span.offset) !== undefined || this.batch.covers(span.offset);
+    const windows: Span[] = [];
     for (const w of this.positional.plan(span.offset, covered, Math.min(span.length, f.blockCap), f.knownSize, 'exact')) {
       const length = f.knownSize === undefined ? w.length : Math.min(w.length, f.knownSize - w.offset);
-      // Optional even when the read waits for it: without room, the read fetches just its own bytes.
-      if (length > 0) started.push(...f.cover([{ offset: w.offset, length }], 'optional').started);
+      if (length <= 0) continue;
+      // The window this read waits for goes with its batch; a background one (for later reads) starts now.
+      if (w.sync) windows.push({ offset: w.offset, length });
+      else f.cover([{ offset: w.offset, length }], 'optional');
     }
     this.positional.advance(span.offset, span.length);
-    return started;
+    return windows;
   }
 
   /**
@@ -316,8 +314,9 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
   async prefetch(ranges: readonly Span[]): Promise<{ requests: number; bytes: number }> {
     this.ensureOpen('prefetch');
     if (!Array.isArray(ranges)) throw new ReaderError('InvalidInput', 'prefetch needs an array of ranges', this.context('prefetch'), { code: 'INVALID_ARGUMENT' });
-    const { pieces, started } = this.fetcher.cover(unionRanges(this.clampSpans(ranges, 'prefetch')), 'optional');
-    await this.fetcher.resolve(pieces);
+    const cov = this.fetcher.cover(unionRanges(this.clampSpans(ranges, 'prefetch')), 'optional');
+    const { started } = cov;
+    await this.fetcher.resolve(cov);
     return { requests: started.length, bytes: started.reduce((n, f) => n + (f.end - f.offset), 0) };
   }
 
@@ -326,77 +325,9 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
   /** Moves the position; returns it. Never drops buffered data. */
   async seek(to: SeekFrom): Promise<number> {
     this.ensureOpen('seek');
-    const target = await seekTarget(to, this.pos, () => this.size(), this.context('seek'));
-    this.pos = target;
+    const target = await seekTarget(to, this.cursor.pos, () => this.size(), this.context('seek'));
+    this.cursor.pos = target;
     return target;
-  }
-
-  /** Starts the read-ahead windows for a read at `pos` (once per read: the state machine counts reads). */
-  private readAhead(pos: number, want: number): void {
-    const f = this.fetcher;
-    const covered = this.inCurrent(pos) || f.blocks.find(pos) !== undefined || f.fetches.find(pos) !== undefined;
-    for (const w of this.readahead.plan(pos, covered, Math.min(want, f.blockCap), f.knownSize)) {
-      const length = f.knownSize === undefined ? w.length : Math.min(w.length, f.knownSize - w.offset);
-      if (length > 0) f.cover([{ offset: w.offset, length }], w.sync ? 'need' : 'optional');
-    }
-  }
-
-  /** Up to `max` bytes at the position (a view), advancing it; undefined at the end. */
-  private async nextPiece(max: number, want: number): Promise<Uint8Array | undefined> {
-    const f = this.fetcher;
-    const pos = this.pos;
-    if (f.knownSize !== undefined && pos >= f.knownSize) return undefined;
-    const joined = !this.inCurrent(pos) && f.blocks.find(pos) === undefined && f.fetches.find(pos) !== undefined;
-    this.readAhead(pos, want);
-    let waited = false;
-    for (let round = 0; ; round++) {
-      if (f.knownSize !== undefined && pos >= f.knownSize) return undefined;
-      const cur = this.current;
-      if (cur && this.inCurrent(pos)) {
-        const piece = cur.data.subarray(pos - cur.offset, Math.min(cur.data.byteLength, pos - cur.offset + max));
-        if (cur.block && !cur.pinned) this.pool.touch(cur.block);
-        this.pos = pos + piece.byteLength;
-        this.readahead.advance(pos, piece.byteLength);
-        if (waited) f.counts.misses++;
-        else {
-          f.counts.hits++;
-          f.counts.bytesFromBuffer += piece.byteLength;
-        }
-        if (joined) f.counts.joins++;
-        return piece;
-      }
-      if (round > 3) throw new ReaderError('Unexpected', 'backend returned no bytes before the end of the object', this.context('read'), { code: 'EMPTY_READ' });
-      const block = f.blocks.find(pos);
-      if (block) {
-        this.setCurrent(block, block);
-        continue;
-      }
-      let fetch: Fetch | undefined = f.fetches.find(pos);
-      if (!fetch) {
-        // Read-ahead is off, or was refused room: fetch what this read asks for.
-        const length = Math.min(Math.max(1, Math.min(want, f.blockCap)), (f.knownSize ?? Infinity) - pos);
-        f.cover([{ offset: pos, length }], 'need');
-        fetch = f.fetches.find(pos) as Fetch;
-      }
-      waited = true;
-      let data: Uint8Array;
-      try {
-        data = await fetch.promise;
-      } catch (err) {
-        if (isReaderError(err, 'RangeNotSatisfied')) return undefined; // at or past the end
-        throw err;
-      }
-      this.ensureOpen('read');
-      const landed = f.blocks.find(fetch.offset);
-      if (landed && landed.data === data) this.setCurrent({ offset: fetch.offset, data }, landed);
-      else if (data.byteLength <= f.blockCap) this.setCurrent({ offset: fetch.offset, data }, undefined);
-      else {
-        // Joined a request streamed through for a read larger than the budget: keep (pinned) one
-        // block of it from the position, copied, so the big buffer is not held on our account.
-        const from = pos - fetch.offset;
-        this.setCurrent({ offset: pos, data: new Uint8Array(data.subarray(from, from + f.blockCap)) }, undefined);
-      }
-    }
   }
 
   /**
@@ -407,7 +338,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     this.ensureOpen('read');
     if (!(buf instanceof Uint8Array)) throw new ReaderError('InvalidInput', 'read needs a Uint8Array', this.context('read'), { code: 'INVALID_ARGUMENT' });
     if (buf.byteLength === 0) return 0;
-    const piece = await this.nextPiece(buf.byteLength, buf.byteLength);
+    const piece = await this.cursor.next(buf.byteLength, buf.byteLength);
     if (!piece) return 0;
     buf.set(piece);
     return piece.byteLength;
@@ -416,9 +347,9 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
   /** Drops every buffer and aborts requests in flight. Further calls throw `InvalidInput`. */
   async close(): Promise<void> {
     if (this.fetcher.closed) return;
+    this.batch.close(this.retiredBy ?? new ReaderError('Aborted', 'the reader was closed while this read waited', this.context('read'), { code: 'ABORTED' }));
     this.controller.abort();
-    if (this.current?.pinned) this.pool.unpin(this.current.data.byteLength);
-    this.current = undefined;
+    this.cursor.release();
     await this.fetcher.close();
   }
 
@@ -441,8 +372,8 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     for (;;) {
       this.ensureOpen('read');
       // With read-ahead on, its windows decide the request sizes; off, fetch a first window's worth.
-      const want = this.readahead.max === 0 ? Math.min(READAHEAD_INITIAL, this.fetcher.blockCap) : 0;
-      const piece = await this.nextPiece(Infinity, want);
+      const want = this.cursor.readahead.max === 0 ? Math.min(READAHEAD_INITIAL, this.fetcher.blockCap) : 0;
+      const piece = await this.cursor.next(Infinity, want);
       if (!piece) return;
       yield sliceOrCopy(piece, 0, piece.byteLength);
     }

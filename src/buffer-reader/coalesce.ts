@@ -1,7 +1,7 @@
 /**
  * Request planning as pure functions: no I/O, no clock, no state. A range is `{ offset, length }`
  * covering `[offset, offset + length)` (end exclusive). Zero-length ranges ask for nothing and are
- * dropped. The Parquet planner reuses `planRequests` to show a plan before any byte moves.
+ * dropped. The primitives of the one wave planner (`planWave`, src/buffer-reader/wave.ts).
  */
 import { ReaderError } from '../errors.js';
 
@@ -151,8 +151,6 @@ export interface SpreadOptions {
 export interface PlanOptions extends CoalesceOptions {
   /** Split merged requests longer than `maxRangeSize` into parallel parts (default true). */
   split?: boolean;
-  /** Also spread a wave over idle connections (see `spreadRequests`). */
-  spread?: SpreadOptions;
 }
 
 export interface WaveMergeOptions extends CoalesceOptions {
@@ -230,16 +228,17 @@ export function spreadRequests(requests: readonly Span[], opts: SpreadOptions): 
 }
 
 /**
- * The whole plan for a list of ranges: coalesce, split, and map inputs to requests both ways.
- * Pure: the same input gives the same plan.
+ * The plan for a list of ranges without a wave's spreading: coalesce, split, and map inputs to
+ * requests both ways. Pure: the same input gives the same plan. (A reader's wave is `planWave`.)
  */
 export function planRequests(ranges: readonly Span[], opts: PlanOptions): RequestPlan {
-  const merged = opts.spread
-    ? mergeForWave(dropContained(sortRanges(ranges)), { ...opts, parallel: opts.spread.parallel, smallGap: opts.spread.smallGap ?? 0 })
-    : coalesceRanges(ranges, opts);
-  const split = opts.split === false ? merged : merged.flatMap((m) => splitRange(m, opts.maxRangeSize));
-  const parts = opts.spread ? spreadRequests(split, opts.spread) : split;
-  const requests: PlannedRequest[] = parts.map((p) => ({ ...p, inputs: [] }));
+  const merged = coalesceRanges(ranges, opts);
+  return mapRequests(ranges, opts.split === false ? merged : merged.flatMap((m) => splitRange(m, opts.maxRangeSize)));
+}
+
+/** Maps input ranges to the sorted, disjoint requests `parts` that hold their bytes, both ways. */
+export function mapRequests(ranges: readonly Span[], parts: readonly Span[]): RequestPlan {
+  const requests: PlannedRequest[] = parts.map((p) => ({ offset: p.offset, length: p.length, inputs: [] }));
   const requestsOf: number[][] = ranges.map(() => []);
   ranges.forEach((r, i) => {
     if (r.length === 0) return;

@@ -1,47 +1,20 @@
 /**
- * The fetching half of a BufferReader: which bytes are buffered, which are in flight, and the
- * requests for the rest — planned (merged, split), bounded in concurrency, de-duplicated while in
- * flight, checked, and admitted into the budget.
+ * The I/O half of a BufferReader: the requests for what its state (state.ts) does not hold —
+ * planned by the one wave planner, bounded in concurrency, de-duplicated while in flight, checked,
+ * and admitted into the budget.
  */
 import { collectBody } from '../body.js';
-import { ReaderError, isReaderError, type ErrorContext } from '../errors.js';
+import { ReaderError, abortError, isReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ReadOptions } from '../types.js';
-import { checkVersion, isStrongEtag, versionChangedError, type ObjectVersion } from '../version.js';
+import { isStrongEtag, versionChangedError } from '../version.js';
 import type { Piece } from './assemble.js';
-import { dropContained, mergeForWave, sortRanges, splitRange, spreadRequests, type Span } from './coalesce.js';
-import { SMALL_GAP, minPartFor } from './cost-model.js';
-import { BufferPool, SpanIndex, blockEnd, type Block, type BlockOwner } from './store.js';
+import type { Span } from './coalesce.js';
+import { blockEnd, type BufferPool, type Block } from './pool.js';
+import type { SpanIndex } from './span-index.js';
+import { ReaderState, type Fetch, type FetcherCounts } from './state.js';
+import { planWave, requestCap, type WaveCaps } from './wave.js';
 
-/**
- * A request in flight. Its promise resolves to the bytes from `offset`: shorter than asked only at
- * EOF, empty when `offset` turned out to be at or past EOF.
- */
-export interface Fetch {
-  offset: number;
-  /** Nominal end (exclusive). */
-  end: number;
-  /** Lands in the budget (reserved); otherwise streamed through to its readers only. */
-  buffered: boolean;
-  promise: Promise<Uint8Array>;
-}
-
-export interface FetcherCounts {
-  hits: number;
-  misses: number;
-  joins: number;
-  bytesFromBuffer: number;
-  bytesFetched: number;
-  bytesStreamed: number;
-  requests: number;
-  evictions: number;
-  /**
-   * Body bytes that crossed the wire for this reader's requests: `bytesFetched` plus what a server
-   * sent outside the asked range (all of the object when it ignored Range) and the reader skipped.
-   */
-  bytesReceived: number;
-  /** Requests the server answered with the whole object, ignoring Range (200, not 206). */
-  rangesIgnored: number;
-}
+export type { Fetch, FetcherCounts };
 
 export interface FetcherSettings {
   /** Merge gap and request cap, read at each plan (so an adaptive model's changes apply). */
@@ -67,17 +40,27 @@ export interface Coverage {
   waits: number;
   /** Bytes already buffered. */
   fromBuffer: number;
+  /** The caller holds its fetches (counted in their `waiters`) until `resolve` ends. */
+  held: boolean;
 }
 
-export class Fetcher implements BlockOwner {
-  readonly blocks = new SpanIndex<Block>(blockEnd);
-  readonly fetches = new SpanIndex<Fetch>((f) => f.end);
-  readonly counts: FetcherCounts = { hits: 0, misses: 0, joins: 0, bytesFromBuffer: 0, bytesFetched: 0, bytesStreamed: 0, requests: 0, evictions: 0, bytesReceived: 0, rangesIgnored: 0 };
-  knownSize: number | undefined;
-  etag: string | undefined;
-  lastModified: Date | undefined;
-  closed = false;
-  private readonly ownerId = BufferPool.ownerId();
+export interface CoverOptions {
+  /** Fetches the caller itself just started (its read-ahead): waiting on them is not a join. */
+  own?: readonly Fetch[];
+  /** The caller will wait through `resolve` and may detach: count it among each fetch's waiters. */
+  hold?: boolean;
+  /** Count joins (false for a batch's own planning pass: its callers count). Default true. */
+  count?: boolean;
+  /**
+   * `need` only: a wave larger than the whole budget is streamed through (default true). False for a
+   * batch of several reads: its requests stay within the block cap and are buffered while there is room.
+   */
+  stream?: boolean;
+}
+
+export class Fetcher {
+  /** The one owner of what is buffered, in flight and counted. */
+  readonly state: ReaderState;
 
   constructor(
     /** The backend requests go to (already wrapped in the reader's limit). */
@@ -88,30 +71,49 @@ export class Fetcher implements BlockOwner {
     readonly pool: BufferPool,
     private readonly settings: FetcherSettings,
   ) {
-    this.knownSize = settings.size;
-    this.etag = settings.etag;
-    this.lastModified = settings.lastModified;
+    this.state = new ReaderState(backend.kind, path, pool, settings);
+  }
+
+  get blocks(): SpanIndex<Block> {
+    return this.state.blocks;
+  }
+
+  get fetches(): SpanIndex<Fetch> {
+    return this.state.fetches;
+  }
+
+  get counts(): FetcherCounts {
+    return this.state.counts;
+  }
+
+  get knownSize(): number | undefined {
+    return this.state.knownSize;
+  }
+
+  get closed(): boolean {
+    return this.state.closed;
   }
 
   context(op: string, extra: ErrorContext = {}): ErrorContext {
-    return { backend: this.backend.kind, op, path: this.path, ...extra };
+    return this.state.context(op, extra);
+  }
+
+  insert(offset: number, bytes: Uint8Array): number {
+    return this.state.insert(offset, bytes);
+  }
+
+  missing(spans: readonly Span[]): boolean {
+    return this.state.missing(spans);
   }
 
   /** Largest request whose result is buffered: a block never exceeds the budget. */
   get blockCap(): number {
-    return Math.max(1, Math.min(this.settings.maxRangeSize(), this.pool.maxMemory));
+    return requestCap(this.caps());
   }
 
-  /**
-   * Records what a response says of the object. The first ETag, size and Last-Modified seen (or
-   * given) pin the version; a response that differs in any of them means the object changed:
-   * `ConditionNotMatch` (`ETAG_CHANGED`), never bytes of two versions.
-   */
-  learn(meta: ObjectVersion): void {
-    checkVersion({ etag: this.etag, size: this.knownSize, lastModified: this.lastModified }, meta, 'while reading', this.context('read'));
-    this.etag ??= meta.etag;
-    this.knownSize ??= meta.size;
-    this.lastModified ??= meta.lastModified;
+  /** The caps a wave is planned with now (an adaptive model's changes apply at each plan). */
+  caps(): WaveCaps {
+    return { gap: this.settings.gap(), maxRangeSize: this.settings.maxRangeSize(), maxMemory: this.pool.maxMemory, concurrency: this.settings.concurrency };
   }
 
   /** Tells `onVersionChanged` about a ConditionNotMatch (from the server's 412 or from `learn`), then rethrows it. */
@@ -123,61 +125,27 @@ export class Fetcher implements BlockOwner {
   async stat(): Promise<number> {
     try {
       const meta = await this.io.stat(this.path, { signal: this.settings.signal });
-      this.learn(meta);
+      this.state.learn(meta);
       return meta.size;
     } catch (err) {
       return this.changed(err);
     }
   }
 
-  /** Called by the pool when one of our blocks leaves the LRU. */
-  onEvicted(block: Block, reason: 'evict' | 'delete'): void {
-    if (!this.blocks.remove(block)) return;
-    if (reason === 'evict') this.counts.evictions++;
-    this.settings.onEvicted?.(block);
-  }
-
-  /** Adds bytes to the budget as a block unless they overlap one; false when refused. */
-  private admit(offset: number, data: Uint8Array): boolean {
-    if (data.byteLength === 0 || this.closed || this.blocks.overlaps(offset, offset + data.byteLength)) return false;
-    const block: Block = { offset, data, owner: this, key: `${this.ownerId}:${offset}` };
-    this.blocks.insert(block);
-    if (this.pool.admit(block)) return true;
-    this.blocks.remove(block);
-    return false;
-  }
-
-  /**
-   * Adds bytes the caller already holds (a footer read, say) at `offset`, so reads of them cost
-   * nothing. Only the parts not already buffered or in flight are added (as views of `bytes`); bytes
-   * over the budget are not kept. Returns the bytes added.
-   */
-  insert(offset: number, bytes: Uint8Array): number {
-    let added = 0;
-    const end = offset + bytes.byteLength;
-    for (let p = offset; p < end; ) {
-      const covering = this.blocks.find(p) ?? this.fetches.find(p);
-      if (covering) {
-        p = 'data' in covering ? blockEnd(covering) : covering.end;
-        continue;
-      }
-      const q = Math.min(end, this.blocks.nextStart(p), this.fetches.nextStart(p));
-      if (this.pool.reserve(q - p)) {
-        this.pool.release(q - p);
-        if (this.admit(p, bytes.subarray(p - offset, q - offset))) added += q - p;
-      }
-      p = q;
-    }
-    return added;
-  }
-
   /** Starts one request and registers it as in flight (synchronously, so later reads can join it). */
-  private start(span: Span, buffered: boolean): Fetch {
+  private start(span: Span, buffered: boolean, background: boolean): Fetch {
     const context = this.context('read', { range: span });
-    const fetch: Fetch = { offset: span.offset, end: span.offset + span.length, buffered, promise: undefined as never };
+    // Its own signal, aborted with the reader's (a listener, removed when it ends: cheaper than AbortSignal.any).
+    const controller = new AbortController();
+    const signal = controller.signal;
+    const outer = this.settings.signal;
+    const onOuter = (): void => controller.abort(outer.reason);
+    if (outer.aborted) onOuter();
+    else outer.addEventListener('abort', onOuter, { once: true });
+    const fetch: Fetch = { offset: span.offset, end: span.offset + span.length, buffered, background, waiters: 0, abort: () => controller.abort(), promise: undefined as never };
     const run = async (): Promise<Uint8Array> => {
-      const opts: ReadOptions = { signal: this.settings.signal };
-      if (isStrongEtag(this.etag) && this.backend.capabilities.ifMatch) opts.ifMatch = this.etag;
+      const opts: ReadOptions = { signal };
+      if (isStrongEtag(this.state.etag) && this.backend.capabilities.ifMatch) opts.ifMatch = this.state.etag;
       this.counts.requests++;
       let res;
       try {
@@ -186,7 +154,7 @@ export class Fetcher implements BlockOwner {
         if (!isReaderError(err, 'RangeNotSatisfied')) throw err;
         // A part planned past an unknown EOF (the tail of a split read): it holds no bytes. Learn
         // the size from the error, or ask (a 416 need not carry it), and answer empty past EOF.
-        if (typeof err.context.size === 'number') this.learn({ size: err.context.size });
+        if (typeof err.context.size === 'number') this.state.learn({ size: err.context.size });
         const pinned = this.knownSize;
         if (pinned === undefined) await this.stat();
         if (span.offset >= (this.knownSize as number)) return new Uint8Array(0);
@@ -195,7 +163,7 @@ export class Fetcher implements BlockOwner {
         throw err;
       }
       try {
-        this.learn(res.meta);
+        this.state.learn(res.meta);
       } catch (err) {
         res.body[Symbol.asyncIterator]().return?.()?.catch(() => undefined); // none of its bytes are wanted
         throw err;
@@ -214,14 +182,16 @@ export class Fetcher implements BlockOwner {
     // Bookkeeping runs before any waiter resumes: the bytes are buffered (or not) by then.
     fetch.promise = run().catch((err: unknown) => this.changed(err)).then(
       (data) => {
+        outer.removeEventListener('abort', onOuter);
         this.fetches.remove(fetch);
         if (buffered) {
           this.pool.release(span.length);
-          this.admit(span.offset, data);
+          this.state.admit(span.offset, data);
         }
         return data;
       },
       (err: unknown) => {
+        outer.removeEventListener('abort', onOuter);
         this.fetches.remove(fetch);
         if (buffered) this.pool.release(span.length);
         throw err;
@@ -237,16 +207,17 @@ export class Fetcher implements BlockOwner {
    * fetches already in flight, and new requests for the rest. All synchronous, so concurrent reads
    * see each other's fetches. `need`: what is larger than the whole budget is fetched without
    * buffering (streamed through); `optional` (prefetch, read-ahead): requests that find no room
-   * next to those in flight are skipped. `own`: fetches the caller itself just started (its
-   * read-ahead): waiting on them is not counted as a join.
+   * next to those in flight are skipped. The wave is planned by `planWave` with the reader's caps.
    */
-  cover(spans: readonly Span[], policy: 'need' | 'optional', own: readonly Fetch[] = []): Coverage {
+  cover(spans: readonly Span[], policy: 'need' | 'optional', opts: CoverOptions = {}): Coverage {
+    const own = opts.own ?? [];
     const pieces: (Piece | Fetch)[] = [];
     const started: Fetch[] = [];
     const missing: Span[] = [];
     let waits = 0;
     let joined = 0;
     let fromBuffer = 0;
+    let direct = false;
     for (const s of spans) {
       const end = s.offset + s.length;
       for (let p = s.offset; p < end; ) {
@@ -269,49 +240,84 @@ export class Fetcher implements BlockOwner {
         }
       }
     }
-    if (joined > 0) this.counts.joins++;
-    // Missing pieces merge only across holes nothing covers, so a new block never overlaps another.
-    const groups: Span[][] = [];
-    let prevEnd = -1;
-    for (const m of missing) {
-      const group = groups.at(-1);
-      if (group && !this.blocks.overlaps(prevEnd, m.offset) && !this.fetches.overlaps(prevEnd, m.offset)) group.push(m);
-      else groups.push([m]);
-      prevEnd = m.offset + m.length;
+    if (joined > 0 && opts.count !== false) this.counts.joins++;
+    let requests: Span[] = [];
+    if (missing.length > 0) {
+      // Nothing merges across a buffered block or a fetch: the planner sees them as held.
+      const from = (missing[0] as Span).offset;
+      const to = (missing.at(-1) as Span).offset + (missing.at(-1) as Span).length;
+      const held = [...this.blocks.within(from, to).map((b) => ({ offset: b.offset, length: b.data.byteLength })), ...this.fetches.within(from, to).map((f) => ({ offset: f.offset, length: f.end - f.offset }))];
+      const caps = this.caps();
+      requests = planWave(missing, held, caps).requests;
+      // Larger than the whole budget: stream it through to the caller instead of evicting everything.
+      if (policy === 'need' && opts.stream !== false && requests.reduce((n, r) => n + r.length, 0) > this.pool.maxMemory) {
+        direct = true;
+        requests = planWave(missing, held, caps, true).requests;
+      }
     }
-    const plan = (cap: number): Span[] => {
-      const gap = this.settings.gap();
-      const parallel = this.settings.concurrency;
-      // Each group merges for the wave on its own (nothing merges across a buffered block or a fetch).
-      const merged = groups.flatMap((g) =>
-        mergeForWave(dropContained(sortRanges(g)), { gap, maxRangeSize: cap, parallel, smallGap: Math.min(gap, SMALL_GAP) }).flatMap((m) => splitRange(m, cap)),
-      );
-      return spreadRequests(merged, { parallel, minPart: minPartFor(gap) });
-    };
-    let requests = plan(this.blockCap);
-    // Larger than the whole budget: stream it through to the caller instead of evicting everything.
-    const direct = policy === 'need' && requests.reduce((n, r) => n + r.length, 0) > this.pool.maxMemory;
-    if (direct) requests = plan(this.settings.maxRangeSize());
     for (const r of requests) {
       const buffered = !direct && this.pool.reserve(r.length);
       if (!buffered && policy === 'optional') continue;
-      const fetch = this.start(r, buffered);
+      const fetch = this.start(r, buffered, policy === 'optional');
       pieces.push(fetch);
       started.push(fetch);
       waits++;
     }
     pieces.sort((a, b) => a.offset - b.offset);
-    return { pieces, started, waits, fromBuffer };
+    const held = opts.hold === true;
+    if (held) for (const p of pieces) if ('promise' in p) p.waiters++;
+    return { pieces, started, waits, fromBuffer, held };
   }
 
-  /** Waits for the fetches among `pieces`. */
-  async resolve(pieces: readonly (Piece | Fetch)[]): Promise<Piece[]> {
-    return Promise.all(pieces.map(async (p) => ('data' in p ? p : { offset: p.offset, data: await p.promise })));
+  /**
+   * Waits for the fetches of a coverage. With `signal`, a caller that aborts detaches at once
+   * (AbortError): a request that others still wait for keeps going; one nobody waits for any more
+   * (and not started for the buffer) is aborted.
+   */
+  async resolve(cov: Coverage, signal?: AbortSignal): Promise<Piece[]> {
+    const fetches = cov.held ? cov.pieces.filter((p): p is Fetch => 'promise' in p) : [];
+    let released = false;
+    const release = (detached: boolean): void => {
+      if (released) return;
+      released = true;
+      for (const f of fetches) {
+        f.waiters--;
+        if (detached && f.waiters <= 0 && !f.background) f.abort();
+      }
+    };
+    const all = Promise.all(cov.pieces.map(async (p) => ('data' in p ? p : { offset: p.offset, data: await p.promise })));
+    if (!signal) {
+      try {
+        return await all;
+      } finally {
+        release(false);
+      }
+    }
+    return new Promise<Piece[]>((resolve, reject) => {
+      const onAbort = (): void => {
+        release(true);
+        reject(abortError(signal, this.context('read')));
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      all.then(
+        (v) => {
+          signal.removeEventListener('abort', onAbort);
+          release(false);
+          resolve(v);
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          release(false);
+          reject(err);
+        },
+      );
+    });
   }
 
   /** Drops every block and waits for requests in flight to end (abort them first through the signal). */
   async close(): Promise<void> {
-    this.closed = true;
+    this.state.closed = true;
     for (const b of [...this.blocks.all()]) this.pool.remove(b);
     await Promise.allSettled(this.fetches.all().map((f) => f.promise));
   }

@@ -8,12 +8,35 @@ import type { RecordBatch, Table } from 'apache-arrow';
 import { ReaderError } from '../errors.js';
 import { Deadline } from '../layers/timeouts.js';
 import type { WorkerReadOptions } from './decode-worker.js';
-import { onlyMatching, prepareRowFilter, withFilterFields } from './filtered-read.js';
+import { onlyMatching, prepareRowFilter, withFilterFields, type FilterSource } from './filtered-read.js';
 import { pageDecoder } from './decode-page.js';
 import { runtime, type Decoder } from '../runtime.js';
 import { unionRanges } from '../buffer-reader/coalesce.js';
+import type { ResolvedRange } from '../types.js';
 import type { PlanSelection, ReadPlan } from './planner.js';
-import type { BoundFile } from './open.js';
+
+/**
+ * What decoding needs of one version of an open file (a `BoundFile` is one, and so is a
+ * `ParquetSource`): its plans, their prefetch and positional reads. Narrow on purpose: the decoders depend on this, not on the source.
+ */
+export interface DecodeSource {
+  readonly backend: { readonly kind: string };
+  readonly path: string;
+  readonly size: number;
+  readonly numRows: number;
+  readonly rowGroups: readonly { readonly numRows: number }[];
+  /** Bytes the open already holds (the tail window). */
+  readonly held: ResolvedRange;
+  /** Where the page index lives, if the file has one. */
+  readonly pageIndex: ResolvedRange | undefined;
+  plan(selection: PlanSelection): ReadPlan;
+  prefetch(plan: ReadPlan): Promise<unknown>;
+  readAt(offset: number, length: number): Promise<Uint8Array>;
+  readRanges(ranges: readonly ResolvedRange[]): Promise<Uint8Array[]>;
+}
+
+/** What a filtered decode needs too: the schema to convert values by, and the indexes it may load for free. */
+export type DecodeFilterSource = DecodeSource & FilterSource;
 
 /**
  * A decode that has not finished after this long is abandoned with a `Timeout` error. parquet-wasm
@@ -55,22 +78,22 @@ function fieldNames(columns: readonly string[] | undefined): string[] | undefine
 }
 
 /** The bytes to ship with a decode: the plan's ranges, the held tail and the page index, as buffered. */
-async function shippable(source: BoundFile, plan: ReadPlan): Promise<{ offset: number; bytes: Uint8Array }[]> {
+async function shippable(source: DecodeSource, plan: ReadPlan): Promise<{ offset: number; bytes: Uint8Array }[]> {
   const spans = unionRanges([
     ...plan.ranges,
     source.held,
     ...(source.pageIndex ? [source.pageIndex] : []),
   ]);
-  const bytes = await source.reader.readRanges(spans);
+  const bytes = await source.readRanges(spans);
   return spans.map((s, i) => ({ offset: s.offset, bytes: bytes[i] as Uint8Array }));
 }
 
 /** One parquet-wasm decode in a worker, tied to the guard (abort, timeout, failed input). */
-async function decode(source: BoundFile, guard: Deadline, plan: ReadPlan, options: WorkerReadOptions): Promise<Table> {
+async function decode(source: DecodeSource, guard: Deadline, plan: ReadPlan, options: WorkerReadOptions): Promise<Table> {
   const { tableFromIPC } = await import('apache-arrow');
   const shipped = await guard.race(shippable(source, plan));
   const rows = source.rowGroups.reduce((n, g) => n + g.numRows, 0);
-  const read = decoder().read(source.size, options, (o, l) => source.reader.readAt(o, l), { backend: source.backend.kind, path: source.path }, shipped, rows === source.numRows);
+  const read = decoder().read(source.size, options, (o, l) => source.readAt(o, l), { backend: source.backend.kind, path: source.path }, shipped, rows === source.numRows);
   guard.failed.catch((err: unknown) => read.cancel(err as ReaderError));
   const table = tableFromIPC(await guard.race(read.promise));
   // The whole-object fast path decodes every column: keep the ones asked for.
@@ -88,14 +111,15 @@ function wasmOptions(opts: ReadTableOptions, rowGroups: number[]): WorkerReadOpt
  * decodes in a worker thread from the buffer. A corrupt file is a `ReaderError` (`InvalidData`), never
  * a crash or a hang.
  */
-export async function readTable(source: BoundFile, opts: ReadTableOptions = {}): Promise<Table> {
+export async function readTable(source: DecodeFilterSource, opts: ReadTableOptions = {}): Promise<Table> {
   const filter = opts.filter ? await prepareRowFilter(source, opts.filter) : undefined;
   const columns = withFilterFields(opts.columns, filter); // the filter's columns are decoded to test rows
-  const plan = source.plan({ ...opts, ...(columns ? { columns } : {}), pages: false }); // parquet-wasm reads whole column chunks
+  // parquet-wasm reads whole column chunks and the page index; with every byte, its fast reader needs the magic too.
+  const plan = source.plan({ ...opts, ...(columns ? { columns } : {}), pages: false, pageIndex: true, leadingMagic: true });
   decoder().prewarm(); // the worker starts while the data arrives
   const guard = decodeGuard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });
   try {
-    await guard.race(source.prefetch(plan, { pageIndex: true }));
+    await guard.race(source.prefetch(plan));
     const table = await decode(source, guard, plan, wasmOptions({ ...opts, ...(columns ? { columns } : {}) }, plan.rowGroups));
     return filter ? await onlyMatching(table, source.schema, filter, fieldNames(opts.columns)) : table;
   } finally {
@@ -107,7 +131,7 @@ export async function readTable(source: BoundFile, opts: ReadTableOptions = {}):
  * Streams record batches row group by row group: each row group's chunks are prefetched just before
  * it is decoded, so memory holds about one row group at a time (the reader's budget evicts the rest).
  */
-export async function* readBatches(source: BoundFile, opts: ReadTableOptions = {}): AsyncGenerator<RecordBatch> {
+export async function* readBatches(source: DecodeFilterSource, opts: ReadTableOptions = {}): AsyncGenerator<RecordBatch> {
   const filter = opts.filter ? await prepareRowFilter(source, opts.filter) : undefined;
   const columns = withFilterFields(opts.columns, filter);
   const whole = source.plan({ ...opts, ...(columns ? { columns } : {}), pages: false });
@@ -115,8 +139,8 @@ export async function* readBatches(source: BoundFile, opts: ReadTableOptions = {
     const guard = decodeGuard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });
     let table: Table;
     try {
-      const plan = source.plan({ ...(columns ? { columns } : {}), rowGroups: [g] });
-      await guard.race(source.prefetch(plan, { pageIndex: true }));
+      const plan = source.plan({ ...(columns ? { columns } : {}), rowGroups: [g], pageIndex: true });
+      await guard.race(source.prefetch(plan));
       table = await decode(source, guard, plan, wasmOptions({ ...opts, ...(columns ? { columns } : {}) }, [g]));
     } finally {
       guard.dispose();

@@ -55,7 +55,10 @@ export async function loadHeldIndexes(source: IndexHolder): Promise<void> {
 }
 
 /** Checks the filter, loads what prunes for free (`loadHeldIndexes`) and translates the filter once. */
-export async function prepareRowFilter(source: BoundFile, filter: ReadFilter): Promise<RowFilter> {
+/** What preparing a row filter reads of an open file (a `BoundFile` is one). */
+export type FilterSource = IndexHolder & Pick<BoundFile, 'schema'>;
+
+export async function prepareRowFilter(source: FilterSource, filter: ReadFilter): Promise<RowFilter> {
   checkFilter(filter, source.schema);
   await loadHeldIndexes(source);
   return { query: toQueryFilter(filter, source.schema), fields: filterFields(filter) };

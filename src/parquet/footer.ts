@@ -75,43 +75,64 @@ export function parseFooter(last8: Uint8Array, size: number, context: ErrorConte
 export async function readTail(backend: Backend, path: string, opts: FooterOptions = {}): Promise<Tail> {
   const window = Math.max(8, Math.floor(opts.footerSizeHint ?? DEFAULT_FOOTER_WINDOW));
   const context: ErrorContext = { backend: backend.kind, op: 'open', path };
-  const signal = opts.signal ? { signal: opts.signal } : {};
-  let requests = 0;
-  let meta: ObjectMeta;
-  let bytes: Uint8Array;
-  let offset: number;
-  if (backend.capabilities.suffix) {
-    const res = await backend.read(path, { suffix: window }, signal);
-    requests++;
-    bytes = await collectBody(res.body);
-    meta = res.meta;
-    offset = res.range.offset;
-  } else {
-    meta = await backend.stat(path, signal);
-    requests++;
-    if (meta.size < PARQUET_MIN_SIZE) parseFooter(new Uint8Array(8), meta.size, context);
-    offset = Math.max(0, meta.size - window);
-    const res = await backend.read(path, { offset, length: meta.size - offset }, { ...signal, ...ifMatch(meta) });
-    requests++;
-    sameVersion(meta, res, context);
-    bytes = await collectBody(res.body);
-  }
+  const first = await readSuffix(backend, path, window, opts.signal, (size) => {
+    if (size < PARQUET_MIN_SIZE) parseFooter(new Uint8Array(8), size, context);
+  });
+  const { meta, bytes } = first;
   if (bytes.byteLength < 8) parseFooter(new Uint8Array(8), meta.size, context); // throws: too small
   const metadataLength = parseFooter(bytes.subarray(bytes.byteLength - 8), meta.size, context);
-  const need = metadataLength + 8;
-  if (need > bytes.byteLength) {
-    const start = meta.size - need;
-    const res = await backend.read(path, { offset: start, length: offset - start }, { ...signal, ...ifMatch(meta) });
-    requests++;
-    sameVersion(meta, res, context);
-    const head = await collectBody(res.body);
-    const joined = new Uint8Array(head.byteLength + bytes.byteLength);
-    joined.set(head, 0);
-    joined.set(bytes, head.byteLength);
-    bytes = joined;
-    offset = start;
+  const tail = await extendSuffix(backend, path, first, metadataLength + 8, opts.signal);
+  return { ...tail, metadataLength };
+}
+
+/**
+ * A suffix grown to the last `need` bytes: exactly one more GET, for the bytes before it, pinned
+ * with If-Match and checked to be of the same version (the two halves are never stitched from two
+ * versions). Unchanged when it already holds them.
+ */
+export async function extendSuffix(backend: Backend, path: string, tail: Suffix, need: number, signal?: AbortSignal): Promise<Suffix> {
+  if (need <= tail.bytes.byteLength) return tail;
+  const context: ErrorContext = { backend: backend.kind, op: 'open', path };
+  const { meta } = tail;
+  const start = meta.size - need;
+  const res = await backend.read(path, { offset: start, length: tail.offset - start }, { ...(signal ? { signal } : {}), ...ifMatch(meta) });
+  sameVersion(meta, res, context);
+  const head = await collectBody(res.body);
+  const joined = new Uint8Array(head.byteLength + tail.bytes.byteLength);
+  joined.set(head, 0);
+  joined.set(tail.bytes, head.byteLength);
+  return { meta, bytes: joined, offset: start, requests: tail.requests + 1 };
+}
+
+/** The last bytes of an object, with its size and version: what one suffix GET tells. */
+export interface Suffix {
+  meta: ObjectMeta;
+  bytes: Uint8Array;
+  /** Where `bytes` start in the object. */
+  offset: number;
+  /** Requests made: 1, or 2 (stat + bounded read) on a backend without suffix ranges. */
+  requests: number;
+}
+
+/**
+ * The last `window` bytes of an object in one suffix GET (its Content-Range gives the size: no
+ * HEAD). Backends without suffix ranges get a stat and a bounded read pinned with If-Match;
+ * `checkSize` sees the size between the two (it may throw to skip the read).
+ */
+export async function readSuffix(backend: Backend, path: string, window: number, signal?: AbortSignal, checkSize?: (size: number) => void): Promise<Suffix> {
+  const context: ErrorContext = { backend: backend.kind, op: 'open', path };
+  const opts = signal ? { signal } : {};
+  if (backend.capabilities.suffix) {
+    const res = await backend.read(path, { suffix: window }, opts);
+    return { meta: res.meta, bytes: await collectBody(res.body), offset: res.range.offset, requests: 1 };
   }
-  return { meta, bytes, offset, metadataLength, requests };
+  const meta = await backend.stat(path, opts);
+  checkSize?.(meta.size);
+  const offset = Math.max(0, meta.size - window);
+  if (meta.size === 0) return { meta, bytes: new Uint8Array(0), offset, requests: 1 }; // catalogue case 9: no ranged request
+  const res = await backend.read(path, { offset, length: meta.size - offset }, { ...opts, ...ifMatch(meta) });
+  sameVersion(meta, res, context);
+  return { meta, bytes: await collectBody(res.body), offset, requests: 2 };
 }
 
 /**
@@ -119,7 +140,7 @@ export async function readTail(backend: Backend, path: string, opts: FooterOptio
  * weak or missing ETag cannot be a precondition, so this is where it is compared (catalogue 4, 5);
  * the two halves of a footer are never stitched from two versions.
  */
-function sameVersion(first: ObjectMeta, res: { meta: ObjectMeta; body: AsyncIterable<Uint8Array> }, context: ErrorContext): void {
+export function sameVersion(first: ObjectMeta, res: { meta: ObjectMeta; body: AsyncIterable<Uint8Array> }, context: ErrorContext): void {
   try {
     checkVersion(first, res.meta, 'while reading its footer', context);
   } catch (err) {

@@ -17,6 +17,7 @@ import type { Backend, ResolvedRange } from '../types.js';
 import type { ObjectVersion } from '../version.js';
 import { bloomRanges, parseBlooms, type BloomIndex, type BloomRange } from './bloom.js';
 import type { CachedFooter, MetadataCache } from './cache.js';
+import type { DecodeSource } from './decode.js';
 import { readTail } from './footer.js';
 import { columnChunkRanges, pageIndexRange, parseMetadata, schemaOf, type ColumnChunkRange } from './metadata.js';
 import { parsePageIndex, type PageIndex } from './page-index.js';
@@ -42,7 +43,7 @@ export interface OpenTarget {
 }
 
 /** One version of an open Parquet file: its footer, layout and the reader of its bytes. */
-export class BoundFile {
+export class BoundFile implements DecodeSource {
   readonly schema: SchemaTree;
   readonly columns: string[];
   readonly rowGroups: RowGroupInfo[];
@@ -98,6 +99,7 @@ export class BoundFile {
       held: this.held,
       ...(this.pages ? { pages: this.pages } : {}),
       ...(this.blooms ? { blooms: this.blooms } : {}),
+      ...(this.pageIndex ? { pageIndexRange: this.pageIndex } : {}),
     };
   }
 
@@ -127,19 +129,31 @@ export class BoundFile {
     return true;
   }
 
+  /** The plan of a selection, made with the reader's caps and its cost model's current figures (recorded in `plan.model`). */
   plan(selection: PlanSelection = {}): ReadPlan {
-    return planRead(this.layout(), selection, {
-      gap: this.reader.gap,
-      maxRangeSize: this.reader.maxRangeSize,
-      concurrency: this.reader.concurrency,
-    });
+    const { ttfbMs, bytesPerSecond } = this.reader.stats().model;
+    return planRead(this.layout(), selection, { ...this.reader.caps(), ttfbMs, bytesPerSecond });
   }
 
-  /** Fetches a plan's bytes into the buffer; with `pageIndex`, the page index too (in the same wave). */
+  /**
+   * Fetches a plan's bytes into the buffer: exactly `plan.requests` when nothing but the open's bytes
+   * is buffered (the same wave planner, the same caps). `pageIndex`: add the page index region to this
+   * wave (better: plan with `pageIndex: true`, so the plan shows it).
+   */
   prefetch(plan: ReadPlan, opts: { pageIndex?: boolean } = {}): Promise<{ requests: number; bytes: number }> {
     const ranges: ResolvedRange[] = [...plan.ranges];
     if (opts.pageIndex && this.pageIndex) ranges.push(...subtractHeld(this.pageIndex, this.held));
     return this.reader.prefetch(ranges);
+  }
+
+  /** `length` bytes at `offset` of this version, through the buffer. */
+  readAt(offset: number, length: number): Promise<Uint8Array> {
+    return this.reader.readAt(offset, length);
+  }
+
+  /** The bytes of each range of this version, planned together (see `BufferReader.readRanges`). */
+  readRanges(ranges: readonly ResolvedRange[]): Promise<Uint8Array[]> {
+    return this.reader.readRanges(ranges);
   }
 }
 

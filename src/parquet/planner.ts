@@ -1,12 +1,14 @@
 /**
  * The read planner: from a file's layout and a selection (columns, row groups, filter) to the exact
  * requests that will be made. Pure data in, pure data out: a plan can be inspected (and tested)
- * before any I/O. Coalescing is the BufferReader's own `planRequests`, so the plan is what happens.
+ * before any I/O. Its requests come from the BufferReader's own wave planner (`planWave`) with the
+ * reader's caps, so `plan.requests` is the list `prefetch(plan)` sends.
  */
 import type { FileMetaData } from 'hyparquet';
-import { DEFAULT_CONCURRENCY } from '../buffer-reader/buffer-reader.js';
-import { planRequests, type PlannedRequest } from '../buffer-reader/coalesce.js';
-import { DEFAULT_GAP, DEFAULT_MAX_RANGE_SIZE, SMALL_GAP, minPartFor } from '../buffer-reader/cost-model.js';
+import { mapRequests, unionRanges, type PlannedRequest } from '../buffer-reader/coalesce.js';
+import { DEFAULT_BYTES_PER_SECOND, DEFAULT_TTFB_MS, gapFor, maxRangeSizeFor } from '../buffer-reader/cost-model.js';
+import { planWave } from '../buffer-reader/wave.js';
+import { DEFAULT_CONCURRENCY } from '../connections.js';
 import { ReaderError } from '../errors.js';
 import type { ResolvedRange } from '../types.js';
 import { bloomMayMatch, type BloomIndex } from './bloom.js';
@@ -21,9 +23,6 @@ export const DEFAULT_PLAN_CONCURRENCY = DEFAULT_CONCURRENCY;
 
 /** S3 Standard GET price: $0.0004 per 1,000 requests (us-east-1). Transfer within a region is free. */
 export const S3_GET_PRICE_USD = 0.0004 / 1000;
-
-/** Bytes of the `PAR1` magic at the start of every Parquet file. */
-const LEADING_MAGIC = 4;
 
 export interface PlanSelection {
   /** Columns to read: leaf paths (`a`, `s.x`) or a parent, which selects its leaves. Default: all. */
@@ -42,12 +41,42 @@ export interface PlanSelection {
    * row groups none of whose pages may match are pruned either way.
    */
   pages?: boolean;
+  /** Also fetch the page index region (parquet-wasm reads it), in the same wave. */
+  pageIndex?: boolean;
+  /**
+   * The decoder reads the leading `PAR1` when it holds the whole object (parquet-wasm's synchronous
+   * reader in `readTable`): when the plan then covers every other byte, the 4 bytes ride along in
+   * the first request (touching it). Never a request of its own; default false.
+   */
+  leadingMagic?: boolean;
 }
 
+/** Bytes of the `PAR1` magic at the start of every Parquet file. */
+const LEADING_MAGIC = 4;
+
+/** The reader's caps and cost-model figures a plan is made with (default: the reader's defaults). */
 export interface PlanOptions {
+  /** Merge gap. Default: the model's TTFB × bandwidth. */
   gap?: number;
+  /** Largest request. Default: the model's. */
   maxRangeSize?: number;
   concurrency?: number;
+  /** The reader's memory budget: requests are capped at min(maxRangeSize, maxMemory). */
+  maxMemory?: number;
+  /** The cost model's first-byte estimate the caps came from (recorded in the plan). */
+  ttfbMs?: number;
+  /** The cost model's bandwidth estimate the caps came from (recorded in the plan). */
+  bytesPerSecond?: number;
+}
+
+/** The figures a plan assumed: compare two plans (before and after the model learned) to explain a difference. */
+export interface PlanModel {
+  ttfbMs: number;
+  bytesPerSecond: number;
+  gap: number;
+  maxRangeSize: number;
+  concurrency: number;
+  maxMemory?: number;
 }
 
 export interface ParquetLayout {
@@ -63,6 +92,8 @@ export interface ParquetLayout {
   pages?: PageIndex;
   /** Parsed bloom filters, when loaded: `eq`/`in` filters then prune row groups by them too. */
   blooms?: BloomIndex;
+  /** Where the page index lives (for `pageIndex: true` selections). */
+  pageIndexRange?: ResolvedRange;
 }
 
 export interface ReadPlan {
@@ -94,6 +125,8 @@ export interface ReadPlan {
   roundTrips: number;
   /** What the data requests cost on S3 Standard. */
   s3CostUsd: number;
+  /** The cost-model figures and caps the plan assumed. */
+  model: PlanModel;
 }
 
 function selectColumns(all: readonly string[], wanted: readonly string[] | undefined): string[] {
@@ -125,10 +158,13 @@ function subtract(range: ResolvedRange, held: ResolvedRange | undefined): Resolv
 
 /** Plans a read. Throws `InvalidInput` for unknown columns, row groups out of range or a bad filter. */
 export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, options: PlanOptions = {}): ReadPlan {
-  const gap = options.gap ?? DEFAULT_GAP;
-  const maxRangeSize = options.maxRangeSize ?? DEFAULT_MAX_RANGE_SIZE;
+  const ttfbMs = options.ttfbMs ?? DEFAULT_TTFB_MS;
+  const bytesPerSecond = options.bytesPerSecond ?? DEFAULT_BYTES_PER_SECOND;
+  const gap = options.gap ?? gapFor(ttfbMs, bytesPerSecond);
+  const maxRangeSize = options.maxRangeSize ?? maxRangeSizeFor(gap);
   const concurrency = options.concurrency ?? DEFAULT_PLAN_CONCURRENCY;
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new ReaderError('InvalidInput', 'concurrency must be an integer >= 1', { op: 'plan' }, { code: 'INVALID_ARGUMENT' });
+  const model: PlanModel = { ttfbMs, bytesPerSecond, gap, maxRangeSize, concurrency, ...(options.maxMemory === undefined ? {} : { maxMemory: options.maxMemory }) };
   const columns = selectColumns(layout.columns, selection.columns);
   const groupCount = layout.metadata.row_groups.length;
   let rowGroups: number[];
@@ -188,17 +224,18 @@ export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, o
         return chunkRangesForRows(c, layout.pages?.[c.rowGroup]?.[group.indexOf(c)], rows, numRows);
       })
     : chunks.filter((c) => c.length > 0).map((c) => ({ offset: c.offset, length: c.length })); // 0-byte chunks: nothing to fetch
-  const ranges = needed.flatMap((r) => subtract(r, layout.held)).filter((r) => r.length > 0).sort((a, b) => a.offset - b.offset);
-  // Decoders check the leading magic: when a request starts within the merge gap of it, fetch it along
-  // (same request, 4 bytes more) rather than as a direct fetch later.
-  const first = ranges[0];
-  let magic = 0;
-  if (first && first.offset > 0 && first.offset <= gap && subtract({ offset: 0, length: LEADING_MAGIC }, layout.held).length > 0) {
-    magic = Math.min(LEADING_MAGIC, first.offset);
-    ranges.unshift({ offset: 0, length: magic });
+  const toRead = selection.pageIndex && layout.pageIndexRange ? [...needed, layout.pageIndexRange] : needed;
+  const ranges = toRead.flatMap((r) => subtract(r, layout.held)).filter((r) => r.length > 0).sort((a, b) => a.offset - b.offset);
+  if (selection.leadingMagic && layout.size > LEADING_MAGIC) {
+    const covered = unionRanges([...ranges, ...(layout.held ? [layout.held] : [])]);
+    const only = covered[0];
+    if (covered.length === 1 && only && only.offset === LEADING_MAGIC && only.offset + only.length === layout.size) ranges.unshift({ offset: 0, length: LEADING_MAGIC });
   }
-  const plan = planRequests(ranges, { gap, maxRangeSize, spread: { parallel: concurrency, minPart: minPartFor(gap), smallGap: Math.min(gap, SMALL_GAP) } });
-  const bytesNeeded = planRequests(needed, { gap: 0, maxRangeSize: Number.MAX_SAFE_INTEGER, split: false }).bytesWanted;
+  // The reader's own wave planner, with its caps and what it holds: the requests prefetch sends.
+  const wave = planWave(ranges, layout.held ? [layout.held] : [], model);
+  const plan = mapRequests(ranges, wave.requests);
+  const bytesNeeded = unionRanges(needed).reduce((n, r) => n + r.length, 0);
+  const bytesHeld = bytesNeeded - unionRanges(needed.flatMap((r) => subtract(r, layout.held))).reduce((n, r) => n + r.length, 0);
   const requestCount = plan.requests.length;
   return {
     columns,
@@ -212,9 +249,10 @@ export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, o
     requests: plan.requests,
     bytesNeeded,
     bytesToFetch: plan.bytesFetched,
-    bytesHeld: bytesNeeded - (plan.bytesWanted - magic), // the magic is fetched along, not needed by the chunks
+    bytesHeld,
     requestCount,
     roundTrips: Math.ceil(requestCount / concurrency),
     s3CostUsd: requestCount * S3_GET_PRICE_USD,
+    model,
   };
 }

@@ -6,7 +6,8 @@ import type { RecordBatch, Table } from 'apache-arrow';
 import { parquetReadObjects, type AsyncBuffer, type FileMetaData, type SchemaTree } from 'hyparquet';
 import { hyparquetError, toAsyncBuffer } from '../adapters/hyparquet.js';
 import { toParquetWasmBlob, type BlobLike } from '../adapters/parquet-wasm.js';
-import { backendFromUrl, type BackendFromUrlOptions } from '../backends/url.js';
+import { openTarget } from '../backends/target.js';
+import type { BackendFromUrlOptions } from '../backends/url.js';
 import type { BufferReader, BufferReaderOptions, BufferReaderStats } from '../buffer-reader/buffer-reader.js';
 import { ReaderError, isReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ResolvedRange } from '../types.js';
@@ -238,16 +239,22 @@ export class ParquetSource {
     return this.whole((bound) => bound.loadBloomFilters());
   }
 
-  /** The read plan for a selection, before any I/O: ranges, merged requests, bytes, round trips, cost. */
+  /**
+   * The read plan for a selection, before any I/O: ranges, merged requests, bytes, round trips, cost.
+   * Planned with the reader's caps and its cost model's current figures (recorded in `plan.model`).
+   */
   plan(selection: PlanSelection = {}): ReadPlan {
     return this.bound.plan(selection);
   }
 
   /**
-   * Fetches a plan's bytes into the buffer (parallel, bounded by the reader's concurrency). A decoder
-   * reading through `toBlob()`/`toAsyncBuffer()` then hits only the buffer; bytes outside the plan are
-   * fetched on demand (counted), never an error. A plan is of one version: when the object has
-   * changed, this rejects with `ConditionNotMatch` (plan again after a whole-call read or `reopen()`).
+   * Fetches a plan's bytes into the buffer (parallel, bounded by the reader's concurrency): exactly
+   * `plan.requests` when nothing but the open's bytes is buffered (the same wave planner, the same
+   * caps). A decoder reading through `toBlob()`/`toAsyncBuffer()` then hits only the buffer; bytes
+   * outside the plan are fetched on demand (counted), never an error. `pageIndex`: add the page index
+   * region to this wave (better: plan with `pageIndex: true`, so the plan shows it). A plan is of one
+   * version: when the object has changed, this rejects with `ConditionNotMatch` (plan again after a
+   * whole-call read or `reopen()`).
    */
   prefetch(plan: ReadPlan, opts: { pageIndex?: boolean } = {}): Promise<{ requests: number; bytes: number }> {
     return this.bound.prefetch(plan, opts);
@@ -326,6 +333,11 @@ export class ParquetSource {
     return this.bound.reader.readAt(offset, length);
   }
 
+  /** The bytes of each range of the current version, planned together (see `BufferReader.readRanges`). */
+  readRanges(ranges: readonly ResolvedRange[]): Promise<Uint8Array[]> {
+    return this.bound.reader.readRanges(ranges);
+  }
+
   stats(): BufferReaderStats {
     return this.bound.reader.stats();
   }
@@ -352,21 +364,8 @@ export class ParquetSource {
  * `openParquet(url, options)` or `openParquet(backend, path, options)`.
  */
 export async function openParquet(backendOrUrl: Backend | string, pathOrOptions?: string | OpenParquetOptions, maybeOptions?: OpenParquetOptions): Promise<ParquetSource> {
-  let backend: Backend;
-  let path: string;
-  let options: OpenParquetOptions;
-  let cacheKey: string;
-  if (typeof backendOrUrl === 'string') {
-    options = (typeof pathOrOptions === 'object' ? pathOrOptions : maybeOptions) ?? {};
-    ({ backend, path } = backendFromUrl(backendOrUrl, options.url));
-    cacheKey = `url\u0000${backendOrUrl}`;
-  } else {
-    if (typeof pathOrOptions !== 'string') throw new ReaderError('InvalidInput', 'openParquet(backend, path, options) needs a path', {}, { code: 'INVALID_ARGUMENT' });
-    backend = backendOrUrl;
-    path = pathOrOptions;
-    options = maybeOptions ?? {};
-    cacheKey = metadataCacheKey(backend, path);
-  }
+  const { backend, path, options, url } = openTarget<OpenParquetOptions>('openParquet', backendOrUrl, pathOrOptions, maybeOptions);
+  const cacheKey = url !== undefined ? `url\u0000${url}` : metadataCacheKey(backend, path);
   const target: OpenTarget = {
     backend,
     path,

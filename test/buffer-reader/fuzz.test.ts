@@ -18,7 +18,7 @@ import { fsBackend } from '../../src/backends/fs/backend.js';
 import { httpBackend } from '../../src/backends/http/backend.js';
 import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { BufferReader, type BufferReaderOptions } from '../../src/buffer-reader/buffer-reader.js';
-import { BufferPool } from '../../src/buffer-reader/store.js';
+import { BufferPool } from '../../src/buffer-reader/pool.js';
 import { ReaderError } from '../../src/errors.js';
 import { withThrottle } from '../../src/layers/throttle.js';
 import { SeekFrom } from '../../src/range-reader/seek-from.js';

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { BufferReader } from '../../src/buffer-reader/buffer-reader.js';
-import { BufferPool, SpanIndex, blockEnd, type Block } from '../../src/buffer-reader/store.js';
+import { BufferPool, blockEnd, type Block } from '../../src/buffer-reader/pool.js';
+import { SpanIndex } from '../../src/buffer-reader/span-index.js';
 import { withMetrics } from '../../src/layers/metrics.js';
 import { withThrottle } from '../../src/layers/throttle.js';
 import { SeekFrom } from '../../src/range-reader/seek-from.js';

@@ -187,9 +187,12 @@ describe('BufferReader: request lists', () => {
 
   it('overlapping reads share a request in flight', async () => {
     const data = patternBytes(100_000);
-    const backend = withMetrics(withThrottle(memoryBackend({ obj: data }), { ttfbMs: 2 }));
+    // A first byte long enough that the first request is still in flight a turn later, on a loaded machine.
+    const backend = withMetrics(withThrottle(memoryBackend({ obj: data }), { ttfbMs: 50 }));
     const reader = new BufferReader(backend, 'obj', { adaptive: false, gap: 0, size: data.byteLength });
-    const [a, b, c] = await Promise.all([reader.readAt(0, 1000), reader.readAt(100, 200), reader.readAt(500, 1000)]);
+    const first = reader.readAt(0, 1000);
+    await new Promise((r) => setTimeout(r, 0)); // its batch is planned: the request is in flight
+    const [a, b, c] = await Promise.all([first, reader.readAt(100, 200), reader.readAt(500, 1000)]);
     expect(same(a as Uint8Array, data.subarray(0, 1000))).toBe(true);
     expect(same(b as Uint8Array, data.subarray(100, 300))).toBe(true);
     expect(same(c as Uint8Array, data.subarray(500, 1500))).toBe(true);
@@ -198,6 +201,18 @@ describe('BufferReader: request lists', () => {
       [1000, 500],
     ]);
     expect(reader.stats().joins).toBe(2);
+  });
+
+  it('overlapping reads issued in the same turn are one batch: one request, each gets its bytes', async () => {
+    const data = patternBytes(100_000);
+    const backend = withMetrics(withThrottle(memoryBackend({ obj: data }), { ttfbMs: 2 }));
+    const reader = new BufferReader(backend, 'obj', { adaptive: false, gap: 0, size: data.byteLength });
+    const [a, b, c] = await Promise.all([reader.readAt(0, 1000), reader.readAt(100, 200), reader.readAt(500, 1000)]);
+    expect(same(a as Uint8Array, data.subarray(0, 1000))).toBe(true);
+    expect(same(b as Uint8Array, data.subarray(100, 300))).toBe(true);
+    expect(same(c as Uint8Array, data.subarray(500, 1500))).toBe(true);
+    expect(gets(backend.metrics.snapshot().requests)).toEqual([[0, 1500]]);
+    expect(reader.stats()).toMatchObject({ misses: 3, joins: 0, requests: 1 });
   });
 
   it('prefetch: fetch now, serve later without a request', async () => {

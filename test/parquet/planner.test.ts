@@ -5,7 +5,7 @@ import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { ReaderError } from '../../src/errors.js';
 import { readTail } from '../../src/parquet/footer.js';
 import { rowGroupMayMatch, type RowGroupFilter } from '../../src/parquet/filter.js';
-import { columnChunkRanges, parseMetadata } from '../../src/parquet/metadata.js';
+import { columnChunkRanges, pageIndexRange, parseMetadata } from '../../src/parquet/metadata.js';
 import { DEFAULT_PLAN_CONCURRENCY, planRead, type ParquetLayout } from '../../src/parquet/planner.js';
 
 async function layoutOf(bytes: Uint8Array, held: 'all' | number): Promise<ParquetLayout> {
@@ -170,7 +170,7 @@ describe('rowGroupMayMatch', () => {
 });
 
 describe('planRead accounting', () => {
-  it('bytesHeld is never negative when the leading magic is fetched along', async () => {
+  it('bytesHeld is between 0 and bytesNeeded, and what is not held is fetched', async () => {
     const wide = await fixture(FIXTURES.wide);
     const layout = await layoutOf(wide, 'all');
     const tail = await layoutOf(wide, 64 * 1024);
@@ -182,5 +182,26 @@ describe('planRead accounting', () => {
         expect(plan.bytesToFetch).toBeGreaterThanOrEqual(plan.bytesNeeded - plan.bytesHeld);
       }
     }
+  });
+});
+
+describe('planRead: the leading magic', () => {
+  it('is never planned unless asked; asked (readTable), it rides along only when the plan then covers the whole file', async () => {
+    const seed = await fixture(FIXTURES.seed);
+    const base = await layoutOf(seed, 64 * 1024);
+    const tail = await readTail(memoryBackend({ f: seed }), 'f');
+    const region = pageIndexRange(base.metadata, seed.byteLength, tail.metadataLength, {});
+    const layout = { ...base, ...(region ? { pageIndexRange: region } : {}) };
+    const full = planRead(layout, { pageIndex: true });
+    expect(full.requests[0]?.offset).toBeGreaterThan(0); // the first chunk starts at 4
+    expect(region).toBeDefined();
+    // Without the page index in the plan, the plan does not cover the file: no magic.
+    expect(planRead(layout, { leadingMagic: true }).ranges.some((r) => r.offset === 0)).toBe(false);
+    const whole = planRead(layout, { pageIndex: true, leadingMagic: true });
+    expect(whole.ranges[0]).toEqual({ offset: 0, length: 4 });
+    expect(whole.requests[0]?.offset).toBe(0);
+    expect(whole.requestCount).toBe(full.requestCount); // merged into the first request, not its own
+    const one = planRead(layout, { rowGroups: [7], pageIndex: true, leadingMagic: true });
+    expect(one.ranges.some((r) => r.offset === 0)).toBe(false);
   });
 });

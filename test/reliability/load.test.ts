@@ -14,7 +14,7 @@ import { ObjectServer } from '../../bench/object-server.js';
 import { httpBackend } from '../../src/backends/http/backend.js';
 import { HTTP_CONNECTIONS_PER_ORIGIN } from '../../src/backends/http/pool.js';
 import { BufferReader } from '../../src/buffer-reader/buffer-reader.js';
-import { BufferPool } from '../../src/buffer-reader/store.js';
+import { BufferPool } from '../../src/buffer-reader/pool.js';
 import { withRetry } from '../../src/layers/retry.js';
 import { RangeReader } from '../../src/range-reader/range-reader.js';
 import { SeekFrom } from '../../src/range-reader/seek-from.js';

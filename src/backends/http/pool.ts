@@ -1,12 +1,8 @@
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import { CONNECTIONS_PER_ORIGIN } from '../../connections.js';
 
-/**
- * Sockets per origin in the shared pool. Object stores take dozens of parallel GETs per client
- * (S3 easily serves 50+), and the planner's waves of parallel range requests are sized below this,
- * so one wave never queues behind itself; the bound keeps 1,000 concurrent readers from opening
- * 1,000 sockets (catalogue case 25).
- */
-export const HTTP_CONNECTIONS_PER_ORIGIN = 64;
+/** Sockets per origin in the shared pool: CONNECTIONS_PER_ORIGIN (src/connections.ts says why). */
+export const HTTP_CONNECTIONS_PER_ORIGIN = CONNECTIONS_PER_ORIGIN;
 
 /**
  * Idle keep-alive time. Long enough to reuse a socket across the gap between a footer read and the

@@ -265,15 +265,15 @@ export const PARQUET_WASM_PEER: ReaderDef = {
   },
 };
 
-/** Ours: open from cold (no footer cache), plan, prefetch the plan, then `decode` from the buffer (rows). */
-async function runOurs(t: ReadTarget, s: ReadSpec, prefetch: { pageIndex?: boolean }, decode: (source: ParquetSource, plan: ReadPlan) => Promise<number>): Promise<ReaderOutcome> {
+/** Ours: open from cold (no footer cache), plan (the selection plus `planAs`), prefetch the plan, then `decode` from the buffer (rows). */
+async function runOurs(t: ReadTarget, s: ReadSpec, planAs: Pick<PlanSelection, 'pages' | 'pageIndex' | 'leadingMagic'>, decode: (source: ParquetSource, plan: ReadPlan) => Promise<number>): Promise<ReaderOutcome> {
   const backend = withMetrics(t.backend());
   const source = await openParquet(backend, t.key, { metadataCache: false });
   const layout: FileLayout = { size: source.size, metadata: source.metadata, metadataLength: source.metadataLength };
   try {
     if (s.metadataOnly) return { rows: 0, client: backend.metrics.snapshot(), ioDoneAt: performance.now(), layout };
-    const plan = source.plan(planSelection(s));
-    await source.prefetch(plan, prefetch);
+    const plan = source.plan({ ...planSelection(s), ...planAs });
+    await source.prefetch(plan);
     const ioDoneAt = performance.now();
     const rows = await decode(source, plan);
     return { rows, client: backend.metrics.snapshot(), ioDoneAt, layout };
@@ -288,7 +288,8 @@ export const OURS_PARQUET_WASM: ReaderDef = {
   ours: true,
   decodes: true,
   kind: 'parquet',
-  run: (t, s) => runOurs(t, s, { pageIndex: true }, async (source) => (await source.readTable(planSelection(s))).numRows),
+  // Prefetches what readTable plans, so the decode reads only the buffer.
+  run: (t, s) => runOurs(t, s, { pages: false, pageIndex: true, leadingMagic: true }, async (source) => (await source.readTable(planSelection(s))).numRows),
 };
 
 export const OURS_HYPARQUET: ReaderDef = {

@@ -1,0 +1,66 @@
+/** The options of a BufferReader and of its calls, and their validation. */
+import { ReaderError, type ErrorContext } from '../errors.js';
+import type { CostModel } from './cost-model.js';
+import type { BufferPool } from './pool.js';
+
+export interface BufferReaderOptions {
+  /** Merge requests whose hole is at most this many bytes. Default: the cost model's (≈1.9 MiB for S3). */
+  gap?: number;
+  /** Largest merged request; longer spans are split into parallel parts. Default: the cost model's (16 MiB). */
+  maxRangeSize?: number;
+  /** Requests in flight at once. Default DEFAULT_CONCURRENCY. */
+  concurrency?: number;
+  /**
+   * Sequential read-ahead for `read()`, and for `readAt()` calls that follow each other: false/0
+   * turns it off, a number sets the largest window. Default 1 → 32 MiB.
+   */
+  readahead?: boolean | number | { initial?: number; max?: number };
+  /** The byte budget for this reader's buffers (ignored when `pool` is given). Default DEFAULT_MAX_MEMORY. */
+  maxMemory?: number;
+  /** A budget shared with other readers. */
+  pool?: BufferPool;
+  /** The object's size, when known: no size discovery, and reads at EOF cost nothing. */
+  size?: number;
+  /** Learn TTFB and bandwidth from completed requests to tune the defaults of `gap`/`maxRangeSize` (default true). */
+  adaptive?: boolean;
+  /** A cost model to start from and learn into (share one between readers of the same store). */
+  costModel?: CostModel;
+  /** Count every request with `withMetrics`; `stats().metrics` then has the request list. */
+  metrics?: boolean;
+  /** Read this version only (sent as If-Match where supported); otherwise the first response's ETag is pinned. */
+  etag?: string;
+  /**
+   * Read this version only, when the server sends no (strong) ETag: a response with another
+   * Last-Modified (or size) is `ConditionNotMatch`. Otherwise the first response's is pinned.
+   */
+  lastModified?: Date;
+  /**
+   * Called when a request finds the object changed (a 412, or a response of another ETag, size or
+   * Last-Modified), just before that read rejects with `ConditionNotMatch` (`ETAG_CHANGED`). The
+   * reader stays pinned to its version: a fresh reader reads the new one. May be called more than once.
+   */
+  onVersionChanged?: (err: ReaderError) => void;
+  /** Aborts every request of this reader. */
+  signal?: AbortSignal;
+  /**
+   * How long reads that miss the buffer are collected before they are planned together as one wave:
+   * 0 (default, DEFAULT_BATCH_WINDOW_MS) until the current event-loop turn ends; more for decoders
+   * that issue their reads across timers. A lone read waits at most this long (0: one turn).
+   */
+  batchWindowMs?: number;
+}
+
+/** Per-call options of `readAt` / `readRanges`. */
+export interface ReadCallOptions {
+  /**
+   * Stops waiting: the call rejects with AbortError at once. A request that other reads still wait
+   * for keeps going; one only this call waited for is aborted.
+   */
+  signal?: AbortSignal;
+}
+
+/** Throws `InvalidInput` unless `n` is an integer ≥ `min`. */
+export function checkCount(n: unknown, what: string, context: ErrorContext, min = 0): asserts n is number {
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) throw new ReaderError('InvalidInput', `${what} must be an integer >= ${min}`, context, { code: 'INVALID_ARGUMENT' });
+}
+

@@ -1,0 +1,144 @@
+/**
+ * The sequential half of a BufferReader: the position, the block `read()` is serving from, and its
+ * read-ahead. A miss joins the reader's batch of this turn (`join`); the block being read stays
+ * counted (pinned) when the budget evicts it, until the reads move on.
+ */
+import { ReaderError, isReaderError, type ErrorContext } from '../errors.js';
+import type { Piece } from './assemble.js';
+import type { Span } from './coalesce.js';
+import type { Coverage, Fetch, Fetcher } from './fetcher.js';
+import type { Block, BufferPool } from './pool.js';
+import type { ReadAhead } from './readahead.js';
+
+export class Cursor {
+  /** The position of `read()`. */
+  pos = 0;
+  private current: { offset: number; data: Uint8Array; block?: Block; pinned: boolean } | undefined;
+
+  constructor(
+    private readonly fetcher: Fetcher,
+    private readonly pool: BufferPool,
+    readonly readahead: ReadAhead,
+    /** Joins the reader's batch of this turn with spans it needs. */
+    private readonly join: (spans: Span[]) => Promise<Coverage>,
+    private readonly ensureOpen: (op: string) => void,
+  ) {}
+
+  private context(op: string, extra: ErrorContext = {}): ErrorContext {
+    return this.fetcher.context(op, extra);
+  }
+
+  /** An evicted block that `read` is still serving from stays counted, as pinned, until it moves on. */
+  onEvicted(block: Block): void {
+    const cur = this.current;
+    if (cur && cur.block === block && !cur.pinned) {
+      cur.pinned = true;
+      this.pool.pin(cur.data.byteLength);
+    }
+  }
+
+  private setCurrent(piece: Piece, block: Block | undefined): void {
+    const old = this.current;
+    if (old?.pinned) this.pool.unpin(old.data.byteLength);
+    const pinned = block === undefined || !this.pool.has(block);
+    this.current = { ...piece, ...(block ? { block } : {}), pinned };
+    if (pinned) this.pool.pin(piece.data.byteLength);
+  }
+
+  private inCurrent(pos: number): boolean {
+    const cur = this.current;
+    return cur !== undefined && pos >= cur.offset && pos < cur.offset + cur.data.byteLength;
+  }
+
+  /**
+   * Plans the read-ahead windows for a read at `pos` (once per read: the state machine counts reads):
+   * background windows start now; the window the read waits for is returned, to join the batch.
+   */
+  private readAhead(pos: number, want: number): Span[] {
+    const f = this.fetcher;
+    const covered = this.inCurrent(pos) || f.blocks.find(pos) !== undefined || f.fetches.find(pos) !== undefined;
+    const sync: Span[] = [];
+    for (const w of this.readahead.plan(pos, covered, Math.min(want, f.blockCap), f.knownSize)) {
+      const length = f.knownSize === undefined ? w.length : Math.min(w.length, f.knownSize - w.offset);
+      if (length <= 0) continue;
+      if (w.sync) sync.push({ offset: w.offset, length });
+      else f.cover([{ offset: w.offset, length }], 'optional');
+    }
+    return sync;
+  }
+
+  /** Up to `max` bytes at the position (a view), advancing it; undefined at the end. */
+  async next(max: number, want: number): Promise<Uint8Array | undefined> {
+    const f = this.fetcher;
+    const pos = this.pos;
+    if (f.knownSize !== undefined && pos >= f.knownSize) return undefined;
+    const joined = !this.inCurrent(pos) && f.blocks.find(pos) === undefined && f.fetches.find(pos) !== undefined;
+    const sync = this.readAhead(pos, want);
+    // A miss joins the batch of this turn; its coverage holds the piece at `pos` even if that
+    // request has already landed (or was streamed through) by the time this read resumes.
+    let batched: Coverage | undefined = sync.length > 0 ? await this.join(sync) : undefined;
+    let waited = batched !== undefined;
+    for (let round = 0; ; round++) {
+      this.ensureOpen('read');
+      if (f.knownSize !== undefined && pos >= f.knownSize) return undefined;
+      const cur = this.current;
+      if (cur && this.inCurrent(pos)) {
+        const piece = cur.data.subarray(pos - cur.offset, Math.min(cur.data.byteLength, pos - cur.offset + max));
+        if (cur.block && !cur.pinned) this.pool.touch(cur.block);
+        this.pos = pos + piece.byteLength;
+        this.readahead.advance(pos, piece.byteLength);
+        if (waited) f.counts.misses++;
+        else {
+          f.counts.hits++;
+          f.counts.bytesFromBuffer += piece.byteLength;
+        }
+        if (joined) f.counts.joins++;
+        return piece;
+      }
+      if (round > 3) throw new ReaderError('Unexpected', 'backend returned no bytes before the end of the object', this.context('read'), { code: 'EMPTY_READ' });
+      const block = f.blocks.find(pos);
+      if (block) {
+        this.setCurrent(block, block);
+        continue;
+      }
+      const planned = batched?.pieces.find((p) => p.offset <= pos && pos < ('data' in p ? p.offset + p.data.byteLength : p.end));
+      batched = undefined;
+      if (planned && 'data' in planned) {
+        this.setCurrent(planned, undefined);
+        continue;
+      }
+      const fetch: Fetch | undefined = f.fetches.find(pos) ?? planned;
+      if (!fetch) {
+        // Read-ahead is off, or was refused room: fetch what this read asks for.
+        const length = Math.min(Math.max(1, Math.min(want, f.blockCap)), (f.knownSize ?? Infinity) - pos);
+        batched = await this.join([{ offset: pos, length }]);
+        waited = true;
+        continue;
+      }
+      waited = true;
+      let data: Uint8Array;
+      try {
+        data = await fetch.promise;
+      } catch (err) {
+        if (isReaderError(err, 'RangeNotSatisfied')) return undefined; // at or past the end
+        throw err;
+      }
+      this.ensureOpen('read');
+      const landed = f.blocks.find(fetch.offset);
+      if (landed && landed.data === data) this.setCurrent({ offset: fetch.offset, data }, landed);
+      else if (data.byteLength <= f.blockCap) this.setCurrent({ offset: fetch.offset, data }, undefined);
+      else {
+        // Joined a request streamed through for a read larger than the budget: keep (pinned) one
+        // block of it from the position, copied, so the big buffer is not held on our account.
+        const from = pos - fetch.offset;
+        this.setCurrent({ offset: pos, data: new Uint8Array(data.subarray(from, from + f.blockCap)) }, undefined);
+      }
+    }
+  }
+
+  /** Lets go of the current block (the reader closed). */
+  release(): void {
+    if (this.current?.pinned) this.pool.unpin(this.current.data.byteLength);
+    this.current = undefined;
+  }
+}
