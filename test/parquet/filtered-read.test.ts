@@ -13,7 +13,7 @@ import { httpBackend } from '../../src/backends/http/backend.js';
 import { hasErrorCode } from '../../src/errors.js';
 import { withMetrics } from '../../src/layers/metrics.js';
 import type { RowGroupFilter } from '../../src/parquet/filter.js';
-import { candidateRuns } from '../../src/parquet/filtered-read.js';
+import { PAGE_INDEX_RIDE_ALONG_SHARE, candidateRuns } from '../../src/parquet/filtered-read.js';
 import { openParquet, type OpenParquetOptions } from '../../src/parquet/source.js';
 import { FILTER_ROWS, T0, WORDS, allRows, rowMatches, writeFilterFixture } from '../support/filter-fixture.js';
 import { testingFile } from '../support/parquet-testing.js';
@@ -209,9 +209,14 @@ describe('row groups → pages → rows: the exact requests', () => {
   it('a page index outside the window rides along with the data wave: no extra round trip', async () => {
     const { source, backend } = await open('indexed.parquet', { footerSizeHint: 8 * 1024 });
     expect(source.pages).toBeUndefined();
-    const chunkPlan = source.plan({ filter });
-    const rows = await source.readObjects({ filter });
-    expect(rows).toEqual((everything['indexed.parquet'] ?? []).filter((r) => rowMatches(r, filter)));
+    // Ids across the first two row groups: a wave big enough that the page index is within
+    // PAGE_INDEX_RIDE_ALONG_SHARE of its bytes (one row group's chunks alone are not).
+    const wide: RowGroupFilter = { column: 'id', gte: 2_950, lt: 3_050 };
+    const chunkPlan = source.plan({ filter: wide });
+    expect(chunkPlan.rowGroups).toEqual([0, 1]);
+    expect(source.pageIndex?.length ?? Infinity).toBeLessThanOrEqual(chunkPlan.bytesToFetch * PAGE_INDEX_RIDE_ALONG_SHARE);
+    const rows = await source.readObjects({ filter: wide });
+    expect(rows).toEqual((everything['indexed.parquet'] ?? []).filter((r) => rowMatches(r, wide)));
     expect(source.pages).toBeDefined(); // parsed from the wave's bytes
     const snap = backend.metrics.snapshot();
     expect(snap.roundTrips).toBe(2); // the open, then one wave: chunks and page index together
