@@ -226,13 +226,18 @@ export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, o
     : chunks.filter((c) => c.length > 0).map((c) => ({ offset: c.offset, length: c.length })); // 0-byte chunks: nothing to fetch
   const toRead = selection.pageIndex && layout.pageIndexRange ? [...needed, layout.pageIndexRange] : needed;
   const ranges = toRead.flatMap((r) => subtract(r, layout.held)).filter((r) => r.length > 0).sort((a, b) => a.offset - b.offset);
-  if (selection.leadingMagic && layout.size > LEADING_MAGIC) {
-    const covered = unionRanges([...ranges, ...(layout.held ? [layout.held] : [])]);
-    const only = covered[0];
-    if (covered.length === 1 && only && only.offset === LEADING_MAGIC && only.offset + only.length === layout.size) ranges.unshift({ offset: 0, length: LEADING_MAGIC });
-  }
   // The reader's own wave planner, with its caps and what it holds: the requests prefetch sends.
-  const wave = planWave(ranges, layout.held ? [layout.held] : [], model);
+  const held = layout.held ? [layout.held] : [];
+  let wave = planWave(ranges, held, model);
+  if (selection.leadingMagic && layout.size > LEADING_MAGIC) {
+    // Covered as sent (merged requests span the holes between chunks), not as asked.
+    const covered = unionRanges([...wave.requests, ...held]);
+    const only = covered[0];
+    if (covered.length === 1 && only && only.offset === LEADING_MAGIC && only.offset + only.length === layout.size) {
+      ranges.unshift({ offset: 0, length: LEADING_MAGIC });
+      wave = planWave(ranges, held, model);
+    }
+  }
   const plan = mapRequests(ranges, wave.requests);
   const bytesNeeded = unionRanges(needed).reduce((n, r) => n + r.length, 0);
   const bytesHeld = bytesNeeded - unionRanges(needed.flatMap((r) => subtract(r, layout.held))).reduce((n, r) => n + r.length, 0);

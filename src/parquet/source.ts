@@ -310,7 +310,8 @@ export class ParquetSource {
       if (filter) return readFilteredObjects(bound, { ...read, filter });
       const context: ErrorContext = { backend: this.backend.kind, path: this.path };
       const rowGroups = rowGroupsIn(bound, opts.rowStart, opts.rowEnd);
-      await bound.prefetch(bound.plan({ rowGroups, ...(opts.columns ? { columns: opts.columns } : {}) }));
+      // leadingMagic: when this reads the whole file, the 4 bytes ride along, so a later readTable (parquet-wasm's whole-file reader) needs no GET of its own.
+      await bound.prefetch(bound.plan({ rowGroups, ...(opts.columns ? { columns: opts.columns } : {}), leadingMagic: true }));
       try {
         return await parquetReadObjects({ ...read, file: toAsyncBuffer(bound.reader, bound.size), metadata: bound.metadata });
       } catch (err) {
