@@ -191,7 +191,9 @@ describe('BufferReader: request lists', () => {
     const backend = withMetrics(withThrottle(memoryBackend({ obj: data }), { ttfbMs: 50 }));
     const reader = new BufferReader(backend, 'obj', { adaptive: false, gap: 0, size: data.byteLength });
     const first = reader.readAt(0, 1000);
-    await new Promise((r) => setTimeout(r, 0)); // its batch is planned: the request is in flight
+    // Its batch is planned once a turn has passed (a setImmediate); a 0 ms timer may fire before that
+    // on a loaded machine, so wait on the request itself.
+    while (backend.metrics.snapshot().requests.length === 0) await new Promise((r) => setImmediate(r));
     const [a, b, c] = await Promise.all([first, reader.readAt(100, 200), reader.readAt(500, 1000)]);
     expect(same(a as Uint8Array, data.subarray(0, 1000))).toBe(true);
     expect(same(b as Uint8Array, data.subarray(100, 300))).toBe(true);
