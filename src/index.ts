@@ -85,8 +85,10 @@ export {
   openParquet,
   ParquetSource,
   type OpenParquetOptions,
+  type ReadExpectation,
   type RowGroupInfo,
 } from './parquet/source.js';
+export { openWindow } from './parquet/open.js';
 export {
   planRead,
   DEFAULT_PLAN_CONCURRENCY,
