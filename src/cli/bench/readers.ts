@@ -109,6 +109,11 @@ function consecutiveRuns(xs: readonly number[]): number[][] {
   return runs;
 }
 
+/** Whether `s` reads every byte (no selection, no filter, not the metadata only): an open with `expect: 'whole'`. */
+export function readsWhole(s: ReadSpec): boolean {
+  return !s.metadataOnly && !s.columns && !s.rowGroups && !s.filter;
+}
+
 export function planSelection(s: ReadSpec): PlanSelection {
   return { ...(s.columns ? { columns: s.columns } : {}), ...(s.rowGroups ? { rowGroups: s.rowGroups } : {}), ...(s.filter ? { filter: s.filter } : {}) };
 }
@@ -268,7 +273,8 @@ export const PARQUET_WASM_PEER: ReaderDef = {
 /** Ours: open from cold (no footer cache), plan (the selection plus `planAs`), prefetch the plan, then `decode` from the buffer (rows). */
 async function runOurs(t: ReadTarget, s: ReadSpec, planAs: Pick<PlanSelection, 'pages' | 'pageIndex' | 'leadingMagic'>, decode: (source: ParquetSource, plan: ReadPlan) => Promise<number>): Promise<ReaderOutcome> {
   const backend = withMetrics(t.backend());
-  const source = await openParquet(backend, t.key, { metadataCache: false });
+  // A whole read says so at the open, as a user reading the whole file would: one GET for a file that fits the whole-read window.
+  const source = await openParquet(backend, t.key, { metadataCache: false, ...(readsWhole(s) ? { expect: 'whole' as const } : {}) });
   const layout: FileLayout = { size: source.size, metadata: source.metadata, metadataLength: source.metadataLength };
   try {
     if (s.metadataOnly) return { rows: 0, client: backend.metrics.snapshot(), ioDoneAt: performance.now(), layout };
