@@ -89,6 +89,7 @@ export {
   type RowGroupInfo,
 } from './parquet/source.js';
 export { openWindow } from './parquet/open.js';
+export { isWholeRead, WHOLE_BATCHES_BUDGET_SHARE } from './parquet/whole.js';
 export {
   planRead,
   DEFAULT_PLAN_CONCURRENCY,

@@ -13,13 +13,14 @@ import { ReaderError, isReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ResolvedRange } from '../types.js';
 import type { BloomIndex, BloomRange } from './bloom.js';
 import { metadataCacheKey, sharedMetadataCache, type MetadataCache } from './cache.js';
-import { readBatches, readTable, type ReadTableOptions } from './decode.js';
+import { readTable, type ReadTableOptions } from './decode.js';
 import { readFilteredObjects, rowGroupsIn } from './filtered-read.js';
 import type { ColumnChunkRange } from './metadata.js';
 import { BoundFile, bindFile, forgetEntry, type OpenTarget, type ReadExpectation, type RowGroupInfo } from './open.js';
 import type { PageIndex } from './page-index.js';
 import type { PlanSelection, ReadPlan } from './planner.js';
 import type { ReadFilter } from './row-filter.js';
+import { batchesOf } from './whole.js';
 
 export type { ReadExpectation, RowGroupInfo } from './open.js';
 
@@ -276,12 +277,14 @@ export class ParquetSource {
 
   /**
    * The selection as apache-arrow RecordBatches, row group by row group, under the memory budget.
+   * With no selection, the bytes the open does not hold come first in one wave when they fit a
+   * quarter of the budget (`WHOLE_BATCHES_BUDGET_SHARE`): one round trip, not one per row group.
    * Until the first batch is yielded, a changed object is re-opened as in `readTable`; after it, a
    * change fails the iteration with `ConditionNotMatch` (the batches already yielded are of the old
    * version, and later ones are never of another).
    */
   async *readBatches(opts: ReadTableOptions = {}): AsyncGenerator<RecordBatch> {
-    let batches = readBatches(this.bound, opts);
+    let batches = batchesOf(this.bound, opts);
     try {
       const first = this.bound;
       let step: IteratorResult<RecordBatch>;
@@ -290,7 +293,7 @@ export class ParquetSource {
       } catch (err) {
         if (this.pinned || (!isVersionChange(err) && this.bound === first)) throw err;
         await this.rebind(first);
-        batches = readBatches(this.bound, opts);
+        batches = batchesOf(this.bound, opts);
         step = await batches.next();
       }
       if (step.done) return;

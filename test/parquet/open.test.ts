@@ -241,4 +241,20 @@ describe('without the hint', () => {
     expect(roundTrips()).toBe(2);
     await source.close();
   });
+
+  it('a larger file: the tail window, then one wave for the rest (spread over connections), 2 round trips', async () => {
+    const s = size('large');
+    const { backend, list, roundTrips } = counted();
+    const source = await openParquet(backend, 'large', noCache);
+    const plan = source.plan({ pages: false, pageIndex: true, leadingMagic: true });
+    expect(plan.requestCount).toBe(2);
+    expect(plan.requests.map((r) => [r.offset, r.offset + r.length])).toEqual([
+      [0, plan.requests[0]?.length],
+      [plan.requests[0]?.length, s - DEFAULT_FOOTER_WINDOW],
+    ]);
+    sameTable(await source.readTable(), reference('large'));
+    expect(list()).toEqual([`GET bytes=-${DEFAULT_FOOTER_WINDOW}`, ...plan.requests.map((r) => bounded(r.offset, r.offset + r.length))]);
+    expect(roundTrips()).toBe(2);
+    await source.close();
+  });
 });

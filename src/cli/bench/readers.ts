@@ -22,6 +22,7 @@ import type { RowGroupFilter } from '../../parquet/filter.js';
 import { columnChunkRanges } from '../../parquet/metadata.js';
 import { planRead, type PlanSelection, type ReadPlan } from '../../parquet/planner.js';
 import { openParquet, type ParquetSource } from '../../parquet/source.js';
+import { isWholeRead } from '../../parquet/whole.js';
 import { RangeReader } from '../../range-reader/range-reader.js';
 import type { Backend } from '../../types.js';
 import { ClearingBufReader, readChunksBySeeks, readFooterBySeeks, type SeekRead } from './baselines.js';
@@ -111,7 +112,7 @@ function consecutiveRuns(xs: readonly number[]): number[][] {
 
 /** Whether `s` reads every byte (no selection, no filter, not the metadata only): an open with `expect: 'whole'`. */
 export function readsWhole(s: ReadSpec): boolean {
-  return !s.metadataOnly && !s.columns && !s.rowGroups && !s.filter;
+  return !s.metadataOnly && isWholeRead(s);
 }
 
 export function planSelection(s: ReadSpec): PlanSelection {
