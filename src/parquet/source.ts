@@ -370,10 +370,10 @@ export class ParquetSource {
 /**
  * Opens a Parquet file: one suffix GET of the tail window (its Content-Range gives the size: no HEAD),
  * and exactly one more GET if the metadata is longer than the window. With `expect: 'whole'` that
- * GET asks for the whole-read window instead, so a whole read of a file that fits needs no other. A footer in the metadata cache
- * costs no request and is trusted until the first data request, which checks it: If-Match with its
- * ETag, or without one the response's size and Last-Modified (see `ParquetSource` for what follows
- * a change).
+ * GET asks for the whole-read window instead, so a whole read of a file that fits needs no other.
+ * A footer in the metadata cache costs no request and is trusted until the first data request,
+ * which checks it: If-Match with its ETag, or without one the response's size and Last-Modified
+ * (see `ParquetSource` for what follows a change).
  *
  * `openParquet(url, options)` or `openParquet(backend, path, options)`.
  */
