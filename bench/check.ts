@@ -79,8 +79,23 @@ export function checkTargets(r: BenchResults): Check[] {
     add('many files: ≤ 1 GET per file cold, 0 warm', cold.gets <= cold.files && cold.heads === 0 && warm.gets === 0 && warm.heads === 0, `cold ${cold.gets} GETs/${cold.files} files, warm ${warm.gets}`);
   }
   checks.push(...datasetChecks(r.dataset));
-  if (r.dropin) checks.push(...checkDropIn(r.dropin));
+  if (r.dropin) checks.push(...checkDropIn(r.dropin), wholeReadCheck(r));
   return checks;
+}
+
+/**
+ * Issue 14 item 1: `readTable()` of a whole seed-like file — 740 KiB (inside the tail window) and
+ * 1.1 MB (over it) — is one round trip: `openParquet(url, { expect: 'whole' })` then `readTable()`
+ * (the drop-in section's planned cells), and the matrix's own whole read of the seed file.
+ */
+function wholeReadCheck(r: BenchResults): Check {
+  const cells = [
+    r.cells.find((c) => c.file === 'seed' && c.scenario === 'full' && c.reader === 'ours+parquet-wasm'),
+    ...['seed', 'seedPlus'].map((f) => r.dropin?.cells.find((c) => c.file === f && c.scenario === 'full' && c.reader === 'parquet-wasm/planned')),
+  ];
+  const ok = cells.every((c) => c !== undefined && !c.error && c.roundTrips === 1 && c.heads === 0);
+  const show = cells.map((c) => (c ? `${c.file}/${c.reader}: ${c.error ? 'error' : `${c.gets} GET ${c.roundTrips} RT`}` : 'missing')).join(', ');
+  return { name: 'whole-file readTable on the seed-like files: 1 round trip', ok, detail: show };
 }
 
 /** Whether the checks fail the run (an advisory miss does not). */

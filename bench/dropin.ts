@@ -11,7 +11,7 @@ import { asyncBufferFromUrl, parquetReadObjects, type FileMetaData } from 'hypar
 import { ParquetFile } from 'parquet-wasm';
 import { arrowFileHandle } from '../src/adapters/arrow-ipc.js';
 import { openArrowFileHandle } from '../src/arrow/open.js';
-import { DEFAULT_FOOTER_WINDOW } from '../src/parquet/footer.js';
+import { openWindow } from '../src/parquet/open.js';
 import { openAsyncBuffer, openBlob } from '../src/parquet/dropin.js';
 import type { PlanSelection } from '../src/parquet/planner.js';
 import { openParquet } from '../src/parquet/source.js';
@@ -19,6 +19,7 @@ import { RangeReader } from '../src/range-reader/range-reader.js';
 import type { Backend } from '../src/types.js';
 import { FIXTURE_DIR, FIXTURES, fixture, type FixtureSpec } from './fixtures.js';
 import { runCell, type CellResult, type Model } from './measure.js';
+import { readsWhole, type ReadSpec } from '../src/cli/bench/readers.js';
 import type { ReadTarget, ReaderDef, Scenario } from './readers.js';
 import type { ServerClient } from './server-client.js';
 
@@ -46,6 +47,8 @@ export interface MatrixFile {
 
 const opened = { metadataCache: false as const, url: { retry: false as const } };
 const columnsOf = (s: { columns?: string[] }) => (s.columns ? { columns: s.columns } : {});
+/** The planned path knows its read: a whole read opens with `expect: 'whole'` (one GET for a file that fits the whole-read window). */
+const plannedOpen = (s: ReadSpec) => ({ ...opened, ...(readsWhole(s) ? { expect: 'whole' as const } : {}) });
 const selectionOf = (s: Scenario): PlanSelection => ({ ...columnsOf(s), ...(s.rowGroups ? { rowGroups: s.rowGroups } : {}), ...(s.filter ? { filter: s.filter } : {}) });
 
 function url(t: ReadTarget): string {
@@ -84,8 +87,8 @@ export const DROPIN_READERS: readonly ReaderDef[] = [
     await file.close();
     return { rows: rows.length };
   }),
-  def('hyparquet/planned', '(await openParquet(url)).readObjects({ columns })', true, 'parquet', async (t, s) => {
-    const source = await openParquet(url(t), opened);
+  def('hyparquet/planned', '(await openParquet(url, { expect })).readObjects({ columns })', true, 'parquet', async (t, s) => {
+    const source = await openParquet(url(t), plannedOpen(s));
     const rows = await source.readObjects(columnsOf(s));
     await source.close();
     return { rows: rows.length };
@@ -97,8 +100,8 @@ export const DROPIN_READERS: readonly ReaderDef[] = [
     await blob.close();
     return { rows };
   }),
-  def('parquet-wasm/planned', '(await openParquet(url)).readTable({ columns })', true, 'parquet', async (t, s) => {
-    const source = await openParquet(url(t), opened);
+  def('parquet-wasm/planned', '(await openParquet(url, { expect })).readTable({ columns })', true, 'parquet', async (t, s) => {
+    const source = await openParquet(url(t), plannedOpen(s));
     const table = await source.readTable(columnsOf(s));
     await source.close();
     return { rows: table.numRows };
@@ -173,7 +176,7 @@ export async function runDropIn(server: ServerClient, backend: () => Backend, fi
     for (const s of t.scenarios) {
       for (const reader of DROPIN_READERS.filter((r) => r.kind === t.kind)) {
         step(`drop-in · ${t.spec.name} · ${s.id} · ${reader.id}`);
-        const expect = { bytesNeeded: bytes.byteLength, floorRoundTrips: bytes.byteLength <= DEFAULT_FOOTER_WINDOW ? 1 : 2 };
+        const expect = { bytesNeeded: bytes.byteLength, floorRoundTrips: bytes.byteLength <= openWindow({ expect: readsWhole(s) ? 'whole' : 'part' }) ? 1 : 2 };
         cells.push(await runCell(server, t.spec.name, target, s, reader, expect, opts));
       }
     }

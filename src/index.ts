@@ -85,8 +85,11 @@ export {
   openParquet,
   ParquetSource,
   type OpenParquetOptions,
+  type ReadExpectation,
   type RowGroupInfo,
 } from './parquet/source.js';
+export { openWindow } from './parquet/open.js';
+export { isWholeRead, WHOLE_BATCHES_BUDGET_SHARE } from './parquet/whole.js';
 export {
   planRead,
   DEFAULT_PLAN_CONCURRENCY,

@@ -5,6 +5,7 @@
  */
 import type { Table } from 'apache-arrow';
 import { openParquet } from '../parquet/source.js';
+import { isWholeRead } from '../parquet/whole.js';
 import { COMMON_HELP, HIVE_HELP, UsageError, intFlag, parseCommand, str, urlArg } from './args.js';
 import { columnKind } from '../parquet/row-filter.js';
 import { parseFilter, toRowGroupFilter, type Condition } from './filter.js';
@@ -47,7 +48,10 @@ export async function runRead(args: string[], io: Io): Promise<number> {
   if (values.hive) return session.run(() => readDataset(session, datasetSelection('read', selection), conditions, format, limit));
   return session.run(async () => {
     session.startProgress();
-    const source = await openParquet(session.backend, session.path, { metadataCache: false, signal: session.signal });
+    // No selection, no filter, no limit: every byte will be read, so the open's one GET asks for the
+    // whole-read window (a file up to ~1.9 MiB is read in that one round trip).
+    const whole = isWholeRead(selection) && conditions.length === 0 && limit === undefined;
+    const source = await openParquet(session.backend, session.path, { metadataCache: false, signal: session.signal, ...(whole ? { expect: 'whole' as const } : {}) });
     try {
       // The filter's columns are decoded too (readTable tests each row), then left out of the output.
       const outColumns = selection.columns;

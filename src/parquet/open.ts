@@ -9,16 +9,20 @@
  * the cached footer. A reader that meets another version evicts the footer it came from, so no later
  * open trusts it again. `ParquetSource` (source.ts) holds one BoundFile at a time and moves to a new
  * one when a whole-call read finds the object changed.
+ *
+ * How much the open's one GET asks for is its expectation (`openWindow`): the tail window for a
+ * selection or the metadata, the larger whole-read window when the caller will read every byte.
  */
 import type { FileMetaData, SchemaTree } from 'hyparquet';
 import { BufferReader, type BufferReaderOptions } from '../buffer-reader/buffer-reader.js';
+import { DEFAULT_GAP } from '../buffer-reader/cost-model.js';
 import type { ErrorContext } from '../errors.js';
 import type { Backend, ResolvedRange } from '../types.js';
 import type { ObjectVersion } from '../version.js';
 import { bloomRanges, parseBlooms, type BloomIndex, type BloomRange } from './bloom.js';
 import type { CachedFooter, MetadataCache } from './cache.js';
 import type { DecodeSource } from './decode.js';
-import { readTail } from './footer.js';
+import { DEFAULT_FOOTER_WINDOW, readTail } from './footer.js';
 import { columnChunkRanges, pageIndexRange, parseMetadata, schemaOf, type ColumnChunkRange } from './metadata.js';
 import { parsePageIndex, type PageIndex } from './page-index.js';
 import { planRead, type ParquetLayout, type PlanSelection, type ReadPlan } from './planner.js';
@@ -30,6 +34,12 @@ export interface RowGroupInfo {
   bytes: number;
 }
 
+/**
+ * What the caller will read after the open: `'part'` (a selection, or only the metadata) or
+ * `'whole'` (every byte: `readTable()`/`readObjects()`/`readBatches()` with no selection).
+ */
+export type ReadExpectation = 'part' | 'whole';
+
 /** What an open needs to be repeated: where the object is, which cache entry is its, and the options. */
 export interface OpenTarget {
   backend: Backend;
@@ -38,6 +48,8 @@ export interface OpenTarget {
   cacheKey: string;
   cache: MetadataCache | undefined;
   footerSizeHint?: number;
+  /** What the caller will read: sizes the open's GET (`openWindow`). Default `'part'`. */
+  expect?: ReadExpectation;
   reader?: Omit<BufferReaderOptions, 'size' | 'etag' | 'lastModified' | 'signal' | 'onVersionChanged'>;
   signal?: AbortSignal;
 }
@@ -179,6 +191,23 @@ function leafColumns(metadata: FileMetaData): string[] {
   return out;
 }
 
+/**
+ * Bytes of the open's first (suffix) GET. For `'part'`: the tail window (`footerSizeHint`, default
+ * DEFAULT_FOOTER_WINDOW), sized so that a metadata-only open stays near its floor. For `'whole'`:
+ * the larger of that and the reader's merge gap — TTFB × bandwidth from its cost model (≈ 1.9 MiB,
+ * 2.5 tail windows, with the S3 defaults; the `gap` option when set). Those are the bytes one
+ * first-byte wait transfers, so a file that fits comes back in one GET within two first-byte
+ * waits, sooner than any read in two round trips (two waits plus its transfer); a bigger file takes
+ * a second round trip, spread over connections, for the bytes before the window only.
+ * (Without the object's size a prefix request sent beside the suffix would overlap it on every file
+ * smaller than twice the window, and double the GETs of one that fits the tail window.)
+ */
+export function openWindow(target: Pick<OpenTarget, 'footerSizeHint' | 'expect' | 'reader'>): number {
+  const tail = target.footerSizeHint ?? DEFAULT_FOOTER_WINDOW;
+  if ((target.expect ?? 'part') === 'part') return tail;
+  return Math.max(tail, target.reader?.gap ?? target.reader?.costModel?.gap ?? DEFAULT_GAP);
+}
+
 /** Removes `entry` from the cache if it is still the one held for the target (never a newer one). */
 export function forgetEntry(target: OpenTarget, entry: CachedFooter | undefined): void {
   if (!entry || !target.cache) return;
@@ -217,7 +246,7 @@ export async function bindFile(target: OpenTarget): Promise<BoundFile> {
   }
 
   const tail = await readTail(backend, path, {
-    ...(target.footerSizeHint === undefined ? {} : { footerSizeHint: target.footerSizeHint }),
+    footerSizeHint: openWindow(target),
     ...(target.signal ? { signal: target.signal } : {}),
   });
   const metadata = parseMetadata(tail, context);

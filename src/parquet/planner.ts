@@ -233,8 +233,9 @@ export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, o
     // Covered as sent (merged requests span the holes between chunks), not as asked.
     const covered = unionRanges([...wave.requests, ...held]);
     const only = covered[0];
-    if (covered.length === 1 && only && only.offset === LEADING_MAGIC && only.offset + only.length === layout.size) {
-      ranges.unshift({ offset: 0, length: LEADING_MAGIC });
+    // Everything but the first bytes (the magic, or part of it when a window held the rest of it).
+    if (covered.length === 1 && only && only.offset > 0 && only.offset <= LEADING_MAGIC && only.offset + only.length === layout.size) {
+      ranges.unshift({ offset: 0, length: only.offset });
       wave = planWave(ranges, held, model);
     }
   }

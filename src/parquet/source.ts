@@ -13,19 +13,29 @@ import { ReaderError, isReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ResolvedRange } from '../types.js';
 import type { BloomIndex, BloomRange } from './bloom.js';
 import { metadataCacheKey, sharedMetadataCache, type MetadataCache } from './cache.js';
-import { readBatches, readTable, type ReadTableOptions } from './decode.js';
+import { readTable, type ReadTableOptions } from './decode.js';
 import { readFilteredObjects, rowGroupsIn } from './filtered-read.js';
 import type { ColumnChunkRange } from './metadata.js';
-import { BoundFile, bindFile, forgetEntry, type OpenTarget, type RowGroupInfo } from './open.js';
+import { BoundFile, bindFile, forgetEntry, type OpenTarget, type ReadExpectation, type RowGroupInfo } from './open.js';
 import type { PageIndex } from './page-index.js';
 import type { PlanSelection, ReadPlan } from './planner.js';
 import type { ReadFilter } from './row-filter.js';
+import { batchesOf } from './whole.js';
 
-export type { RowGroupInfo } from './open.js';
+export type { ReadExpectation, RowGroupInfo } from './open.js';
 
 export interface OpenParquetOptions {
-  /** Bytes of the first (suffix) GET; default DEFAULT_FOOTER_WINDOW (1 MiB). */
+  /** Bytes of the first (suffix) GET, the tail window; default DEFAULT_FOOTER_WINDOW (≈ 786 KiB). */
   footerSizeHint?: number;
+  /**
+   * What you will read: `'part'` (default: a selection, or only the metadata) or `'whole'` (every
+   * byte: `readTable()`, `readObjects()` or `readBatches()` with no selection). With `'whole'` the
+   * open's one GET asks for the larger whole-read window (`openWindow`: the reader's merge gap,
+   * TTFB × bandwidth, ≈ 1.9 MiB with the S3 defaults), so a file up to that size is read in that
+   * one round trip; a larger one takes one more, for the bytes before the window only. A selection
+   * read after it reuses every byte the open holds.
+   */
+  expect?: ReadExpectation;
   /** Footer cache across opens: the process-wide one by default, `false` for none, or your own. */
   metadataCache?: MetadataCache | false;
   /** Options of the BufferReader that serves the data (gap, maxRangeSize, concurrency, maxMemory, ...). */
@@ -267,12 +277,14 @@ export class ParquetSource {
 
   /**
    * The selection as apache-arrow RecordBatches, row group by row group, under the memory budget.
+   * With no selection, the bytes the open does not hold come first in one wave when they fit a
+   * quarter of the budget (`WHOLE_BATCHES_BUDGET_SHARE`): one round trip, not one per row group.
    * Until the first batch is yielded, a changed object is re-opened as in `readTable`; after it, a
    * change fails the iteration with `ConditionNotMatch` (the batches already yielded are of the old
    * version, and later ones are never of another).
    */
   async *readBatches(opts: ReadTableOptions = {}): AsyncGenerator<RecordBatch> {
-    let batches = readBatches(this.bound, opts);
+    let batches = batchesOf(this.bound, opts);
     try {
       const first = this.bound;
       let step: IteratorResult<RecordBatch>;
@@ -281,7 +293,7 @@ export class ParquetSource {
       } catch (err) {
         if (this.pinned || (!isVersionChange(err) && this.bound === first)) throw err;
         await this.rebind(first);
-        batches = readBatches(this.bound, opts);
+        batches = batchesOf(this.bound, opts);
         step = await batches.next();
       }
       if (step.done) return;
@@ -357,15 +369,19 @@ export class ParquetSource {
 
 /**
  * Opens a Parquet file: one suffix GET of the tail window (its Content-Range gives the size: no HEAD),
- * and exactly one more GET if the metadata is longer than the window. A footer in the metadata cache
- * costs no request and is trusted until the first data request, which checks it: If-Match with its
- * ETag, or without one the response's size and Last-Modified (see `ParquetSource` for what follows
- * a change).
+ * and exactly one more GET if the metadata is longer than the window. With `expect: 'whole'` that
+ * GET asks for the whole-read window instead, so a whole read of a file that fits needs no other.
+ * A footer in the metadata cache costs no request and is trusted until the first data request,
+ * which checks it: If-Match with its ETag, or without one the response's size and Last-Modified
+ * (see `ParquetSource` for what follows a change).
  *
  * `openParquet(url, options)` or `openParquet(backend, path, options)`.
  */
 export async function openParquet(backendOrUrl: Backend | string, pathOrOptions?: string | OpenParquetOptions, maybeOptions?: OpenParquetOptions): Promise<ParquetSource> {
   const { backend, path, options, url } = openTarget<OpenParquetOptions>('openParquet', backendOrUrl, pathOrOptions, maybeOptions);
+  if (options.expect !== undefined && options.expect !== 'part' && options.expect !== 'whole') {
+    throw new ReaderError('InvalidInput', `expect must be 'part' or 'whole', got ${JSON.stringify(options.expect)}`, { backend: backend.kind, op: 'open', path }, { code: 'INVALID_ARGUMENT' });
+  }
   const cacheKey = url !== undefined ? `url\u0000${url}` : metadataCacheKey(backend, path);
   const target: OpenTarget = {
     backend,
@@ -373,6 +389,7 @@ export async function openParquet(backendOrUrl: Backend | string, pathOrOptions?
     cacheKey,
     cache: options.metadataCache === false ? undefined : (options.metadataCache ?? sharedMetadataCache()),
     ...(options.footerSizeHint === undefined ? {} : { footerSizeHint: options.footerSizeHint }),
+    ...(options.expect === undefined ? {} : { expect: options.expect }),
     ...(options.reader ? { reader: options.reader } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   };

@@ -12,8 +12,12 @@ import { FIXTURES, fixture } from '../../bench/fixtures.js';
 import { ObjectServer, type ServerRequestLog } from '../../bench/object-server.js';
 import { DEFAULT_FOOTER_WINDOW } from '../../src/parquet/footer.js';
 import { columnChunkRanges } from '../../src/parquet/metadata.js';
+import { openWindow } from '../../src/parquet/open.js';
 import { requireMotoInCi, startMoto, type MotoServer } from '../support/moto.js';
 import { ensureBuilt, run } from './run.js';
+
+/** What `ours` asks for first when it reads the whole file (no selection): the whole-read window. */
+const WHOLE_WINDOW = openWindow({ expect: 'whole' });
 
 interface ReaderJson {
   reader: string;
@@ -129,7 +133,7 @@ describe.concurrent('brr bench <url> (HTTP)', () => {
       if (x.reader !== 'naive') expect(x.bytes, x.reader).toBe(mine.reduce((n, e) => n + e.bytes, 0));
     }
     const by = Object.fromEntries(out.readers.map((x) => [x.reader, x]));
-    expect(share.ours?.map(line)).toEqual([`GET bytes=-${DEFAULT_FOOTER_WINDOW}`]);
+    expect(share.ours?.map(line)).toEqual([`GET bytes=-${WHOLE_WINDOW}`]);
     expect(by.ours).toMatchObject({ countedBy: 'backend', gets: 1, heads: 0, roundTrips: 1, bytes: seed.byteLength, rows: 10_000 });
     expect(share.naive?.map(line)).toEqual(naiveLines(layout().chunks));
     expect(by.naive?.gets).toBeGreaterThanOrEqual(600);
@@ -202,7 +206,7 @@ describe.concurrent('brr bench <url> (HTTP)', () => {
     expect(r.code).toBe(2);
     expect(r.out).toBe('');
     expect(r.stderr).toMatch(/^brr: not found: .*\n$/);
-    expect(server.requests.filter((x) => x.path === key).map(line)).toEqual([`GET bytes=-${DEFAULT_FOOTER_WINDOW}`]);
+    expect(server.requests.filter((x) => x.path === key).map(line)).toEqual([`GET bytes=-${WHOLE_WINDOW}`]);
   }, 90_000);
 
   it('bad flags are usage errors (64) before any request; --waterfall draws one section per reader', async () => {
@@ -248,7 +252,7 @@ describe.skipIf(!motoOk)('brr bench s3:// (moto, signatures checked, behind the 
       expect(log.every((e) => e.status === 200 || e.status === 206)).toBe(true); // every signature accepted
       const share = shares(log, out);
       for (const x of out.readers) expect(counts(share[x.reader] as ServerRequestLog[]), x.reader).toEqual({ gets: x.gets, heads: x.heads });
-      expect(share.ours?.map(line)).toEqual([`GET bytes=-${DEFAULT_FOOTER_WINDOW}`]);
+      expect(share.ours?.map(line)).toEqual([`GET bytes=-${WHOLE_WINDOW}`]);
       expect(share.naive?.map(line)).toEqual(naiveLines(layout().chunks.slice(0, 20)));
       const by = Object.fromEntries(out.readers.map((x) => [x.reader, x]));
       expect(by.hyparquet).toMatchObject({ countedBy: 'fetch', heads: 1, rows: 10_000 });
@@ -267,7 +271,7 @@ describe.skipIf(!motoOk)('brr bench s3:// (moto, signatures checked, behind the 
       expect(r.out).toBe('');
       expect(r.stderr).toMatch(/^brr: permission denied: .*SignatureDoesNotMatch/);
       expect(r.stderr).not.toContain(secret.slice(0, 12));
-      expect(proxy.requests.map((e) => `${line(e)} ${e.status}`)).toEqual([`GET bytes=-${DEFAULT_FOOTER_WINDOW} 403`]);
+      expect(proxy.requests.map((e) => `${line(e)} ${e.status}`)).toEqual([`GET bytes=-${WHOLE_WINDOW} 403`]);
     } finally {
       await proxy.stop();
     }

@@ -204,4 +204,18 @@ describe('planRead: the leading magic', () => {
     const one = planRead(layout, { rowGroups: [7], pageIndex: true, leadingMagic: true });
     expect(one.ranges.some((r) => r.offset === 0)).toBe(false);
   });
+
+  it('a window that already holds all but the first 1–4 bytes asks for just those (a whole read just over the open window)', async () => {
+    const seed = await fixture(FIXTURES.seed);
+    for (const missing of [1, 2, 4]) {
+      const layout = await layoutOf(seed, seed.byteLength - missing);
+      expect(layout.held).toEqual({ offset: missing, length: seed.byteLength - missing });
+      const plan = planRead(layout, { pageIndex: true, leadingMagic: true });
+      expect(plan.ranges).toEqual([{ offset: 0, length: missing }]);
+      expect(plan.requests.map((r) => [r.offset, r.length])).toEqual([[0, missing]]);
+      expect(planRead(layout, { pageIndex: true }).requestCount).toBe(0); // not asked: no magic
+    }
+    // Held from offset 0: nothing to add.
+    expect(planRead(await layoutOf(seed, 'all'), { pageIndex: true, leadingMagic: true }).requestCount).toBe(0);
+  });
 });

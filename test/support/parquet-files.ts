@@ -66,3 +66,26 @@ export function testParquet(opts: TestParquetOptions): Uint8Array {
   pw.finish();
   return new Uint8Array(writer.getBuffer());
 }
+
+/**
+ * A Parquet file whose size is set by its rows: `id` INT32 and `blob`, a BYTE_ARRAY of `rowBytes`
+ * seeded pseudo-random bytes each (incompressible), in row groups of `rowGroupSize`. Sizes come out
+ * at `rows × rowBytes` plus a few KiB: fast to write (no string building), for tests about windows.
+ */
+export function blobParquet(rows: number, rowBytes = 1000, rowGroupSize = 500, seed = 1): Uint8Array {
+  let a = seed >>> 0;
+  const next = (): number => {
+    a = (Math.imul(a, 1664525) + 1013904223) >>> 0; // LCG: any fixed bytes will do
+    return a;
+  };
+  const blobs = Array.from({ length: rows }, () => {
+    const u = new Uint8Array(rowBytes);
+    for (let i = 0; i < rowBytes; i++) u[i] = next() >>> 24;
+    return u;
+  });
+  const writer = new ByteWriter();
+  const pw = new ParquetWriter({ writer, schema: [{ name: 'root', num_children: 2 }, { name: 'id', type: 'INT32', repetition_type: 'REQUIRED' }, { name: 'blob', type: 'BYTE_ARRAY', repetition_type: 'REQUIRED' }], statistics: false });
+  if (rows > 0) pw.write({ columnData: [{ name: 'id', data: Int32Array.from({ length: rows }, (_, i) => i) }, { name: 'blob', data: blobs }], rowGroupSize });
+  pw.finish();
+  return new Uint8Array(writer.getBuffer());
+}

@@ -22,6 +22,7 @@ import type { RowGroupFilter } from '../../parquet/filter.js';
 import { columnChunkRanges } from '../../parquet/metadata.js';
 import { planRead, type PlanSelection, type ReadPlan } from '../../parquet/planner.js';
 import { openParquet, type ParquetSource } from '../../parquet/source.js';
+import { isWholeRead } from '../../parquet/whole.js';
 import { RangeReader } from '../../range-reader/range-reader.js';
 import type { Backend } from '../../types.js';
 import { ClearingBufReader, readChunksBySeeks, readFooterBySeeks, type SeekRead } from './baselines.js';
@@ -107,6 +108,11 @@ function consecutiveRuns(xs: readonly number[]): number[][] {
     else runs.push([x]);
   }
   return runs;
+}
+
+/** Whether `s` reads every byte (no selection, no filter, not the metadata only): an open with `expect: 'whole'`. */
+export function readsWhole(s: ReadSpec): boolean {
+  return !s.metadataOnly && isWholeRead(s);
 }
 
 export function planSelection(s: ReadSpec): PlanSelection {
@@ -268,7 +274,8 @@ export const PARQUET_WASM_PEER: ReaderDef = {
 /** Ours: open from cold (no footer cache), plan (the selection plus `planAs`), prefetch the plan, then `decode` from the buffer (rows). */
 async function runOurs(t: ReadTarget, s: ReadSpec, planAs: Pick<PlanSelection, 'pages' | 'pageIndex' | 'leadingMagic'>, decode: (source: ParquetSource, plan: ReadPlan) => Promise<number>): Promise<ReaderOutcome> {
   const backend = withMetrics(t.backend());
-  const source = await openParquet(backend, t.key, { metadataCache: false });
+  // A whole read says so at the open, as a user reading the whole file would: one GET for a file that fits the whole-read window.
+  const source = await openParquet(backend, t.key, { metadataCache: false, ...(readsWhole(s) ? { expect: 'whole' as const } : {}) });
   const layout: FileLayout = { size: source.size, metadata: source.metadata, metadataLength: source.metadataLength };
   try {
     if (s.metadataOnly) return { rows: 0, client: backend.metrics.snapshot(), ioDoneAt: performance.now(), layout };

@@ -1,0 +1,93 @@
+/**
+ * `readBatches()` of the whole file after a plain open: the bytes the open does not hold in one wave
+ * (when they fit the budget share), not one wave per row group. Exact request lists over the local
+ * HTTP object server; batches compared with parquet-wasm decoding the same bytes in memory.
+ */
+import { tableFromIPC, type RecordBatch } from 'apache-arrow';
+import { readParquet } from 'parquet-wasm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURES, fixture } from '../../bench/fixtures.js';
+import { ObjectServer } from '../../bench/object-server.js';
+import { httpBackend } from '../../src/backends/http/backend.js';
+import { isReaderError } from '../../src/errors.js';
+import { withMetrics } from '../../src/layers/metrics.js';
+import { DEFAULT_FOOTER_WINDOW } from '../../src/parquet/footer.js';
+import { openParquet } from '../../src/parquet/source.js';
+import { WHOLE_BATCHES_BUDGET_SHARE, isWholeRead } from '../../src/parquet/whole.js';
+
+let server: ObjectServer;
+let seedPlus: Uint8Array;
+
+beforeAll(async () => {
+  seedPlus = await fixture(FIXTURES.seedPlus); // ~1.1 MB, 75 row groups: over the tail window
+  server = await new ObjectServer({ ttfbMs: 5 }).start();
+  server.put('seedPlus', seedPlus);
+}, 120_000);
+afterAll(() => server.stop());
+
+function counted() {
+  const backend = withMetrics(httpBackend({ baseUrl: server.url }));
+  const list = () => backend.metrics.snapshot().requests.map((r) => `${r.op} ${r.rangeHeader ?? ''}`.trim());
+  return { backend, list, roundTrips: () => backend.metrics.snapshot().roundTrips };
+}
+
+async function ids(batches: AsyncIterable<RecordBatch>): Promise<bigint[]> {
+  const out: bigint[] = [];
+  for await (const b of batches) out.push(...(b.getChild('id') ?? []));
+  return out;
+}
+
+const allIds = () => [...(tableFromIPC(readParquet(seedPlus).intoIPCStream()).getChild('id') ?? [])] as bigint[];
+
+describe('isWholeRead', () => {
+  it('is true only without columns, row groups and filter', () => {
+    expect(isWholeRead({})).toBe(true);
+    expect(isWholeRead({ columns: ['a'] })).toBe(false);
+    expect(isWholeRead({ rowGroups: [0] })).toBe(false);
+    expect(isWholeRead({ filter: { column: 'a', eq: 1 } })).toBe(false);
+  });
+});
+
+describe('readBatches() of the whole file after a plain open', () => {
+  it('one wave for what the open does not hold: 2 GETs, 2 round trips (not one per row group), every row', async () => {
+    const { backend, list, roundTrips } = counted();
+    const source = await openParquet(backend, 'seedPlus', { metadataCache: false });
+    expect(await ids(source.readBatches())).toEqual(allIds());
+    expect(list()).toEqual([`GET bytes=-${DEFAULT_FOOTER_WINDOW}`, `GET bytes=0-${seedPlus.byteLength - DEFAULT_FOOTER_WINDOW - 1}`]);
+    expect(roundTrips()).toBe(2);
+    await source.close();
+  });
+
+  it('a selection, or a rest beyond the budget share, still streams row group by row group', async () => {
+    const budget = Math.floor((seedPlus.byteLength - DEFAULT_FOOTER_WINDOW) / WHOLE_BATCHES_BUDGET_SHARE) - 1; // the rest just over its share
+    for (const [opts, columns] of [[{}, ['id']], [{ reader: { maxMemory: budget } }, undefined]] as const) {
+      const { backend, roundTrips } = counted();
+      const source = await openParquet(backend, 'seedPlus', { metadataCache: false, ...opts });
+      const held = source.rowGroups.filter((g) => (source.columnChunks[g.index]?.[0]?.offset ?? 0) >= source.held.offset).length;
+      expect(await ids(source.readBatches(columns ? { columns: [...columns] } : {}))).toEqual(allIds());
+      // The open, then one wave per row group the tail window does not hold.
+      expect(roundTrips()).toBe(1 + source.rowGroups.length - held);
+      await source.close();
+    }
+  });
+
+  it('an abort while the wave is in flight rejects the first batch with AbortError at once, not when the wave ends', async () => {
+    const slow = await new ObjectServer({ ttfbMs: 1500 }).start();
+    try {
+      slow.put('seedPlus', seedPlus);
+      const backend = withMetrics(httpBackend({ baseUrl: slow.url }));
+      const source = await openParquet(backend, 'seedPlus', { metadataCache: false });
+      const controller = new AbortController();
+      const first = source.readBatches({ signal: controller.signal }).next();
+      // Wait on the request itself: the wave's GET has started and not yet answered.
+      while (backend.metrics.snapshot().requests.length < 2) await new Promise((r) => setTimeout(r, 5));
+      controller.abort();
+      const err = await first.catch((e: unknown) => e);
+      expect(isReaderError(err, 'Aborted')).toBe(true);
+      expect(backend.metrics.snapshot().requests[1]?.open).toBe(true);
+      await source.close();
+    } finally {
+      await slow.stop();
+    }
+  }, 30_000);
+});
