@@ -7,6 +7,7 @@
  * Anchors: JBrowse's range fetcher aggregates the fetches of the last 100 ms; geotiff.js's
  * BlockedSource defers block requests to the next tick.
  */
+import { onAbort } from '../abort.js';
 import { ReaderError, abortError } from '../errors.js';
 import type { Span } from './coalesce.js';
 
@@ -71,26 +72,29 @@ export class Batcher<T> {
   add(spans: readonly Span[], extra: readonly Span[] = [], signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) return Promise.reject(abortError(signal, { op: 'read' }));
     return new Promise<T>((resolve, reject) => {
-      const onAbort = () => {
-        const i = this.pending.indexOf(entry);
-        if (i >= 0) this.pending.splice(i, 1);
-        if (this.pending.length === 0) this.stop();
-        reject(abortError(signal, { op: 'read' }));
-      };
+      let off = (): void => undefined;
       const entry: BatchEntry<T> = {
         spans,
         extra,
         settle: (v) => {
-          signal?.removeEventListener('abort', onAbort);
+          off();
           resolve(v);
         },
         fail: (err) => {
-          signal?.removeEventListener('abort', onAbort);
+          off();
           reject(err);
         },
       };
-      signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.push(entry);
+      // One waiter on the signal's one listener (src/abort.ts): a batch of many reads on one signal adds one.
+      if (signal) {
+        off = onAbort(signal, () => {
+          const i = this.pending.indexOf(entry);
+          if (i >= 0) this.pending.splice(i, 1);
+          if (this.pending.length === 0) this.stop();
+          reject(abortError(signal, { op: 'read' }));
+        });
+      }
       if (!this.cancel) {
         const run = () => this.run();
         if (this.windowMs > 0) {
