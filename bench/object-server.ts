@@ -38,6 +38,11 @@ export interface ObjectServerOptions {
   upstream?: string;
   /** Answer cross-origin requests from browsers (CORS); off by default, like a bucket without a CORS configuration. */
   cors?: CorsOptions;
+  /**
+   * Send ETags (default true). false plays a server that only knows modification times (a plain
+   * static file server): no ETag header, so versions are told apart by size and Last-Modified alone.
+   */
+  etags?: boolean;
 }
 
 /** A bucket's CORS configuration, as S3 has it (AllowedOrigins, AllowedHeaders, ExposeHeaders, MaxAgeSeconds). */
@@ -118,10 +123,11 @@ export class ObjectServer {
     return this.base;
   }
 
-  put(key: string, data: Uint8Array | string): string {
+  /** Stores an object; `lastModified` (default now) is sent at HTTP-date precision: whole seconds. */
+  put(key: string, data: Uint8Array | string, lastModified = new Date()): string {
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
     const etag = `"${createHash('md5').update(bytes).digest('hex')}"`;
-    this.objects.set(key.replace(/^\/+/, ''), { data: bytes, etag, lastModified: new Date() });
+    this.objects.set(key.replace(/^\/+/, ''), { data: bytes, etag, lastModified });
     return etag;
   }
 
@@ -210,7 +216,7 @@ export class ObjectServer {
       res.writeHead(404, { 'content-type': 'application/xml' }).end(req.method === 'HEAD' ? undefined : '<Error><Code>NoSuchKey</Code></Error>');
       return finish(404);
     }
-    const common = { etag: obj.etag, 'last-modified': obj.lastModified.toUTCString(), 'accept-ranges': 'bytes' };
+    const common = { ...(this.options.etags === false ? {} : { etag: obj.etag }), 'last-modified': obj.lastModified.toUTCString(), 'accept-ranges': 'bytes' };
     if (typeof ifMatch === 'string' && ifMatch !== '*' && ifMatch !== obj.etag) {
       res.writeHead(412, { 'content-type': 'application/xml' }).end('<Error><Code>PreconditionFailed</Code></Error>');
       return finish(412);

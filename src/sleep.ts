@@ -1,3 +1,5 @@
+import { onAbort } from './abort.js';
+
 /**
  * Waits `ms` milliseconds; rejects with an `AbortError` (a DOMException, as Node's
  * `timers/promises` does) as soon as `signal` fires. Runtime-neutral: plain `setTimeout`.
@@ -9,14 +11,15 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       reject(aborted());
       return;
     }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(aborted());
-    };
     const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      off();
       resolve();
     }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const off = signal
+      ? onAbort(signal, () => {
+          clearTimeout(timer);
+          reject(aborted());
+        })
+      : () => undefined;
   });
 }

@@ -8,7 +8,7 @@
  * Generic over the HTTP client: a backend passes functions that send HEAD and the ranged GET and
  * wrap what comes back as a `StatResponse` (undici's `request`, `fetch`, ...). No Node imports.
  */
-import { ReaderError, type ErrorContext } from '../errors.js';
+import { ReaderError, throwIfAborted, type ErrorContext } from '../errors.js';
 import { parseContentRange } from '../range.js';
 import type { ObjectMeta, WireRequest } from '../types.js';
 
@@ -49,6 +49,27 @@ export function forgetHeadRefusals(): void {
   refused.clear();
 }
 
+/** Builds the URL for a path: `baseUrl + '/' + path`, or the path itself as an absolute http(s) URL. */
+export function resolveHttpUrl(path: string, baseUrl?: string): URL {
+  if (baseUrl === undefined) {
+    const url = new URL(path);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`not an http(s) URL: ${url.protocol}`);
+    return url;
+  }
+  const base = baseUrl.endsWith('/') ? baseUrl.slice(0, -1) : baseUrl;
+  const rel = path.startsWith('/') ? path.slice(1) : path;
+  return new URL(`${base}/${rel}`);
+}
+
+/** `resolveHttpUrl`, or InvalidInput `INVALID_URL` saying why the path is no http(s) URL. */
+export function httpObjectUrl(path: string, baseUrl: string | undefined, context: ErrorContext): URL {
+  try {
+    return resolveHttpUrl(path, baseUrl);
+  } catch (err) {
+    throw new ReaderError('InvalidInput', `invalid URL: ${err instanceof Error ? err.message : String(err)}`, context, { code: 'INVALID_URL', cause: err });
+  }
+}
+
 /** A response, as the stat needs it, from any HTTP client. */
 export interface StatResponse {
   status: number;
@@ -73,6 +94,37 @@ export interface StatOverHttp {
   /** The object size an error body tells, when its headers do not (S3's `<ActualObjectSize>` in a 416). */
   sizeFromErrorBody?(text: string): number | undefined;
   context: ErrorContext;
+}
+
+/** What a plain-URL backend (undici, fetch) gives `statHttpObject`. */
+export interface HttpObjectStat {
+  /** The backend's kind, for the error context. */
+  backend: string;
+  path: string;
+  baseUrl?: string;
+  /** false: never send HEAD. */
+  head: boolean;
+  signal?: AbortSignal;
+  /** Sends `method` to the path's URL with these extra headers; the response as the stat reads it. */
+  send(method: 'HEAD' | 'GET', headers: Record<string, string>, context: ErrorContext): Promise<StatResponse>;
+}
+
+/**
+ * `stat` of an object at a URL (a path against `baseUrl`): aborted before any request if the
+ * signal is, InvalidInput `INVALID_URL` for a path that is no http(s) URL, then `statOverHttp`
+ * at the URL's origin (HEAD, or `GET bytes=0-0` where HEAD is refused).
+ */
+export async function statHttpObject(s: HttpObjectStat): Promise<ObjectMeta> {
+  const context: ErrorContext = { backend: s.backend, op: 'stat', path: s.path };
+  throwIfAborted(s.signal, context);
+  const origin = httpObjectUrl(s.path, s.baseUrl, context).origin;
+  return statOverHttp({
+    origin,
+    head: s.head,
+    sendHead: () => s.send('HEAD', {}, context),
+    sendRangedGet: () => s.send('GET', { range: STAT_RANGE_HEADER }, context),
+    context,
+  });
 }
 
 /** ObjectMeta from response headers: the ETag as sent, Last-Modified parsed (an unparsable one is left out). */

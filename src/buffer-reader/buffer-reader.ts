@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { runtime } from '../runtime.js';
 import { ReaderError, type ErrorContext } from '../errors.js';
 import { withLimit } from '../layers/limit.js';
 import { withMetrics, type Metrics, type MetricsSnapshot } from '../layers/metrics.js';
@@ -77,8 +76,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     const observed = options.adaptive === false ? base : withCostObserver(base, this.model);
     const io = withLimit(observed, { concurrency: this.concurrency });
     const signal = options.signal ? AbortSignal.any([options.signal, this.controller.signal]) : this.controller.signal;
-    // Every request in flight listens to this one signal, several times over (limit, retry, undici).
-    runtime.setMaxListeners?.(Math.max(64, 8 * this.concurrency), signal);
+    // Requests in flight follow it through one listener (the fetcher's, src/abort.ts), however many there are.
     this.fetcher = new Fetcher(io, backend, path, this.pool, {
       gap: () => this.gap,
       maxRangeSize: () => this.maxRangeSize,

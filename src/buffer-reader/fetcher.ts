@@ -3,6 +3,7 @@
  * planned by the one wave planner, bounded in concurrency, de-duplicated while in flight, checked,
  * and admitted into the budget.
  */
+import { onAbort } from '../abort.js';
 import { collectBody } from '../body.js';
 import { ReaderError, abortError, isReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ReadOptions } from '../types.js';
@@ -135,13 +136,12 @@ export class Fetcher {
   /** Starts one request and registers it as in flight (synchronously, so later reads can join it). */
   private start(span: Span, buffered: boolean, background: boolean): Fetch {
     const context = this.context('read', { range: span });
-    // Its own signal, aborted with the reader's (a listener, removed when it ends: cheaper than AbortSignal.any).
+    // Its own signal, aborted with the reader's: one waiter on the reader's one listener (src/abort.ts),
+    // gone when the request ends — however many requests are in flight or queued at the limit.
     const controller = new AbortController();
     const signal = controller.signal;
     const outer = this.settings.signal;
-    const onOuter = (): void => controller.abort(outer.reason);
-    if (outer.aborted) onOuter();
-    else outer.addEventListener('abort', onOuter, { once: true });
+    const offOuter = onAbort(outer, () => controller.abort(outer.reason));
     const fetch: Fetch = { offset: span.offset, end: span.offset + span.length, buffered, background, waiters: 0, abort: () => controller.abort(), promise: undefined as never };
     const run = async (): Promise<Uint8Array> => {
       const opts: ReadOptions = { signal };
@@ -182,7 +182,7 @@ export class Fetcher {
     // Bookkeeping runs before any waiter resumes: the bytes are buffered (or not) by then.
     fetch.promise = run().catch((err: unknown) => this.changed(err)).then(
       (data) => {
-        outer.removeEventListener('abort', onOuter);
+        offOuter();
         this.fetches.remove(fetch);
         if (buffered) {
           this.pool.release(span.length);
@@ -191,7 +191,7 @@ export class Fetcher {
         return data;
       },
       (err: unknown) => {
-        outer.removeEventListener('abort', onOuter);
+        offOuter();
         this.fetches.remove(fetch);
         if (buffered) this.pool.release(span.length);
         throw err;
@@ -294,20 +294,19 @@ export class Fetcher {
       }
     }
     return new Promise<Piece[]>((resolve, reject) => {
-      const onAbort = (): void => {
+      const off = onAbort(signal, () => {
         release(true);
         reject(abortError(signal, this.context('read')));
-      };
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
+      });
+      if (signal.aborted) return;
       all.then(
         (v) => {
-          signal.removeEventListener('abort', onAbort);
+          off();
           release(false);
           resolve(v);
         },
         (err: unknown) => {
-          signal.removeEventListener('abort', onAbort);
+          off();
           release(false);
           reject(err);
         },

@@ -43,6 +43,7 @@ Readers:
   hyparquet             hyparquet's own asyncBufferFromUrl
   parquet-wasm          parquet-wasm's ParquetFile.fromUrl
   ours                  openParquet + readTable
+  ours-dropin           hyparquet's own parquetReadObjects over openAsyncBuffer (the drop-in file object)
 On s3:// the peers' requests are signed like ours (or use a presigned URL: --presign); on a local
 file they read through a plain file object (one read per slice).
 

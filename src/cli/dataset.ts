@@ -3,7 +3,6 @@
  * listing only), and `brr plan|read <prefix> --hive` (many files as one table: partition pruning
  * before any footer, then the per-file plans summed, or the rows).
  */
-import { setMaxListeners } from 'node:events';
 import type { DatasetInput } from '../dataset/files.js';
 import { openDataset, type DatasetSelection } from '../dataset/dataset.js';
 import { formatBytes, formatCount, plural, writeRows, type RowFormat } from './format.js';
@@ -29,8 +28,6 @@ ${COMMON_HELP}
 
 /** What the dataset commands read: the session's backend, listed at its path (a folder), or the manifest it names. */
 export function datasetInput(session: Session): DatasetInput {
-  // Each file in flight listens to the command's signal: dozens at once is expected, not a leak.
-  setMaxListeners(0, session.signal);
   const { backend, path } = session;
   if (!backend.capabilities.list) return { backend, manifest: path };
   const prefix = backend.kind === 'fs' && !path.endsWith('/') ? `${path}/` : path;

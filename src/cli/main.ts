@@ -21,7 +21,7 @@ Commands:
   cat <url>             bytes to stdout (--offset N --length N, or --range bytes=A-B)
   read <url>            decoded rows (--columns a,b --limit N --format table|csv|jsonl)
   ls <prefix>           the data files under a prefix (or in a manifest): sizes, hive partitions, totals
-  bench <url>           every reader (naive, hyparquet, parquet-wasm, ours) on your file: requests, bytes, time, cost
+  bench <url>           naive, hyparquet, parquet-wasm, ours, ours-dropin on your file: requests, bytes, time, cost
 
 URLs: s3://bucket/key, http(s)://host/path, file:///path, or a local path. plan and read take a
 prefix (s3://bucket/events/, a folder) or an http(s) manifest with --hive: many files as one table.

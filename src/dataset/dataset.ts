@@ -6,6 +6,7 @@
  */
 import type { RecordBatch, Table } from 'apache-arrow';
 import type { SchemaTree } from 'hyparquet';
+import { signalForRequests } from '../abort.js';
 import type { BackendFromUrlOptions } from '../backends/url.js';
 import { ReaderError } from '../errors.js';
 import { metadataCacheKey, sharedMetadataCache, type CachedFooter, type MetadataCache } from '../parquet/cache.js';
@@ -324,11 +325,13 @@ export async function openDataset(input: DatasetInput, options: OpenDatasetOptio
     .filter(({ values }) => !options.filter || bindPartitions(options.filter, values) !== false);
   let footerRequests = 0;
   const cache = options.metadataCache === false ? false : (options.metadataCache ?? sharedMetadataCache());
+  const concurrency = options.concurrency ?? DATASET_FOOTER_CONCURRENCY;
   const footerOptions = {
     ...(options.footerSizeHint !== undefined ? { footerSizeHint: options.footerSizeHint } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
+    // `concurrency` footer GETs in flight, each listened on by its HTTP client: on a signal of their own.
+    ...(options.signal ? { signal: signalForRequests(options.signal, concurrency) } : {}),
   };
-  const open = await mapBounded(keep, options.concurrency ?? DATASET_FOOTER_CONCURRENCY, async ({ entry, values }): Promise<OpenFile> => {
+  const open = await mapBounded(keep, concurrency, async ({ entry, values }): Promise<OpenFile> => {
     const url = resolved.urlOf?.(entry.path);
     // Under the key openParquet itself would use: the file's URL, or this backend object and path.
     const metadataCache = cache && keyedAs(cache, url !== undefined ? `url\u0000${url}` : metadataCacheKey(backend, entry.path));

@@ -1,9 +1,10 @@
+import { onAbort } from '../abort.js';
 import { abortError, type ErrorContext } from '../errors.js';
 
 /** A counting semaphore with FIFO fairness and abortable waits. */
 export class Semaphore {
   private available: number;
-  private readonly waiters: { resolve: () => void; reject: (e: unknown) => void; signal?: AbortSignal; onAbort?: () => void }[] = [];
+  private readonly waiters: { resolve: () => void; reject: (e: unknown) => void; off?: () => void }[] = [];
 
   constructor(readonly permits: number) {
     this.available = permits;
@@ -22,16 +23,14 @@ export class Semaphore {
     }
     await new Promise<void>((resolve, reject) => {
       const waiter: (typeof this.waiters)[number] = { resolve, reject };
+      this.waiters.push(waiter);
       if (signal) {
-        waiter.signal = signal;
-        waiter.onAbort = () => {
+        waiter.off = onAbort(signal, () => {
           const i = this.waiters.indexOf(waiter);
           if (i >= 0) this.waiters.splice(i, 1);
           reject(abortError(signal, context));
-        };
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
+        });
       }
-      this.waiters.push(waiter);
     });
     return this.releaser();
   }
@@ -43,7 +42,7 @@ export class Semaphore {
       done = true;
       const next = this.waiters.shift();
       if (next) {
-        if (next.signal && next.onAbort) next.signal.removeEventListener('abort', next.onAbort);
+        next.off?.();
         next.resolve(); // the permit passes straight to the next waiter
       } else {
         this.available++;

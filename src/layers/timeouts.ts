@@ -5,6 +5,7 @@
  * the Parquet decode guard (src/parquet/decode.ts) is a Deadline too. Stopping is always by a
  * ReaderError: `Aborted` for the caller's signal, `Timeout` for a time limit or a stall.
  */
+import { onAbort } from '../abort.js';
 import { ReaderError, abortError, type ErrorContext } from '../errors.js';
 
 /** Closes a body we no longer want (its request is aborted separately). */
@@ -36,8 +37,8 @@ export class Deadline {
   readonly started = performance.now();
   private readonly controller = new AbortController();
   private readonly timer: NodeJS.Timeout | undefined;
-  private readonly onCallerAbort: (() => void) | undefined;
-  private readonly caller: AbortSignal | undefined;
+  /** Stops waiting on the caller's signal (one waiter on its one listener: src/abort.ts). */
+  private readonly offCaller: () => void;
   private failedPromise: Promise<never> | undefined;
   private disposed = false;
 
@@ -46,12 +47,7 @@ export class Deadline {
     opts: DeadlineOptions,
   ) {
     const caller = opts.signal;
-    this.caller = caller;
-    if (caller) {
-      this.onCallerAbort = () => this.fail(abortError(caller, context));
-      if (caller.aborted) this.onCallerAbort();
-      else caller.addEventListener('abort', this.onCallerAbort, { once: true });
-    }
+    this.offCaller = caller ? onAbort(caller, () => this.fail(abortError(caller, context))) : () => undefined;
     if (opts.timeoutMs !== undefined && !this.controller.signal.aborted) {
       const ms = opts.timeoutMs;
       this.timer = setTimeout(() => {
@@ -96,7 +92,7 @@ export class Deadline {
     if (this.disposed) return;
     this.disposed = true;
     clearTimeout(this.timer);
-    if (this.caller && this.onCallerAbort) this.caller.removeEventListener('abort', this.onCallerAbort);
+    this.offCaller();
   }
 }
 

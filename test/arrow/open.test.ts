@@ -3,12 +3,13 @@
  * planned waves; request lists from the server's log, asserted exactly. Bad files are typed errors.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { RecordBatchReader, tableFromIPC, tableToIPC } from 'apache-arrow';
+import { RecordBatchReader, tableFromArrays, tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, fixture, mixedTable } from '../../bench/fixtures.js';
 import { ObjectServer } from '../../bench/object-server.js';
 import { openArrowFileHandle } from '../../src/arrow/open.js';
 import { memoryBackend } from '../../src/backends/memory/backend.js';
+import { ReaderError } from '../../src/errors.js';
 import { countRoundTrips } from '../../src/layers/metrics.js';
 import { DEFAULT_FOOTER_WINDOW } from '../../src/parquet/footer.js';
 
@@ -88,4 +89,63 @@ describe('openArrowFileHandle', () => {
     scrambled.fill(0xff, ipc.byteLength - 10 - len, ipc.byteLength - 10);
     await expect(openArrowFileHandle(memoryBackend({ f: scrambled }), 'f')).rejects.toMatchObject({ kind: 'InvalidData' });
   });
+});
+
+describe('openArrowFileHandle: the object replaced between reads (catalogue case 4, and 5 without ETags)', () => {
+  const BATCHES = 16;
+  const ROWS = 1000;
+  /** One version: 16 record batches of 1,000 float64s (8 KB each); both versions have the same size. */
+  const version = (sign: 1 | -1): Uint8Array => {
+    const batches = Array.from({ length: BATCHES }, (_, b) => tableFromArrays({ x: Float64Array.from({ length: ROWS }, (_, i) => sign * (b * ROWS + i + 1)) }));
+    return tableToIPC((batches[0] as Table).concat(...batches.slice(1)), 'file');
+  };
+  const v1 = version(1);
+  const v2 = version(-1);
+  /** Whole seconds apart: Last-Modified is an HTTP date. */
+  const T1 = new Date(Date.UTC(2026, 0, 1, 0, 0, 0));
+  const T2 = new Date(Date.UTC(2026, 0, 1, 0, 0, 1));
+
+  const cases = [false, true].flatMap((etags) => [0, 2].map((after) => ({ etags, after })));
+  for (const { etags, after } of cases) {
+    const when = after === 0 ? 'right after the open (the pin is the open\'s)' : `after ${after} batches`;
+    it(`${etags ? 'with ETags (If-Match → 412)' : 'no ETag (Last-Modified pinned)'}, replaced ${when}: ConditionNotMatch ETAG_CHANGED on the next wave; every batch before it is v1's`, async () => {
+      expect(v1.byteLength).toBe(v2.byteLength); // size alone cannot tell the versions apart
+      const plain = await new ObjectServer({ etags }).start();
+      try {
+        const etag = plain.put('x.arrow', v1, T1);
+        // A 4 KiB window holds the footer, not the data; a 64 KiB budget makes waves of ≤ 32 KiB (4 batches).
+        const handle = await openArrowFileHandle(`${plain.url}/x.arrow`, { footerSizeHint: 4096, reader: { maxMemory: 64 * 1024 }, url: { retry: false } });
+        expect(plain.requests.map((r) => `${r.method} ${r.range ?? ''} ${r.status}`)).toEqual(['GET bytes=-4096 206']);
+        const seen: number[][] = [];
+        const err = await (async () => {
+          if (after === 0) plain.put('x.arrow', v2, T2);
+          const reader = await RecordBatchReader.from(handle as unknown as FileHandle);
+          for await (const b of reader) {
+            seen.push([...(b.getChild('x') ?? [])] as number[]);
+            if (seen.length === after) plain.put('x.arrow', v2, T2);
+          }
+        })().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err).toBeInstanceOf(ReaderError);
+        expect([(err as ReaderError).kind, (err as ReaderError).code]).toEqual(['ConditionNotMatch', 'ETAG_CHANGED']);
+        // What was delivered is v1's, batch for batch, nothing of v2 (its values are negative): after a
+        // change mid-read, the batches already buffered (fetched before it) and no more.
+        if (after === 0) expect(seen).toEqual([]);
+        else expect(seen.length).toBeGreaterThanOrEqual(after);
+        expect(seen.length).toBeLessThan(BATCHES);
+        const ref = tableFromIPC(v1);
+        seen.forEach((values, i) => expect(values).toEqual([...(ref.batches[i]?.getChild('x') ?? [])]));
+        // The server side: an If-Match precondition only when there is an ETag to send; the last GET met v2.
+        const gets = plain.requests.slice(1);
+        expect(gets.length).toBe(after === 0 ? 1 : 2);
+        expect(gets.map((r) => r.ifMatch)).toEqual(gets.map(() => (etags ? etag : undefined)));
+        expect(gets.at(-1)?.status).toBe(etags ? 412 : 206);
+        await handle.close();
+      } finally {
+        await plain.stop();
+      }
+    });
+  }
 });

@@ -1,10 +1,14 @@
 /**
  * statOverHttp (src/backends/stat.ts) on its own, with responses as any HTTP client would wrap them
- * (here: plain objects, as a fetch-based backend builds them from `Response`). The HTTP and S3
+ * (here: plain objects, as a fetch-based backend builds them from `Response`); statHttpObject through
+ * the http and fetch backends that share it, against the local object server. The HTTP and S3
  * backends run it against real servers in test/reliability/catalogue-versions.test.ts (cases 30, 31)
  * and test/backends/s3/presign.test.ts.
  */
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ObjectServer } from '../../bench/object-server.js';
+import { fetchBackend } from '../../src/backends/fetch/backend.js';
+import { httpBackend } from '../../src/backends/http/backend.js';
 import { forgetHeadRefusals, headRefused, statOverHttp, type StatResponse } from '../../src/backends/stat.js';
 import { ReaderError } from '../../src/errors.js';
 
@@ -98,4 +102,38 @@ describe('statOverHttp', () => {
     // A 200 with Content-Length: the server ignored Range, and its length is the size.
     expect((await statOverHttp({ ...server(answer(405), answer(200, { 'content-length': '77' })).opts(), head: false })).size).toBe(77);
   });
+});
+
+describe('statHttpObject: the stat of the http (undici) and fetch backends, against the local object server', () => {
+  let server: ObjectServer;
+  beforeAll(async () => {
+    server = await new ObjectServer().start();
+    server.put('stat/a.bin', new Uint8Array(321));
+  });
+  afterAll(() => server.stop());
+  const log = () => server.requests.filter((r) => r.path.startsWith('stat/')).map((r) => `${r.method} ${r.range ?? ''}`.trim());
+  const backends = { http: (o: { head?: boolean } = {}) => httpBackend({ baseUrl: server.url, ...o }), fetch: (o: { head?: boolean } = {}) => fetchBackend({ baseUrl: server.url, ...o }) };
+
+  for (const [kind, make] of Object.entries(backends)) {
+    it(`${kind}: one HEAD tells size, ETag and Last-Modified; head: false sends GET bytes=0-0 instead`, async () => {
+      const before = log().length;
+      const meta = await make().stat('stat/a.bin');
+      expect([meta.size, meta.etag?.startsWith('"'), meta.lastModified instanceof Date]).toEqual([321, true, true]);
+      expect((await make({ head: false }).stat('stat/a.bin')).size).toBe(321);
+      expect(log().slice(before)).toEqual(['HEAD', 'GET bytes=0-0']);
+    });
+
+    it(`${kind}: a path that is no http(s) URL is InvalidInput INVALID_URL for stat and read alike, before any request; an aborted signal sends nothing`, async () => {
+      const before = server.requests.length;
+      const plain = kind === 'http' ? httpBackend() : fetchBackend();
+      for (const call of [() => plain.stat('ftp://host/x'), () => plain.read('not a url', { offset: 0, length: 1 })]) {
+        const err = await call().catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(ReaderError);
+        expect([(err as ReaderError).kind, (err as ReaderError).code, (err as ReaderError).context.backend]).toEqual(['InvalidInput', 'INVALID_URL', kind]);
+      }
+      const aborted = await make().stat('stat/a.bin', { signal: AbortSignal.abort() }).catch((e: unknown) => e);
+      expect((aborted as ReaderError).kind).toBe('Aborted');
+      expect(server.requests.length).toBe(before);
+    });
+  }
 });

@@ -31,6 +31,39 @@ describe('Batcher', () => {
     expect(flushed).toHaveLength(2); // a later turn is a new batch
   });
 
+  it('covers: exactly the bytes of the pending spans and extras (random overlaps, touching and empty spans), after an abort too, none once flushed', async () => {
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const b = new Batcher<void>(0, (entries) => entries.forEach((e) => e.settle()));
+    const entries: { spans: { offset: number; length: number }[]; extra: { offset: number; length: number }[]; ac: AbortController; p: Promise<unknown> }[] = [];
+    // Sparse enough that most bytes are covered by one entry or none: an abort changes the answer.
+    const span = () => ({ offset: rnd(40_000), length: rnd(5) === 0 ? 0 : 1 + rnd(60) });
+    const asked: { offset: number; length: number }[] = [];
+    const oracle = (pos: number) => entries.some((e) => [...e.spans, ...e.extra].some((r) => pos >= r.offset && pos < r.offset + r.length));
+    // At every edge of every span ever added (aborted ones too): one byte before, the first, the last, one after.
+    const check = () => {
+      for (const r of asked) for (const pos of [r.offset - 1, r.offset, r.offset + r.length - 1, r.offset + r.length]) if (b.covers(pos) !== oracle(pos)) expect.fail(`covers(${pos}) is ${b.covers(pos)}`);
+    };
+    for (let i = 0; i < 300; i++) {
+      const ac = new AbortController();
+      const e = { spans: [span(), span()], extra: rnd(2) ? [span()] : [], ac, p: Promise.resolve() as Promise<unknown> };
+      asked.push(...e.spans, ...e.extra);
+      e.p = b.add(e.spans, e.extra, ac.signal).catch(() => undefined);
+      entries.push(e);
+      if (i % 50 === 0) check(); // asked between adds, as positional reads do
+    }
+    check();
+    for (const k of [3, 100, 250, 0, 17, 42, 150, 201]) {
+      (entries[k] as (typeof entries)[number]).ac.abort();
+      entries.splice(k, 1);
+    }
+    check();
+    await Promise.all(entries.map((e) => e.p));
+    entries.length = 0;
+    check(); // flushed: nothing pending
+    expect(asked.filter((r) => r.length > 0).some((r) => b.covers(r.offset))).toBe(false);
+  });
+
   it('a window waits that long; an aborted entry leaves the batch; close fails the rest', async () => {
     let flushes = 0;
     const b = new Batcher<string>(30, (entries) => {

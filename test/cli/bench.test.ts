@@ -113,14 +113,14 @@ function counts(log: ServerRequestLog[]): { gets: number; heads: number } {
 }
 
 describe.concurrent('brr bench <url> (HTTP)', () => {
-  it('--json --runs 1 on the seed file (50 row groups × 12 columns): every reader, counts equal to the server log, ours ≤ 2 GETs, naive ≥ 600', async () => {
+  it('--json --runs 1 on the seed file (50 row groups × 12 columns): every reader, counts equal to the server log, ours ≤ 2 GETs, ours-dropin 1 GET, naive ≥ 600', async () => {
     const f = own('acceptance');
     const r = await run(['bench', f.url, '--json', '--runs', '1'], { timeoutMs: 120_000 });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.out) as BenchJson;
     expect(out).toMatchObject({ url: f.url, size: seed.byteLength, rowGroups: 50, columns: 12, selection: { columns: null, rowGroups: null, filter: null } });
-    expect(out.readers.map((x) => x.reader)).toEqual(['naive', 'hyparquet', 'parquet-wasm', 'ours']);
+    expect(out.readers.map((x) => x.reader)).toEqual(['naive', 'hyparquet', 'parquet-wasm', 'ours', 'ours-dropin']);
     const log = f.log();
     const total = out.readers.reduce((n, x) => n + x.gets + x.heads, 0);
     expect(total).toBe(log.length);
@@ -141,11 +141,37 @@ describe.concurrent('brr bench <url> (HTTP)', () => {
     expect(by.hyparquet).toMatchObject({ countedBy: 'fetch', heads: 1, rows: 10_000 });
     expect(share.hyparquet?.[0]?.method).toBe('HEAD');
     expect(by['parquet-wasm']).toMatchObject({ countedBy: 'fetch', heads: 0, rows: 10_000 });
+    // hyparquet's own parquetReadObjects over openAsyncBuffer: the open's suffix GET brings the whole
+    // 740 KiB file (it fits the tail window), so hyparquet's metadata read and its per-row-group
+    // slices are all served from the buffer.
+    expect(share['ours-dropin']?.map(line)).toEqual([`GET bytes=-${DEFAULT_FOOTER_WINDOW}`]);
+    expect(by['ours-dropin']).toMatchObject({ countedBy: 'backend', gets: 1, heads: 0, roundTrips: 1, bytes: seed.byteLength, rows: 10_000 });
     for (const x of out.readers) {
       expect(x.bytesNeeded).toBe(out.bytesNeeded);
       expect(x.s3CostPerMillionUsd).toBeCloseTo((x.gets + x.heads) * 0.4, 6);
       expect(x.wallMs).toBeGreaterThan(0);
     }
+  }, 150_000);
+
+  it('a file past the tail window (75 row groups, 1.1 MB): ours-dropin sends the tail, then one GET for the rest of what hyparquet reads', async () => {
+    const bytes = await fixture(FIXTURES.seedPlus);
+    const key = 'past-window/seed-plus.parquet';
+    server.put(key, bytes);
+    const r = await run(['bench', `${server.url}/${key}`, '--json', '--naive-limit', '0'], { timeoutMs: 120_000 });
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.out) as BenchJson;
+    const log = server.requests.filter((e) => e.path === key);
+    expect(out.readers.reduce((n, x) => n + x.gets + x.heads, 0)).toBe(log.length);
+    const share = shares(log, out);
+    const tail = `GET bytes=-${DEFAULT_FOOTER_WINDOW}`;
+    expect(bytes.byteLength).toBeGreaterThan(DEFAULT_FOOTER_WINDOW);
+    // hyparquet's parquetReadObjects fires every row group's slices together: one planned wave, merged
+    // into one GET of the bytes before the tail. It starts at 4: hyparquet never reads the leading magic.
+    expect(share['ours-dropin']?.map(line)).toEqual([tail, `GET bytes=4-${bytes.byteLength - DEFAULT_FOOTER_WINDOW - 1}`]);
+    const by = Object.fromEntries(out.readers.map((x) => [x.reader, x]));
+    expect(by['ours-dropin']).toMatchObject({ gets: 2, heads: 0, roundTrips: 2, bytes: bytes.byteLength - 4, rows: 15_000 });
+    expect(by.hyparquet).toMatchObject({ heads: 1, rows: 15_000 });
+    expect(by.hyparquet!.gets).toBeGreaterThanOrEqual(75); // one per row group, and the footer
   }, 150_000);
 
   it('the table by default; a selection reads only its chunks; --naive-limit stops naive and says so', async () => {
@@ -156,7 +182,7 @@ describe.concurrent('brr bench <url> (HTTP)', () => {
     expect(lines[0]).toBe(`object    ${f.url} (740 KiB, 50 row groups × 12 columns)`);
     expect(lines[1]).toBe('selection columns id, price; row groups 3, 4');
     expect(r.out).toMatch(/^reader +GETs +HEADs +round trips +moved +moved\/needed +wall ms +S3 \$ per 1M reads$/m);
-    for (const id of ['naive', 'hyparquet', 'parquet-wasm', 'ours']) expect(r.out).toMatch(new RegExp(`^${id} +\\d+ +\\d+ +\\d+ `, 'm'));
+    for (const id of ['naive', 'hyparquet', 'parquet-wasm', 'ours', 'ours-dropin']) expect(r.out).toMatch(new RegExp(`^${id} +\\d+ +\\d+ +\\d+ `, 'm'));
     expect(r.out).toContain('naive: stopped after 3 column chunks, 1 not read (--naive-limit)');
     const { chunks } = layout();
     const picked = chunks.filter((c) => (c.rowGroup === 3 || c.rowGroup === 4) && (c.column === 'id' || c.column === 'price'));
@@ -166,6 +192,7 @@ describe.concurrent('brr bench <url> (HTTP)', () => {
     expect(log.slice(0, 7)).toEqual([`GET bytes=-${DEFAULT_FOOTER_WINDOW}`, ...naiveLines(picked.slice(0, 3))]);
     expect(r.out).toMatch(/^ours +1 +0 +1 /m);
     expect(r.out).toMatch(/^naive +5 +1 +6 /m);
+    expect(r.out).toMatch(/^ours-dropin +1 +0 +1 /m); // the file fits the open's GET: hyparquet's slices hit the buffer
   }, 90_000);
 
   it('--filter: ours prunes by statistics, hyparquet gets the same filter in its own syntax', async () => {
@@ -177,6 +204,7 @@ describe.concurrent('brr bench <url> (HTTP)', () => {
     const by = Object.fromEntries(out.readers.map((x) => [x.reader, x]));
     expect(by.ours).toMatchObject({ gets: 1, heads: 0, rows: 200 }); // one row group of 200 rows
     expect(by.hyparquet?.rows).toBe(200);
+    expect(by['ours-dropin']).toMatchObject({ gets: 1, heads: 0, rows: 200 }); // hyparquet's filter, over the one GET's buffer
     expect(by['parquet-wasm']?.rows).toBe(10_000); // no predicate: every row group
     expect(by.naive?.gets).toBe(2 + 12); // footer + the one row group's 12 chunks
     expect(out.readers.reduce((n, x) => n + x.gets + x.heads, 0)).toBe(f.log().length);
@@ -193,9 +221,11 @@ describe.concurrent('brr bench <url> (HTTP)', () => {
       ['hyparquet', 'backend', undefined],
       ['parquet-wasm', 'backend', undefined],
       ['ours', 'backend', undefined],
+      ['ours-dropin', 'backend', undefined],
     ]);
     const by = Object.fromEntries(out.readers.map((x) => [x.reader, x]));
     expect(by.naive).toMatchObject({ gets: 4, heads: 1, chunksSkipped: 48 });
+    expect(by['ours-dropin']).toMatchObject({ gets: 1, heads: 0, rows: 10_000 });
     expect(by.hyparquet).toMatchObject({ heads: 1, rows: 10_000 });
     expect(by.ours).toMatchObject({ gets: 1, heads: 0, rows: 10_000 });
   }, 90_000);
@@ -224,7 +254,7 @@ describe.concurrent('brr bench <url> (HTTP)', () => {
     expect(bad.log()).toEqual([]);
     expect(waterfall.code).toBe(0);
     const html = await readFile(join(tmp, 'w.html'), 'utf8');
-    for (const id of ['naive', 'hyparquet', 'parquet-wasm', 'ours']) expect(html).toContain(`<h2>${id}: `);
+    for (const id of ['naive', 'hyparquet', 'parquet-wasm', 'ours', 'ours-dropin']) expect(html).toContain(`<h2>${id}: `);
     expect(f.log().length).toBe((html.match(/<g><title>/g) ?? []).length); // every request drawn
   }, 90_000);
 });
@@ -247,6 +277,7 @@ describe.skipIf(!motoOk)('brr bench s3:// (moto, signatures checked, behind the 
         ['hyparquet', undefined],
         ['parquet-wasm', undefined],
         ['ours', undefined],
+        ['ours-dropin', undefined],
       ]);
       const log = proxy.requests;
       expect(log.every((e) => e.status === 200 || e.status === 206)).toBe(true); // every signature accepted
@@ -257,6 +288,8 @@ describe.skipIf(!motoOk)('brr bench s3:// (moto, signatures checked, behind the 
       const by = Object.fromEntries(out.readers.map((x) => [x.reader, x]));
       expect(by.hyparquet).toMatchObject({ countedBy: 'fetch', heads: 1, rows: 10_000 });
       expect(by['parquet-wasm']).toMatchObject({ countedBy: 'fetch', rows: 10_000 });
+      expect(share['ours-dropin']?.map(line)).toEqual([`GET bytes=-${DEFAULT_FOOTER_WINDOW}`]);
+      expect(by['ours-dropin']).toMatchObject({ countedBy: 'backend', gets: 1, heads: 0, rows: 10_000 });
     } finally {
       await proxy.stop();
     }

@@ -61,9 +61,11 @@ describe('the packed package, freshly installed', () => {
       ['hyparquet', undefined],
       ['parquet-wasm', undefined],
       ['ours', undefined],
+      ['ours-dropin', undefined],
     ]);
     expect(out.readers.reduce((n, x) => n + x.gets + x.heads, 0)).toBe(server.requests.length);
     expect(out.readers.find((x) => x.reader === 'ours')).toMatchObject({ gets: 1, heads: 0 });
+    expect(out.readers.find((x) => x.reader === 'ours-dropin')).toMatchObject({ gets: 1, heads: 0 });
     expect(out.readers.find((x) => x.reader === 'naive')).toMatchObject({ gets: 12, heads: 1 });
   }, 150_000);
 

@@ -23,8 +23,18 @@ export async function readInWorkers(splits: DatasetSplit[], workers: number, s3?
   try {
     const one = (w: Worker, split: DatasetSplit) =>
       new Promise<Table>((resolve, reject) => {
-        w.once('message', (m: { ipc?: Uint8Array; error?: string }) => (m.ipc ? resolve(tableFromIPC(m.ipc)) : reject(new Error(m.error))));
-        w.once('error', reject);
+        // Each split's listeners go when it settles (a worker reads many splits: they would pile up).
+        const onMessage = (m: { ipc?: Uint8Array; error?: string }) => {
+          w.off('error', onError);
+          if (m.ipc) resolve(tableFromIPC(m.ipc));
+          else reject(new Error(m.error));
+        };
+        const onError = (err: Error) => {
+          w.off('message', onMessage);
+          reject(err);
+        };
+        w.once('message', onMessage);
+        w.once('error', onError);
         w.postMessage({ json: JSON.stringify(split), ...(s3 ? { s3 } : {}) });
       });
     const lanes = pool.map(async (w, lane) => {

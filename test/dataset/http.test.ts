@@ -2,12 +2,14 @@
  * HTTP has no listing: a dataset over HTTP is an explicit list of URLs or a manifest (one URL per
  * line, or JSON with sizes and ETags), read from the local object server; requests from its log.
  */
+import { getEventListeners } from 'node:events';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ObjectServer } from '../../bench/object-server.js';
 import { openDataset } from '../../src/dataset/dataset.js';
+import { DATASET_FOOTER_CONCURRENCY } from '../../src/dataset/footers.js';
 import { parseManifest } from '../../src/dataset/files.js';
 import { duckQuery, hiveSource, writeHiveDataset } from '../support/duckdb.js';
 
@@ -55,6 +57,33 @@ describe('openDataset over HTTP', () => {
     expect(explicit.files.map((f) => f.url)).toEqual(urls);
     await expect(openDataset(`${server.url}/lake/`)).rejects.toMatchObject({ code: 'LIST_UNSUPPORTED' });
     expect(explicit.files.map((f) => f.partitions.region)).toEqual([null, 'ap west/x=1', 'eu']);
+  });
+
+  it('a caller signal over all 108 files (32 footer GETs in flight, no retry layer between): no MaxListenersExceededWarning, nothing left on it; aborting it stops the open', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      expect(keys.length).toBeGreaterThanOrEqual(2 * DATASET_FOOTER_CONCURRENCY);
+      const urls = keys.map((k) => `${server.url}/lake/${urlPath(k)}`);
+      const c = new AbortController();
+      // url.retry false: the undici backend gets the signal as it is, per request (the retry layer would wrap it).
+      const ds = await openDataset(urls, { metadataCache: false, signal: c.signal, url: { retry: false } });
+      expect(ds.files).toHaveLength(keys.length);
+      const t = await ds.readTable({ columns: ['id'] });
+      const [duck] = await duckQuery(`SELECT count(*) AS n FROM ${hiveSource(dir)}`);
+      expect(t.numRows).toBe(Number(duck?.n));
+      expect(getEventListeners(c.signal, 'abort')).toHaveLength(0);
+      const stop = new AbortController();
+      const opening = openDataset(urls, { metadataCache: false, signal: stop.signal, url: { retry: false } });
+      stop.abort();
+      await expect(opening).rejects.toMatchObject({ kind: 'Aborted' });
+      expect(getEventListeners(stop.signal, 'abort')).toHaveLength(0);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on a later tick
+      expect(warnings.map((w) => w.name)).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('parses manifests strictly (BAD_MANIFEST)', () => {

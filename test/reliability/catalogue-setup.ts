@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { Agent } from 'undici';
 
 import { httpBackend, type HttpBackendOptions } from '../../src/backends/http/backend.js';
-import { s3Backend } from '../../src/backends/s3/backend.js';
+import { s3Backend, type S3BackendOptions } from '../../src/backends/s3/backend.js';
 import { BufferReader } from '../../src/buffer-reader/buffer-reader.js';
 import { ReaderError } from '../../src/errors.js';
 import { withRetry, type RetryEvent, type RetryOptions } from '../../src/layers/retry.js';
@@ -71,7 +71,7 @@ export const fast: RetryOptions = { baseMs: 1, capMs: 10 };
 export const rawHttp = (opts: HttpBackendOptions = {}): Backend => httpBackend({ baseUrl: rig.proxy.url, dispatcher: agent, ...opts });
 export const http = (opts: RetryOptions = {}, events?: RetryEvent[]) =>
   withRetry(rawHttp(), { ...fast, ...(events ? { onRetry: (e) => events.push(e) } : {}), ...opts });
-export const rawS3 = (): Backend =>
+export const rawS3 = (opts: Partial<S3BackendOptions> = {}): Backend =>
   s3Backend({
     bucket: BUCKET,
     endpoint: (s3proxy as FaultProxy).url,
@@ -79,6 +79,7 @@ export const rawS3 = (): Backend =>
     credentials: { accessKeyId: 'AKIDCATALOGUE', secretAccessKey: SECRET },
     dispatcher: agent,
     env: {},
+    ...opts,
   });
 export const s3 = (opts: RetryOptions = {}, events?: RetryEvent[]) =>
   withRetry(rawS3(), { ...fast, ...(events ? { onRetry: (e) => events.push(e) } : {}), ...opts });

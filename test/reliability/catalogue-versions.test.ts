@@ -9,11 +9,9 @@
 import type { FileHandle } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import { RecordBatchReader, tableFromArrays, tableToIPC } from 'apache-arrow';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Agent } from 'undici';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { arrowFileHandle } from '../../src/adapters/arrow-ipc.js';
-import { httpBackend, type HttpBackendOptions } from '../../src/backends/http/backend.js';
-import { s3Backend } from '../../src/backends/s3/backend.js';
+import type { HttpBackendOptions } from '../../src/backends/http/backend.js';
 import { forgetHeadRefusals } from '../../src/backends/stat.js';
 import { BufferReader } from '../../src/buffer-reader/buffer-reader.js';
 import { main } from '../../src/cli/main.js';
@@ -25,42 +23,17 @@ import { openParquet } from '../../src/parquet/source.js';
 import { RangeReader } from '../../src/range-reader/range-reader.js';
 import { SeekFrom } from '../../src/range-reader/seek-from.js';
 import { allRows, rowMatches, writeFilterFixture } from '../support/filter-fixture.js';
-import { FaultProxy } from '../support/fault-proxy.js';
-import { requireMotoInCi, startMoto, type MotoServer } from '../support/moto.js';
+import type { FaultProxy } from '../support/fault-proxy.js';
 import { testParquet, testRows } from '../support/parquet-files.js';
-import { failure, same, startRig, type Rig } from './helpers.js';
+import { BUCKET, moto, motoOk, rawHttp, rawS3, rig, s3proxy, useCatalogue } from './catalogue-setup.js';
+import { failure, same } from './helpers.js';
 
-const motoOk = requireMotoInCi('test/reliability/catalogue-versions.test.ts');
-const BUCKET = 'versions';
 const KEY = 'f.parquet';
 /** A footer window smaller than the files: data is fetched, not held by the open. */
 const WINDOW = 2048;
 
-let rig: Rig;
-let agent: Agent;
-let moto: MotoServer | undefined;
-let s3proxy: FaultProxy | undefined;
-
-beforeAll(async () => {
-  rig = await startRig();
-  agent = new Agent({ connections: 16 });
-  if (motoOk) {
-    moto = await startMoto();
-    await moto.createBucket(BUCKET);
-    s3proxy = await FaultProxy.start(moto.endpoint);
-  }
-}, 60_000);
-afterAll(async () => {
-  await agent.close();
-  await s3proxy?.stop();
-  await moto?.stop();
-  await rig.stop();
-});
-beforeEach(() => {
-  rig.proxy.reset();
-  s3proxy?.reset();
-  forgetHeadRefusals();
-});
+useCatalogue();
+beforeEach(() => forgetHeadRefusals());
 
 type Etags = 'etag' | 'no etag';
 
@@ -73,29 +46,13 @@ interface Target {
 }
 
 const targets = (): Target[] => [
-  {
-    name: 'http',
-    proxy: () => rig.proxy,
-    backend: (opts = {}) => withMetrics(httpBackend({ baseUrl: rig.proxy.url, dispatcher: agent, ...opts })),
-    put: async (key, data) => void rig.server.put(key, data),
-  },
+  { name: 'http', proxy: () => rig.proxy, backend: (opts = {}) => withMetrics(rawHttp(opts)), put: async (key, data) => void rig.server.put(key, data) },
   ...(motoOk
     ? [
         {
           name: 's3',
           proxy: () => s3proxy as FaultProxy,
-          backend: (opts: { head?: boolean } = {}) =>
-            withMetrics(
-              s3Backend({
-                bucket: BUCKET,
-                endpoint: (s3proxy as FaultProxy).url,
-                region: 'us-east-1',
-                credentials: { accessKeyId: 'AKIDVERSIONS', secretAccessKey: 'versions-secret-0123456789' },
-                dispatcher: agent,
-                env: {},
-                ...(opts.head === undefined ? {} : { head: opts.head }),
-              }),
-            ),
+          backend: (opts: { head?: boolean } = {}) => withMetrics(rawS3(opts.head === undefined ? {} : { head: opts.head })),
           put: async (key: string, data: Uint8Array) => void (await moto?.put(BUCKET, key, data)),
         },
       ]

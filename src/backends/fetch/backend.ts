@@ -7,12 +7,11 @@ import {
   headerSecrets,
   interpretRangedResponse,
   redactedUrl,
-  resolveHttpUrl,
   statResponse,
   statusError,
   type HttpResult,
 } from '../http/response.js';
-import { STAT_RANGE_HEADER, statOverHttp } from '../stat.js';
+import { httpObjectUrl, statHttpObject } from '../stat.js';
 import { corsHiddenError } from './errors.js';
 import { sendFetch } from './response.js';
 
@@ -71,12 +70,7 @@ export function fetchBackend(options: FetchBackendOptions = {}): Backend {
   const secrets = headerSecrets(baseHeaders);
 
   async function send(method: 'GET' | 'HEAD', path: string, extra: Record<string, string>, context: ErrorContext, signal?: AbortSignal): Promise<{ res: HttpResult; cors: boolean }> {
-    let url: URL;
-    try {
-      url = resolveHttpUrl(path, options.baseUrl);
-    } catch (err) {
-      throw new ReaderError('InvalidInput', `invalid URL: ${err instanceof Error ? err.message : String(err)}`, context, { code: 'INVALID_ARGUMENT', cause: err });
-    }
+    const url = httpObjectUrl(path, options.baseUrl, context);
     return sendFetch(
       options.fetch,
       url,
@@ -99,32 +93,24 @@ export function fetchBackend(options: FetchBackendOptions = {}): Backend {
    * where HEAD is refused (403/405/501) or `head: false`: the one HEAD-less stat, `statOverHttp`.
    */
   async function stat(path: string, opts: StatOptions = {}): Promise<ObjectMeta> {
-    const context = { backend: 'fetch', op: 'stat', path };
-    throwIfAborted(opts.signal, context);
-    let origin: string;
-    try {
-      origin = resolveHttpUrl(path, options.baseUrl).origin;
-    } catch (err) {
-      throw new ReaderError('InvalidInput', `invalid URL: ${err instanceof Error ? err.message : String(err)}`, context, { code: 'INVALID_URL', cause: err });
-    }
     let cors = false;
-    const answer = async (method: 'HEAD' | 'GET', extra: Record<string, string>) => {
-      const sent = await send(method, path, extra, context, opts.signal);
-      cors = sent.cors;
-      if (cors && sent.res.statusCode === 206 && header(sent.res, 'content-range') === undefined) {
-        await discard(sent.res);
-        throw corsHiddenError('Content-Range', context, sent.res.statusCode);
-      }
-      return statResponse(sent.res, (r) => mapStatus(r, context));
-    };
-    const meta = await statOverHttp({
-      origin,
+    const meta = await statHttpObject({
+      backend: 'fetch',
+      path,
+      ...(options.baseUrl !== undefined ? { baseUrl: options.baseUrl } : {}),
       head: options.head ?? true,
-      sendHead: () => answer('HEAD', {}),
-      sendRangedGet: () => answer('GET', { range: STAT_RANGE_HEADER }),
-      context,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      send: async (method, extra, context) => {
+        const sent = await send(method, path, extra, context, opts.signal);
+        cors = sent.cors;
+        if (cors && sent.res.statusCode === 206 && header(sent.res, 'content-range') === undefined) {
+          await discard(sent.res);
+          throw corsHiddenError('Content-Range', context, sent.res.statusCode);
+        }
+        return statResponse(sent.res, (r) => mapStatus(r, context));
+      },
     });
-    if (cors && options.requireEtag && meta.etag === undefined) throw corsHiddenError('ETag', context, 200);
+    if (cors && options.requireEtag && meta.etag === undefined) throw corsHiddenError('ETag', { backend: 'fetch', op: 'stat', path }, 200);
     return meta;
   }
 

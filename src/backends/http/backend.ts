@@ -4,10 +4,10 @@ import { rangeHeader, validateRange } from '../../range.js';
 import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../../types.js';
 import { mapHttpError } from './errors.js';
 import { sharedDispatcher } from './pool.js';
-import { STAT_RANGE_HEADER, statOverHttp } from '../stat.js';
-import { discard, errorBodyText, header, headerSecrets, interpretRangedResponse, redactedUrl, resolveHttpUrl, statResponse, statusError, type HttpResult } from './response.js';
+import { httpObjectUrl, statHttpObject } from '../stat.js';
+import { discard, header, headerSecrets, interpretRangedResponse, redactedUrl, statResponse, statusError, type HttpResult } from './response.js';
 
-export { resolveHttpUrl } from './response.js';
+export { resolveHttpUrl } from '../stat.js';
 
 /** Redirects followed per request: enough for a CDN hop or two, few enough to stop a loop quickly. */
 export const HTTP_MAX_REDIRECTS = 5;
@@ -47,12 +47,7 @@ export function httpBackend(options: HttpBackendOptions = {}): Backend {
     context: ErrorContext,
     signal?: AbortSignal,
   ): Promise<HttpResult> {
-    let url: URL;
-    try {
-      url = resolveHttpUrl(path, options.baseUrl);
-    } catch (err) {
-      throw new ReaderError('InvalidInput', `invalid URL: ${err instanceof Error ? err.message : String(err)}`, context, { code: 'INVALID_URL', cause: err });
-    }
+    let url = httpObjectUrl(path, options.baseUrl, context);
     const origin = url.origin;
     for (let hop = 0; ; hop++) {
       const headers = url.origin === origin ? { ...baseHeaders, ...extra } : { ...extra };
@@ -81,22 +76,13 @@ export function httpBackend(options: HttpBackendOptions = {}): Backend {
    * HEAD, or `GET bytes=0-0` where HEAD is refused (403/405/501) or `head: false`: see `statOverHttp`.
    */
   async function stat(path: string, opts: StatOptions = {}): Promise<ObjectMeta> {
-    const context = { backend: 'http', op: 'stat', path };
-    throwIfAborted(opts.signal, context);
-    let origin: string;
-    try {
-      origin = resolveHttpUrl(path, options.baseUrl).origin;
-    } catch (err) {
-      throw new ReaderError('InvalidInput', `invalid URL: ${err instanceof Error ? err.message : String(err)}`, context, { code: 'INVALID_URL', cause: err });
-    }
-    const answer = async (method: 'HEAD' | 'GET', extra: Record<string, string>) =>
-      statResponse(await send(method, path, extra, context, opts.signal), (r) => mapStatus(r, context));
-    return statOverHttp({
-      origin,
+    return statHttpObject({
+      backend: 'http',
+      path,
+      ...(options.baseUrl !== undefined ? { baseUrl: options.baseUrl } : {}),
       head: options.head ?? true,
-      sendHead: () => answer('HEAD', {}),
-      sendRangedGet: () => answer('GET', { range: STAT_RANGE_HEADER }),
-      context,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      send: async (method, extra, context) => statResponse(await send(method, path, extra, context, opts.signal), (r) => mapStatus(r, context)),
     });
   }
 

@@ -5,6 +5,8 @@ import { parseContentRange, resolveRange } from '../../range.js';
 import type { ByteRange, ObjectMeta, ReadResponse, ResolvedRange } from '../../types.js';
 import { objectMetaFromHeaders, type StatResponse } from '../stat.js';
 
+export { resolveHttpUrl } from '../stat.js';
+
 /**
  * Response validation shared by every HTTP-speaking backend: undici's (`http`, `s3`) and WHATWG
  * fetch's (`fetch`). Runtime-neutral: no `node:` import, no `Buffer`, so it loads in a browser.
@@ -61,18 +63,6 @@ export async function discard(res: HttpResult): Promise<void> {
   } catch {
     // the connection is closed instead of reused: nothing is lost
   }
-}
-
-/** Builds the URL for a path: `baseUrl + '/' + path`, or the path itself as an absolute http(s) URL. */
-export function resolveHttpUrl(path: string, baseUrl?: string): URL {
-  if (baseUrl === undefined) {
-    const url = new URL(path);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`not an http(s) URL: ${url.protocol}`);
-    return url;
-  }
-  const base = baseUrl.endsWith('/') ? baseUrl.slice(0, -1) : baseUrl;
-  const rel = path.startsWith('/') ? path.slice(1) : path;
-  return new URL(`${base}/${rel}`);
 }
 
 /** What gets logged of a URL: no query string (it may carry a signature or token). */

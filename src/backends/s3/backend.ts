@@ -8,11 +8,11 @@ import { runtime } from '../../runtime.js';
 import { fetchTransport } from '../fetch/response.js';
 import { discard, errorBodyText, header, interpretRangedResponse, statResponse, type HttpResult } from '../http/response.js';
 import { STAT_RANGE_HEADER, statOverHttp } from '../stat.js';
-import { createCredentialSource, type ChainLoader, type S3CredentialsInput } from './credentials.js';
+import { createCredentialSource, type ChainLoader, type CredentialSource, type S3CredentialsInput } from './credentials.js';
 import { mapS3Error, mapS3TransportError, parseS3ErrorXml } from './errors.js';
 import { listQuery, parseListPage } from './list.js';
 import { PRESIGN_MAX_EXPIRES_SECONDS, encodeQuery, presignS3Request, signS3Request, type S3Credentials } from './signer.js';
-import { bucketTarget, objectTarget, resolveS3Location, type S3Target } from './url.js';
+import { bucketTarget, objectTarget, resolveS3Location, type S3Location, type S3Target } from './url.js';
 
 export interface S3BackendOptions {
   bucket: string;
@@ -84,15 +84,18 @@ export interface S3Backend extends Backend {
   list(prefix: string, opts?: ListOptions): AsyncIterable<ListEntry>;
 }
 
+/** Where an S3 backend's requests go and who signs them. */
+export interface S3Resolution {
+  loc: S3Location;
+  creds: CredentialSource;
+}
+
 /**
- * Objects in an S3 bucket (AWS or any S3-compatible server): HEAD for stat, GET with one `Range`
- * (bounded, open-ended or suffix) for reads, `If-Match` when asked, every request signed with SigV4
- * unless `anonymous`. Paths are object keys, taken literally: `a//b`, a leading `/`, spaces, `+`,
- * `%` and non-ASCII all name the key as written. Responses go through the same validation as the
- * HTTP backend (`interpretRangedResponse`): 206 must match the asked range, 200 is cut to it, 416 is
- * RangeNotSatisfied except for an empty object.
+ * The addressing (bucket, region, endpoint, path style, from the options, then the `AWS_*`
+ * environment, then AWS's defaults) and the credential source that `s3Backend(options)` uses: for
+ * code that must sign its own requests exactly as the backend does (the benchmark's peers).
  */
-export function s3Backend(options: S3BackendOptions): S3Backend {
+export function resolveS3Backend(options: S3BackendOptions): S3Resolution {
   if (options === null || typeof options !== 'object') throw new ReaderError('InvalidInput', 's3Backend needs options with a bucket', { backend: 's3' }, { code: 'INVALID_ARGUMENT' });
   const loc = resolveS3Location(
     {
@@ -104,14 +107,27 @@ export function s3Backend(options: S3BackendOptions): S3Backend {
     },
     { backend: 's3' },
   );
-  // undici's keep-alive pool on Node (the shared one unless `dispatcher` is given), fetch elsewhere.
-  const transport = runtime.s3Transport ? runtime.s3Transport(options.dispatcher) : fetchTransport();
   const creds = createCredentialSource({
     ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
     ...(options.sessionToken !== undefined ? { sessionToken: options.sessionToken } : {}),
     ...(options.anonymous !== undefined ? { anonymous: options.anonymous } : {}),
     ...(options.loadCredentialChain ? { loadChain: options.loadCredentialChain } : {}),
   });
+  return { loc, creds };
+}
+
+/**
+ * Objects in an S3 bucket (AWS or any S3-compatible server): HEAD for stat, GET with one `Range`
+ * (bounded, open-ended or suffix) for reads, `If-Match` when asked, every request signed with SigV4
+ * unless `anonymous`. Paths are object keys, taken literally: `a//b`, a leading `/`, spaces, `+`,
+ * `%` and non-ASCII all name the key as written. Responses go through the same validation as the
+ * HTTP backend (`interpretRangedResponse`): 206 must match the asked range, 200 is cut to it, 416 is
+ * RangeNotSatisfied except for an empty object.
+ */
+export function s3Backend(options: S3BackendOptions): S3Backend {
+  const { loc, creds } = resolveS3Backend(options);
+  // undici's keep-alive pool on Node (the shared one unless `dispatcher` is given), fetch elsewhere.
+  const transport = runtime.s3Transport ? runtime.s3Transport(options.dispatcher) : fetchTransport();
 
   function baseContext(op: string, path: string, range?: ByteRange): ErrorContext {
     return { backend: 's3', op, path, bucket: loc.bucket, ...(range ? { range } : {}) };

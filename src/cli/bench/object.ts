@@ -27,13 +27,16 @@ import { HYPARQUET_PEER, NAIVE, OURS_DROPIN, OURS_PARQUET_WASM, PARQUET_WASM_PEE
  */
 export const DEFAULT_NAIVE_LIMIT = 1000;
 
-/** The readers of `brr bench <url>`, in the order they are listed; `ours` is `openParquet` + `readTable`. */
+/**
+ * The readers of `brr bench <url>`, in the order they are listed; `ours` is `openParquet` + `readTable`,
+ * `ours-dropin` hyparquet's own read over `openAsyncBuffer`.
+ */
 export const OBJECT_READERS: readonly ReaderDef[] = [
   NAIVE,
   HYPARQUET_PEER,
   PARQUET_WASM_PEER,
   { ...OURS_PARQUET_WASM, id: 'ours', label: 'ours: openParquet + readTable' },
-  ...(OURS_DROPIN ? [OURS_DROPIN] : []),
+  OURS_DROPIN,
 ];
 
 export interface PeerAccess {
@@ -56,7 +59,7 @@ export interface ObjectTarget {
 export interface ObjectBenchOptions {
   target: ObjectTarget;
   spec: ReadSpec;
-  /** The `--filter` conditions, for the hyparquet peer's own filter. */
+  /** The `--filter` conditions, for the hyparquet readers' own filter (the peer's, ours-dropin's). */
   conditions?: readonly Condition[];
   runs: number;
   naiveLimit: number;
@@ -159,7 +162,8 @@ export async function benchObject(opts: ObjectBenchOptions): Promise<ObjectBench
     let error: ReaderResult['error'];
     const peer = !reader.ours && reader !== NAIVE;
     if (peer && access === null) access = await target.peerAccess();
-    const spec: ReadSpec = peer && layout && opts.conditions ? { ...opts.spec, ...optional('hyparquetFilter', hyparquetFilterFor(opts.conditions, layout.metadata)) } : opts.spec;
+    // Every hyparquet read (the peer's, ours-dropin's) takes the filter in hyparquet's syntax; `ours` (first) needs none.
+    const spec: ReadSpec = layout && opts.conditions ? { ...opts.spec, ...optional('hyparquetFilter', hyparquetFilterFor(opts.conditions, layout.metadata)) } : opts.spec;
     for (let run = 1; run <= runs; run++) {
       throwIfAborted(opts.signal);
       opts.onRun?.(reader.id, run, runs);

@@ -21,6 +21,7 @@ import { withMetrics, type MetricsSnapshot } from '../../layers/metrics.js';
 import type { RowGroupFilter } from '../../parquet/filter.js';
 import { columnChunkRanges } from '../../parquet/metadata.js';
 import { planRead, type PlanSelection, type ReadPlan } from '../../parquet/planner.js';
+import { openAsyncBuffer } from '../../parquet/dropin.js';
 import { openParquet, type ParquetSource } from '../../parquet/source.js';
 import { isWholeRead } from '../../parquet/whole.js';
 import { RangeReader } from '../../range-reader/range-reader.js';
@@ -198,22 +199,29 @@ export const HYPARQUET_PEER: ReaderDef = {
       file = toAsyncBuffer(plain.access, plain.size);
       client = plain.client;
     }
-    const metadata = await parquetMetadataAsync(file);
-    let rows = 0;
-    if (!s.metadataOnly) {
-      const range = s.rowGroups ? rowRange(metadata, s.rowGroups) : undefined;
-      const got = await parquetReadObjects({
-        file,
-        metadata,
-        ...(s.columns ? { columns: s.columns } : {}),
-        ...(range ?? {}),
-        ...(s.hyparquetFilter ? { filter: s.hyparquetFilter } : {}),
-      });
-      rows = got.length;
-    }
+    const rows = await hyparquetReads(file, s);
     return { rows, ...(client ? { client: client() } : {}) };
   },
 };
+
+/**
+ * What existing hyparquet code does with a file object: read the metadata, then one
+ * `parquetReadObjects` of the selection (row groups as the row range they span; the filter in
+ * hyparquet's syntax). Returns the rows decoded.
+ */
+async function hyparquetReads(file: AsyncBuffer, s: ReadSpec): Promise<number> {
+  const metadata = await parquetMetadataAsync(file);
+  if (s.metadataOnly) return 0;
+  const range = s.rowGroups ? rowRange(metadata, s.rowGroups) : undefined;
+  const got = await parquetReadObjects({
+    file,
+    metadata,
+    ...(s.columns ? { columns: s.columns } : {}),
+    ...(range ?? {}),
+    ...(s.hyparquetFilter ? { filter: s.hyparquetFilter } : {}),
+  });
+  return got.length;
+}
 
 /** parquet-wasm over a Blob-like: its read never settles when a slice fails, so a failure rejects beside it. */
 async function fromPlainFile(t: ReadTarget): Promise<{ file: ParquetFile; failed: Promise<never>; client: () => MetricsSnapshot }> {
@@ -325,11 +333,29 @@ export const OURS_HYPARQUET: ReaderDef = {
 };
 
 /**
- * The slot for `ours-dropin` (issue 12): our reader behind `openAsyncBuffer`, handed to hyparquet as
- * a drop-in file object. When that lands, define it here (id `ours-dropin`, `ours: true`) and both
- * the matrix and `brr bench <url>` pick it up.
+ * `ours-dropin`: hyparquet's own read — the hyparquet peer's code, line for line — over our
+ * `openAsyncBuffer` instead of `asyncBufferFromUrl`: what a user with existing hyparquet code gets by
+ * swapping the file object (issue 12). Cold (no footer cache); counted by our backend's metrics.
+ * Not in the repository's matrix: its "drop-in" section (bench/dropin.ts) races each decoder's own
+ * loader against our drop-in objects there.
  */
-export const OURS_DROPIN: ReaderDef | undefined = undefined;
+export const OURS_DROPIN: ReaderDef = {
+  id: 'ours-dropin',
+  label: 'ours-dropin: hyparquet parquetReadObjects over openAsyncBuffer',
+  ours: true,
+  decodes: true,
+  kind: 'parquet',
+  async run(t, s) {
+    const backend = withMetrics(t.backend());
+    const file = await openAsyncBuffer(backend, t.key, { metadataCache: false });
+    try {
+      const rows = await hyparquetReads(file, s);
+      return { rows, client: backend.metrics.snapshot() };
+    } finally {
+      await file.close();
+    }
+  },
+};
 
 /** Every Parquet reader of the matrix, baselines and peers first. */
-export const PARQUET_READERS: readonly ReaderDef[] = [NAIVE, BUFREADER, HYPARQUET_PEER, PARQUET_WASM_PEER, OURS_PARQUET_WASM, OURS_HYPARQUET, ...(OURS_DROPIN ? [OURS_DROPIN] : [])];
+export const PARQUET_READERS: readonly ReaderDef[] = [NAIVE, BUFREADER, HYPARQUET_PEER, PARQUET_WASM_PEER, OURS_PARQUET_WASM, OURS_HYPARQUET];

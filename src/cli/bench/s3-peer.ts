@@ -9,10 +9,9 @@
  *
  * Presigning is the S3 backend's (`s3Backend(...).presign`); nothing here signs URLs itself.
  */
-import { s3Backend, type S3BackendOptions } from '../../backends/s3/backend.js';
-import { createCredentialSource } from '../../backends/s3/credentials.js';
+import { resolveS3Backend, s3Backend, type S3BackendOptions } from '../../backends/s3/backend.js';
 import { signS3Request, type S3Credentials } from '../../backends/s3/signer.js';
-import { objectTarget, resolveS3Location, type S3Location } from '../../backends/s3/url.js';
+import { objectTarget, type S3Location } from '../../backends/s3/url.js';
 
 /**
  * How long a benchmark's presigned URL stays valid: 15 minutes (the AWS SDK presigner's default)
@@ -30,26 +29,12 @@ interface S3Access {
   credentials: S3Credentials | undefined;
 }
 
-/** The object's address and the credentials, resolved as `s3Backend(options)` resolves them. */
+/** The object's address and the credentials, resolved by the S3 backend's own `resolveS3Backend`. */
 async function s3Access(options: S3BackendOptions, key: string): Promise<S3Access> {
-  const context = { backend: 's3', op: 'sign', path: key, bucket: options.bucket };
-  const loc = resolveS3Location(
-    {
-      bucket: options.bucket,
-      ...(options.region !== undefined ? { region: options.region } : {}),
-      ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
-      ...(options.forcePathStyle !== undefined ? { forcePathStyle: options.forcePathStyle } : {}),
-      ...(options.env ? { env: options.env } : {}),
-    },
-    context,
-  );
+  const { loc, creds } = resolveS3Backend(options);
+  const context = { backend: 's3', op: 'sign', path: key, bucket: loc.bucket };
   const target = objectTarget(loc, key, context);
-  const credentials = await createCredentialSource({
-    ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
-    ...(options.sessionToken !== undefined ? { sessionToken: options.sessionToken } : {}),
-    ...(options.anonymous !== undefined ? { anonymous: options.anonymous } : {}),
-    ...(options.loadCredentialChain ? { loadChain: options.loadCredentialChain } : {}),
-  }).get(context);
+  const credentials = await creds.get(context);
   return { loc, url: `${target.origin}${target.path}`, host: target.host, path: target.path, credentials };
 }
 

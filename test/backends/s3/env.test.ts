@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RangeReader, SeekFrom, backendFromUrl, s3Backend, type S3Backend } from '../../../src/index.js';
+import { resolveS3Backend } from '../../../src/backends/s3/backend.js';
 import { resolveS3Location } from '../../../src/backends/s3/url.js';
 import { randomBytes } from '../../support/data.js';
 import { requireMotoInCi, startMoto, type MotoServer } from '../../support/moto.js';
@@ -39,6 +40,19 @@ describe('S3 settings from the environment', () => {
     expect([at('my-bucket').pathStyle, at('my.bucket').pathStyle, at('My_Bucket').pathStyle, at('my-bucket', true).pathStyle]).toEqual([false, true, true, true]);
     expect(at('my-bucket').endpoint).toBe('https://s3.us-east-2.amazonaws.com');
     expect(() => at('My_Bucket', false)).toThrow(expect.objectContaining({ kind: 'InvalidInput' }));
+  });
+
+  it('resolveS3Backend is the backend\'s own resolution (the benchmark\'s peers sign with it): same addressing, same credential source', async () => {
+    const env = { AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000/prefix', AWS_REGION: 'eu-west-3' };
+    const options = { bucket: 'bkt', env, loadCredentialChain: async () => async () => ({ accessKeyId: 'AKIDCHAIN', secretAccessKey: 's' }) };
+    const { loc, creds } = resolveS3Backend(options);
+    const backend = s3Backend(options);
+    expect([loc.bucket, loc.region, `${loc.endpoint.origin}${loc.endpoint.pathname.replace(/\/+$/, '')}`, loc.pathStyle]).toEqual([backend.bucket, backend.region, backend.endpoint, backend.pathStyle]);
+    expect(loc.endpoint.href).toBe('http://127.0.0.1:9000/prefix');
+    expect(creds.describe()).toBe(backend.credentialSource);
+    expect((await creds.get())?.accessKeyId).toBe('AKIDCHAIN');
+    expect(resolveS3Backend({ bucket: 'b', anonymous: true, env: {} }).creds.describe()).toBe('anonymous (unsigned requests)');
+    expect(() => resolveS3Backend(null as never)).toThrow(expect.objectContaining({ kind: 'InvalidInput', code: 'INVALID_ARGUMENT' }));
   });
 
   it('backendFromUrl parses s3://bucket/key literally', () => {

@@ -27,8 +27,8 @@ describe('hyparquetFilterFor', () => {
 });
 
 describe('the readers of brr bench <url>', () => {
-  it('are naive, hyparquet, parquet-wasm and ours, in that order', () => {
-    expect(OBJECT_READERS.map((r) => r.id)).toEqual(['naive', 'hyparquet', 'parquet-wasm', 'ours']);
+  it('are naive, hyparquet, parquet-wasm, ours and ours-dropin, in that order', () => {
+    expect(OBJECT_READERS.map((r) => r.id)).toEqual(['naive', 'hyparquet', 'parquet-wasm', 'ours', 'ours-dropin']);
   });
 
   it('warmUp reads a tiny in-memory file through every reader, each through its own fresh backend', async () => {
@@ -43,10 +43,11 @@ describe('the readers of brr bench <url>', () => {
     });
     await warmUp(OBJECT_READERS.map(spy));
     // 64 rows in 2 row groups × 2 columns: naive reads its 4 chunks, the decoders every row.
-    expect(seen).toHaveLength(4);
+    expect(seen).toHaveLength(5);
     expect(seen[0]).toBe('naive 0 rows 6 GET 1 HEAD'); // size, the footer by two seeks, 4 chunks
     expect(seen[1]).toMatch(/^hyparquet 64 rows \d+ GET 1 HEAD$/);
     expect(seen[2]).toMatch(/^parquet-wasm 64 rows \d+ GET 1 HEAD$/); // a plain file object: sized by a stat
     expect(seen[3]).toBe('ours 64 rows 1 GET 0 HEAD');
+    expect(seen[4]).toBe('ours-dropin 64 rows 1 GET 0 HEAD'); // the open's GET holds the whole file: hyparquet reads the buffer
   });
 });
