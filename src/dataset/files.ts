@@ -154,8 +154,7 @@ export async function resolveFiles(input: DatasetInput, options: FileFilterOptio
         throw new ReaderError('Unsupported', `HTTP has no listing: give a manifest URL (one URL per line, or JSON) or a list of file URLs, not the folder ${input}`, { path: input }, { code: 'LIST_UNSUPPORTED' });
       }
       const { backend, path } = backendFromUrl(input, urlOptions);
-      const entries = (await readManifest(backend, path, options.signal)).map((e) => ({ ...e, path: new URL(e.path, input).href }));
-      return explicit(backend, entries, 1, (p) => p);
+      return explicit(backend, relativeTo(input, await readManifest(backend, path, options.signal)), 1, (p) => p);
     }
     const { backend, prefix, urlOf } = folder(input, urlOptions);
     return listed(backend, prefix, options, options.signal, urlOf);
@@ -180,9 +179,16 @@ export async function resolveFiles(input: DatasetInput, options: FileFilterOptio
   }
   const { backend } = input;
   if (input.paths) return explicit(backend, input.paths.map((p) => (typeof p === 'string' ? { path: p } : p)), 0);
-  if (input.manifest !== undefined) return explicit(backend, await readManifest(backend, input.manifest, options.signal), 1);
+  if (input.manifest !== undefined) {
+    // A manifest named by its http(s) URL (what `brr … <manifest URL>` passes) lists files relative to it.
+    const entries = await readManifest(backend, input.manifest, options.signal);
+    return /^https?:\/\//i.test(input.manifest) ? explicit(backend, relativeTo(input.manifest, entries), 1, (p) => p) : explicit(backend, entries, 1);
+  }
   return listed(backend, input.prefix ?? '', options, options.signal);
 }
+
+/** A manifest's entries as absolute URLs, relative ones resolved against the manifest's own URL. */
+const relativeTo = (manifestUrl: string, entries: DatasetEntry[]): DatasetEntry[] => entries.map((e) => ({ ...e, path: new URL(e.path, manifestUrl).href }));
 
 const isUrlList = (input: DatasetInput): input is readonly string[] => Array.isArray(input);
 

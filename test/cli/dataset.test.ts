@@ -1,18 +1,31 @@
 /** `brr ls` and `brr plan|read --hive` on a DuckDB-written hive folder, answers checked against DuckDB. */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ObjectServer } from '../../bench/object-server.js';
 import { duckQuery, hiveSource, writeHiveDataset } from '../support/duckdb.js';
 import { ensureBuilt, run } from './run.js';
 
 let dir: string;
+let server: ObjectServer;
+let keys: string[];
 beforeAll(async () => {
   ensureBuilt();
   dir = await mkdtemp(join(tmpdir(), 'brr-cli-ds-'));
   await writeHiveDataset(dir);
+  // The same folder over HTTP, named by a manifest whose lines are relative to it.
+  server = await new ObjectServer().start();
+  const walk = async (d: string): Promise<string[]> =>
+    (await Promise.all((await readdir(d, { withFileTypes: true })).map((e) => (e.isDirectory() ? walk(join(d, e.name)) : [relative(dir, join(d, e.name))])))).flat();
+  keys = (await walk(dir)).filter((k) => k.endsWith('.parquet')).sort();
+  for (const k of keys) server.put(`lake/${k}`, new Uint8Array(await readFile(join(dir, k))));
+  server.put('lake/manifest.txt', `${keys.map((k) => k.split('/').map(encodeURIComponent).join('/')).join('\n')}\n`);
 }, 180_000);
-afterAll(() => rm(dir, { recursive: true, force: true }));
+afterAll(async () => {
+  await server?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
 
 describe('brr datasets', { concurrent: true }, () => {
   it('ls lists the data files with sizes and typed partitions, one LIST, no GET', async () => {
@@ -50,6 +63,15 @@ describe('brr datasets', { concurrent: true }, () => {
     const duck = await duckQuery(`SELECT id, year, region FROM ${hiveSource(dir)} WHERE region = 'eu' AND id < 2000 ORDER BY id`);
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.map((x) => [Number(x.id), x.year, x.region]).sort((a, b) => (a[0] as number) - (b[0] as number))).toEqual(duck.map((d) => [Number(d.id), Number(d.year), d.region]));
+  });
+
+  it('plan --hive over an HTTP manifest of relative lines: the lines resolve against the manifest URL', async () => {
+    const r = await run(['plan', `${server.url}/lake/manifest.txt`, '--hive', '--filter', 'year=2023,region=eu', '--json', '--stats']);
+    expect(r.stderr).toMatch(/^brr: \d+ GETs, 0 HEADs/);
+    expect(r.code).toBe(0);
+    const p = JSON.parse(r.out) as { files: number };
+    const [duck] = await duckQuery(`SELECT count(DISTINCT filename) AS f FROM read_parquet('${dir}/**/*.parquet', hive_partitioning = true, filename = true) WHERE year = 2023 AND region = 'eu'`);
+    expect(p.files).toBe(Number(duck?.f));
   });
 
   it('refuses --row-groups with --hive', async () => {
