@@ -24,7 +24,9 @@ import type { DecodeJob, DecodedIpc, Decoder } from '../runtime.js';
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { performance } = require('node:perf_hooks');
-const pw = require(workerData.parquetWasm);
+const { readFileSync } = require('node:fs');
+const { pathToFileURL } = require('node:url');
+let pw;
 const pendingSlices = new Map();
 let nextSlice = 1;
 // Bytes the main thread shipped with the job: slices inside them never cross threads.
@@ -61,7 +63,7 @@ function blob(job, chunks, start, end) {
   };
 }
 const now = () => performance.timeOrigin + performance.now();
-parentPort.on('message', async (msg) => {
+async function onMessage(msg) {
   if (msg.type === 'slice') {
     const resolve = pendingSlices.get(msg.id);
     pendingSlices.delete(msg.id);
@@ -99,8 +101,16 @@ parentPort.on('message', async (msg) => {
     const panic = err instanceof WebAssembly.RuntimeError;
     parentPort.postMessage({ type: 'error', job: msg.job, panic, reusable: sync && !panic, message: String(err && err.message || err) });
   }
-});
-parentPort.postMessage({ type: 'ready' });
+}
+(async () => {
+  pw = await import(pathToFileURL(workerData.parquetWasm).href);
+  // The process's one compiled module when the main thread holds it (no compile here, and code V8
+  // has already optimised); the first worker compiles it and hands it over.
+  const module = workerData.module || new WebAssembly.Module(readFileSync(workerData.wasmPath));
+  pw.initSync({ module });
+  parentPort.on('message', onMessage);
+  parentPort.postMessage({ type: 'ready', module: workerData.module ? undefined : module });
+})();
 `;
 
 export type WorkerReadOptions = DecodeJob['options'];
@@ -119,7 +129,7 @@ export const DECODER_IDLE_WORKERS = 2;
  */
 export const DECODER_IDLE_TIMEOUT_MS = 30_000;
 
-type Message = { type: string; job?: number; id?: number; start?: number; end?: number; ipc?: ArrayBuffer; message?: string; times?: WorkerTimes; panic?: boolean; reusable?: boolean };
+type Message = { type: string; module?: WebAssembly.Module; job?: number; id?: number; start?: number; end?: number; ipc?: ArrayBuffer; message?: string; times?: WorkerTimes; panic?: boolean; reusable?: boolean };
 /** Stamps taken in the worker (`received`, `sent`: ms since the epoch, as `performance.timeOrigin + now()`). */
 interface WorkerTimes {
   received: number;
@@ -127,6 +137,15 @@ interface WorkerTimes {
   ipcMs: number;
   sent: number;
 }
+
+/**
+ * parquet-wasm compiled once for the process (by the first worker, kept here, handed to every later
+ * one). A new worker then starts without compiling (50–150 ms here), and runs code V8 has already
+ * optimised: wasm starts on baseline code and is re-compiled optimised only once it runs hot, which
+ * for parquet-wasm takes ~10 decodes at 2–10× the warm time each. The compiled code is shared by
+ * every worker, so this holds no second copy; it stays when idle workers end (their memory goes).
+ */
+let compiledWasm: WebAssembly.Module | undefined;
 
 /** ms since the epoch, sub-ms: comparable across threads (each thread's `performance.now()` has its own origin). */
 const epochNow = (): number => performance.timeOrigin + performance.now();
@@ -171,11 +190,18 @@ export class DecoderPool implements Decoder {
   }
 
   private spawn(): Pooled {
-    const parquetWasm = createRequire(import.meta.url).resolve('parquet-wasm');
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { parquetWasm }, execArgv: workerExecArgv() });
+    const require = createRequire(import.meta.url);
+    const workerData = {
+      parquetWasm: require.resolve('parquet-wasm/esm'),
+      wasmPath: require.resolve('parquet-wasm/esm/parquet_wasm_bg.wasm'),
+      ...(compiledWasm ? { module: compiledWasm } : {}),
+    };
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData, execArgv: workerExecArgv() });
     const pooled: Pooled = { worker, ready: false };
     worker.on('message', (msg: Message) => {
-      if (msg.type === 'ready') pooled.ready = true;
+      if (msg.type !== 'ready') return;
+      pooled.ready = true;
+      compiledWasm ??= msg.module;
     });
     // Always listened to (an 'error' event without a listener would throw in the main thread); an
     // idle worker that dies just leaves the pool.
