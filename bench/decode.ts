@@ -8,12 +8,15 @@
  * Each run is split into stages: I/O (time with a request in flight, from the client's own request
  * log), footer (ours: parsing the footer in `openParquet`), ship (to the decoder and back: our worker
  * thread; 0 in-process), decode (parquet-wasm's read), IPC (its Arrow IPC serialisation), arrow
- * (`tableFromIPC`) and other (ours: readTable's planning). Two ratios per file, each the median of
- * the per-pair ratios:
+ * (`tableFromIPC`) and other (ours: readTable's planning). Two ratios per file:
  * - `wallRatio`: whole call against whole call (the issue's target; it also needs our read to take
  *   the baseline's one round trip);
  * - `decodeRatio`: `readTable` on bytes already fetched (its time minus its I/O) against the
  *   baseline's decode + IPC + arrow — the decode path alone.
+ * Each is the median of the per-pair ratios. Beside it, the ratio of the best runs (the fastest of
+ * each side): other processes only ever add time, so that is each path's own cost — our fixed
+ * costs (planning, two thread hand-offs, one copy) against a decode at its fastest. Under heavy
+ * load the median moves the most for our path: each hand-off to the worker waits for a core.
  */
 import { tableFromIPC } from 'apache-arrow';
 import { readParquet } from 'parquet-wasm';
@@ -48,6 +51,9 @@ export interface DecodeStages {
 export interface DecodeRunSummary {
   /** Median wall time of the whole call, ms. */
   wallMs: number;
+  /** The best run's wall time, and the best time after the I/O (what `decodeRatio` compares), ms. */
+  bestWallMs: number;
+  bestAfterIoMs: number;
   /** Median of each stage, ms (medians: they need not add up to `wallMs`). */
   stages: DecodeStages;
   /** Of the last run, from the client's request log (the same requests the server sees). */
@@ -64,10 +70,13 @@ export interface DecodeBenchCase {
   ours: DecodeRunSummary;
   /** Where our decodes ran (after the warm-up: `warm-worker` every time when the pool works). */
   ranOn: string[];
-  /** Whole call against whole call (median of the pairs' ratios). */
+  /** Whole call against whole call: the median of the pairs' ratios. */
   wallRatio: number;
-  /** After the I/O: ours (ship + decode + IPC + arrow + other) against the baseline's (decode + IPC + arrow). */
+  /** After the I/O: ours (ship + decode + IPC + arrow + other) against the baseline's (decode + IPC + arrow), median of the pairs. */
   decodeRatio: number;
+  /** The same ratios on the best run of each side. */
+  bestWallRatio: number;
+  bestDecodeRatio: number;
 }
 
 export interface DecodeBench {
@@ -162,6 +171,8 @@ function summarize(runs: readonly Run[]): DecodeRunSummary {
   const last = runs.at(-1);
   return {
     wallMs: median(runs.map((r) => r.wallMs)),
+    bestWallMs: Math.min(...runs.map((r) => r.wallMs)),
+    bestAfterIoMs: Math.min(...runs.map((r) => r.afterIoMs)),
     stages: { io: stage('io'), footer: stage('footer'), ship: stage('ship'), decode: stage('decode'), ipc: stage('ipc'), arrow: stage('arrow'), other: stage('other') },
     roundTrips: last?.roundTrips ?? 0,
     gets: last?.gets ?? 0,
@@ -186,15 +197,19 @@ async function runCase(server: ServerClient, backend: () => Backend, spec: Fixtu
     base.push(await baseline(backend(), spec.file));
     mine.push(await ours(backend(), spec.file));
   }
+  const baseSummary = summarize(base);
+  const ourSummary = summarize(mine);
   return {
     file: spec.name,
     bytes: size,
     pairs,
-    baseline: summarize(base),
-    ours: summarize(mine),
+    baseline: baseSummary,
+    ours: ourSummary,
     ranOn: [...new Set(mine.map((r) => r.ranOn ?? '?'))],
     wallRatio: median(mine.map((o, i) => o.wallMs / (base[i] as Run).wallMs)),
     decodeRatio: median(mine.map((o, i) => o.afterIoMs / (base[i] as Run).afterIoMs)),
+    bestWallRatio: ourSummary.bestWallMs / baseSummary.bestWallMs,
+    bestDecodeRatio: ourSummary.bestAfterIoMs / baseSummary.bestAfterIoMs,
   };
 }
 
@@ -211,7 +226,7 @@ const f1 = (n: number) => n.toFixed(1);
 /** The section's table: median stage times per reader, round trips, the two ratios. */
 export function decodeLines(d: DecodeBench): string[] {
   const lines = [
-    'decode: whole-file readTable vs one GET + parquet-wasm.readParquet + tableFromIPC in-process (median ms; ratios: median of interleaved pairs)',
+    'decode: whole-file readTable vs one GET + parquet-wasm.readParquet + tableFromIPC in-process (median ms per stage; ratios: median of interleaved pairs, and of the best runs)',
     `  ${'file'.padEnd(9)} ${'reader'.padEnd(9)} ${'RTs'.padStart(3)} ${'wall'.padStart(6)} ${'I/O'.padStart(6)} ${'footer'.padStart(6)} ${'ship'.padStart(5)} ${'decode'.padStart(6)} ${'IPC'.padStart(5)} ${'arrow'.padStart(5)} ${'other'.padStart(5)}`,
   ];
   for (const c of d.cases) {
@@ -219,7 +234,10 @@ export function decodeLines(d: DecodeBench): string[] {
       const s = r.stages;
       lines.push(`  ${c.file.padEnd(9)} ${who.padEnd(9)} ${String(r.roundTrips).padStart(3)} ${f1(r.wallMs).padStart(6)} ${f1(s.io).padStart(6)} ${f1(s.footer).padStart(6)} ${f1(s.ship).padStart(5)} ${f1(s.decode).padStart(6)} ${f1(s.ipc).padStart(5)} ${f1(s.arrow).padStart(5)} ${f1(s.other).padStart(5)}`);
     }
-    lines.push(`  ${c.file.padEnd(9)} ratio: wall ${c.wallRatio.toFixed(2)}×, readTable after its I/O ${c.decodeRatio.toFixed(2)}× (${(c.bytes / 1024).toFixed(0)} KiB, ${c.pairs} pairs, ours ran on ${c.ranOn.join('/')})`);
+    lines.push(
+      `  ${c.file.padEnd(9)} ratio: wall ${c.wallRatio.toFixed(2)}×, readTable after its I/O ${c.decodeRatio.toFixed(2)}×` +
+        ` (best runs: wall ${f1(c.ours.bestWallMs)} vs ${f1(c.baseline.bestWallMs)} ms = ${c.bestWallRatio.toFixed(2)}×, after the I/O ${f1(c.ours.bestAfterIoMs)} vs ${f1(c.baseline.bestAfterIoMs)} ms = ${c.bestDecodeRatio.toFixed(2)}×; ${(c.bytes / 1024).toFixed(0)} KiB, ${c.pairs} pairs, ours ran on ${c.ranOn.join('/')})`,
+    );
   }
   return lines;
 }
@@ -232,7 +250,7 @@ export function decodeChecks(d: DecodeBench | undefined): { name: string; ok: bo
     out.push({
       name: `${c.file}: readTable on fetched bytes ≤ ${DECODE_RATIO_TARGET}× in-process decode`,
       ok: c.decodeRatio <= DECODE_RATIO_TARGET,
-      detail: `${c.decodeRatio.toFixed(2)}× (ours: ship ${f1(c.ours.stages.ship)}, decode ${f1(c.ours.stages.decode)}, IPC ${f1(c.ours.stages.ipc)}, arrow ${f1(c.ours.stages.arrow)}, other ${f1(c.ours.stages.other)} ms; in-process: decode ${f1(c.baseline.stages.decode)}, IPC ${f1(c.baseline.stages.ipc)}, arrow ${f1(c.baseline.stages.arrow)} ms)`,
+      detail: `${c.decodeRatio.toFixed(2)}× (best runs ${f1(c.ours.bestAfterIoMs)} vs ${f1(c.baseline.bestAfterIoMs)} ms = ${c.bestDecodeRatio.toFixed(2)}×; median stages, ours: ship ${f1(c.ours.stages.ship)}, decode ${f1(c.ours.stages.decode)}, IPC ${f1(c.ours.stages.ipc)}, arrow ${f1(c.ours.stages.arrow)}, other ${f1(c.ours.stages.other)} ms; in-process: decode ${f1(c.baseline.stages.decode)}, IPC ${f1(c.baseline.stages.ipc)}, arrow ${f1(c.baseline.stages.arrow)} ms)`,
     });
     // What is not the decode path's: round trips beyond the baseline's one (item 1) and the open's
     // footer parse (item 3). The miss is advisory while those explain it; once both are at their
@@ -247,7 +265,7 @@ export function decodeChecks(d: DecodeBench | undefined): { name: string; ok: bo
     out.push({
       name: `${c.file}: whole-file readTable ≤ ${DECODE_RATIO_TARGET}× one GET + in-process decode`,
       ok: c.wallRatio <= DECODE_RATIO_TARGET,
-      detail: `${c.wallRatio.toFixed(2)}× (${f1(c.ours.wallMs)} vs ${f1(c.baseline.wallMs)} ms; ${c.ours.roundTrips} vs ${c.baseline.roundTrips} round trips)`,
+      detail: `${c.wallRatio.toFixed(2)}× (medians ${f1(c.ours.wallMs)} vs ${f1(c.baseline.wallMs)} ms; best runs ${c.bestWallRatio.toFixed(2)}×; ${c.ours.roundTrips} vs ${c.baseline.roundTrips} round trips)`,
       ...(explained ? { advisory: why.join('; ') } : {}),
     });
   }
