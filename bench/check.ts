@@ -3,6 +3,7 @@ import { checkDropIn } from './dropin.js';
 import type { BenchResults } from './report.js';
 import { S3_FILE } from './s3-cells.js';
 import { datasetChecks } from './dataset.js';
+import { decodeChecks } from './decode.js';
 
 /**
  * A target either holds, or misses. An advisory target's miss is printed but does not fail --check:
@@ -80,6 +81,7 @@ export function checkTargets(r: BenchResults): Check[] {
   }
   checks.push(...datasetChecks(r.dataset));
   if (r.dropin) checks.push(...checkDropIn(r.dropin), wholeReadCheck(r));
+  checks.push(...decodeChecks(r.decode));
   return checks;
 }
 

@@ -18,6 +18,7 @@ import { DEFAULT_FOOTER_WINDOW } from '../src/parquet/footer.js';
 import type { Backend } from '../src/types.js';
 import { checkTargets, checksFail } from './check.js';
 import { datasetLines, runDatasetBench } from './dataset.js';
+import { decodeLines, runDecodeBench } from './decode.js';
 import { DROPIN_CELLS, dropInTable, runDropIn } from './dropin.js';
 import { FIXTURE_DIR, FIXTURES, fixture, type FixtureSpec } from './fixtures.js';
 import { expectation, type Expectation } from '../src/cli/bench/expect.js';
@@ -204,11 +205,14 @@ async function runMatrix(check: boolean, model: Model, iterations: number, manyC
     const matrixFiles = Object.values(files).map((f) => ({ name: f.name, key: f.spec.file, scenarios: f.scenarios(parquetMetadata(bytes[f.spec.name] as Uint8Array)) }));
     const dropin = await runDropIn(server, backend, matrixFiles, { check, iterations, budgetMs: CELL_BUDGET_MS, model }, (what) => progress.step(what));
     progress.end();
+    process.stderr.write('decode section…\n');
+    const decode = await runDecodeBench(server, backend, { check });
+    console.log(`\n${decodeLines(decode).join('\n')}`);
     process.stderr.write('dataset section…\n');
     const dataset = await runDatasetBench(server, { check, model });
     console.log(`\n${datasetLines(dataset).join('\n')}`);
 
-    const results: BenchResults = { when: new Date().toISOString(), model, countsFrom: 'server', cells: withRatios(cells), manyFiles, dataset, dropin };
+    const results: BenchResults = { when: new Date().toISOString(), model, countsFrom: 'server', cells: withRatios(cells), manyFiles, dataset, dropin, decode };
     results.checks = checkTargets(results);
     await writeOutputs(results, check);
     const disagree = [...cells.filter((c) => c.clientAgrees === false), ...manyFiles.filter((m) => m.clientAgrees === false)];

@@ -25,6 +25,8 @@ export interface BenchResults {
   checks?: { name: string; ok: boolean; detail: string; advisory?: string }[];
   /** The "drop-in" section (bench/dropin.ts). */
   dropin?: DropInResults;
+  /** The "decode" section (bench/decode.ts): whole-file readTable vs one GET + in-process decode, by stage. */
+  decode?: import('./decode.js').DecodeBench;
 }
 
 const mb = (n: number) => (n / 1e6).toFixed(n >= 1e7 ? 0 : 2);

@@ -107,7 +107,7 @@ export type { RowStages } from './parquet/row-estimate.js';
 export { DEFAULT_FOOTER_WINDOW, readTail, type FooterOptions, type Tail } from './parquet/footer.js';
 export { columnChunkRanges, type ColumnChunkRange } from './parquet/metadata.js';
 export { createMetadataCache, sharedMetadataCache, metadataCacheKey, DEFAULT_METADATA_CACHE_BYTES, type CachedFooter, type MetadataCache } from './parquet/cache.js';
-export { DEFAULT_DECODE_TIMEOUT_MS, readBatches, readTable, type DecodeSource, type ReadTableOptions } from './parquet/decode.js';
+export { DEFAULT_DECODE_TIMEOUT_MS, readBatches, readTable, type DecodeSource, type DecodeTimings, type ReadTableOptions } from './parquet/decode.js';
 export { initParquetWasm, type ParquetWasmSource } from './parquet/decode-page.js';
 export { toAsyncBuffer } from './adapters/hyparquet.js';
 export { toParquetWasmBlob, type BlobLike, type WasmBlobOptions } from './adapters/parquet-wasm.js';

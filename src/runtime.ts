@@ -23,18 +23,37 @@ export interface HttpRequest {
 /** Sends a request; rejects with what the client threw (the caller maps it). */
 export type HttpTransport = (req: HttpRequest) => Promise<HttpResult>;
 
+/** One parquet-wasm decode: the object's size, what to read, and the bytes that go with it. */
+export interface DecodeJob {
+  size: number;
+  options: { rowGroups?: number[]; columns?: string[]; batchSize?: number };
+  /** Serves a range the shipped bytes lack (from the source's buffer, so request counts stay in one place). */
+  readAt: (offset: number, length: number) => Promise<Uint8Array>;
+  context: { backend: string; path: string };
+  /** Bytes sent with the job. The decoder may not detach them: they may be views of the reader's buffers. */
+  shipped?: readonly { offset: number; bytes: Uint8Array }[];
+  /** The synchronous whole-object reader gives the same rows as the async one (the footer's num_rows is consistent). */
+  syncOk?: boolean;
+}
+
+/** A decode's result: Arrow IPC stream bytes (owned by the caller) and where its time went. */
+export interface DecodedIpc {
+  ipc: Uint8Array;
+  /** Getting the job to the decoder and the IPC bytes back (copy, message, a worker's wake-up or start). */
+  shipMs: number;
+  /** parquet-wasm's read. */
+  decodeMs: number;
+  /** parquet-wasm's Arrow IPC serialisation (`intoIPCStream`). */
+  ipcMs: number;
+  /** Where it ran: a worker that was ready, one that had to start first, or the calling thread. */
+  ranOn: 'warm-worker' | 'cold-worker' | 'in-thread';
+}
+
 /** The parquet-wasm decoder: a worker-thread pool on Node, the page (or a Web Worker) elsewhere. */
 export interface Decoder {
   /** Gets ready now (start a worker, compile the wasm) so that overlaps the caller's I/O. */
   prewarm(): void;
-  read(
-    size: number,
-    options: { rowGroups?: number[]; columns?: string[]; batchSize?: number },
-    readAt: (offset: number, length: number) => Promise<Uint8Array>,
-    context: { backend: string; path: string },
-    shipped?: readonly { offset: number; bytes: Uint8Array }[],
-    syncOk?: boolean,
-  ): { promise: Promise<Uint8Array>; cancel(err: Error): void };
+  read(job: DecodeJob): { promise: Promise<DecodedIpc>; cancel(err: Error): void };
 }
 
 export interface RuntimeHooks {

@@ -12,7 +12,7 @@
  */
 import { toParquetWasmBlob } from '../adapters/parquet-wasm.js';
 import { ReaderError, isReaderError } from '../errors.js';
-import type { Decoder } from '../runtime.js';
+import type { DecodedIpc, Decoder } from '../runtime.js';
 
 type ParquetWasm = typeof import('parquet-wasm/esm');
 /** What parquet-wasm's init takes: a URL, a Response, bytes or a compiled module. */
@@ -84,18 +84,20 @@ function decodeError(err: unknown, context: { backend: string; path: string }): 
   });
 }
 
-/** The in-page decoder: same contract as the Node worker pool (Arrow IPC bytes out). */
+/** The in-page decoder: same contract as the Node worker pool (Arrow IPC bytes out, stage times). */
 export const pageDecoder: Decoder = {
   prewarm() {
     initParquetWasm().catch(() => undefined); // the read itself reports a failed load
   },
-  read(size, options, readAt, context, shipped = [], syncOk = false) {
+  read({ size, options, readAt, context, shipped = [], syncOk = false }) {
     let fail!: (err: ReaderError) => void;
     const failed = new Promise<never>((_, reject) => {
       fail = reject;
     });
-    const run = async (): Promise<Uint8Array> => {
+    const run = async (): Promise<DecodedIpc> => {
+      const loadStarted = performance.now();
       const pw = await initParquetWasm();
+      const started = performance.now();
       const whole = syncOk ? shipped.find((c) => c.offset === 0 && c.bytes.byteLength === size) : undefined;
       let table: ReturnType<ParquetWasm['readParquet']>;
       if (whole) {
@@ -111,8 +113,10 @@ export const pageDecoder: Decoder = {
           file.free();
         }
       }
+      const decoded = performance.now();
       const ipc = table.intoIPCStream();
-      return ipc;
+      // Nothing crosses a thread: "ship" is the wait for the wasm (its first load and compile).
+      return { ipc, shipMs: started - loadStarted, decodeMs: decoded - started, ipcMs: performance.now() - decoded, ranOn: 'in-thread' };
     };
     const promise = Promise.race([run(), failed]).catch((err: unknown) => {
       throw decodeError(err, context);

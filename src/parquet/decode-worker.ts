@@ -1,19 +1,32 @@
 /**
  * parquet-wasm in a worker thread. On corrupt input parquet-wasm panics, and the panic escapes as an
  * uncaught `RuntimeError: unreachable` that would take the user's process down, while its read never
- * settles. In a worker, a panic only ends the worker: the read rejects with `InvalidData` and the next
- * read gets a fresh worker. The main thread ships the prefetched bytes with the job; any other range
- * the worker asks for is served from the source's buffer (so the request counts stay in one place).
+ * settles. In a worker, a panic only ends the worker: the read rejects with `InvalidData`
+ * (`DECODER_PANIC`) and the next read gets a fresh worker. The main thread ships the prefetched bytes
+ * with the job; any other range the worker asks for is served from the source's buffer (so the
+ * request counts stay in one place).
+ *
+ * Without detours (measured in bench/decode.ts):
+ * - one warm worker per concurrent read, kept across calls (DECODER_IDLE_WORKERS, ended after
+ *   DECODER_IDLE_TIMEOUT_MS idle; unref'd while idle, so it never keeps the process alive);
+ * - the shipped bytes are copied once into fresh buffers that are transferred (the reader's own
+ *   buffers stay intact for later reads: ~0.2 ms per MB); the worker hands them to parquet-wasm;
+ * - the worker serialises to Arrow IPC once (`intoIPCStream`, which returns a buffer of its own)
+ *   and transfers that buffer back: the main thread's `tableFromIPC` reads it without a copy.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { toArrayBuffer } from '../adapters/random-access.js';
 import { ReaderError, isReaderError } from '../errors.js';
+import type { DecodeJob, DecodedIpc, Decoder } from '../runtime.js';
 
 /** The worker's code (plain CommonJS, run with `eval: true`: no separate file to ship or resolve). */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const pw = require(workerData.parquetWasm);
+const { performance } = require('node:perf_hooks');
+const { readFileSync } = require('node:fs');
+const { pathToFileURL } = require('node:url');
+let pw;
 const pendingSlices = new Map();
 let nextSlice = 1;
 // Bytes the main thread shipped with the job: slices inside them never cross threads.
@@ -49,7 +62,8 @@ function blob(job, chunks, start, end) {
     },
   };
 }
-parentPort.on('message', async (msg) => {
+const now = () => performance.timeOrigin + performance.now();
+async function onMessage(msg) {
   if (msg.type === 'slice') {
     const resolve = pendingSlices.get(msg.id);
     pendingSlices.delete(msg.id);
@@ -57,11 +71,14 @@ parentPort.on('message', async (msg) => {
     return;
   }
   if (msg.type !== 'read') return;
+  const received = now();
+  let sync = false;
   try {
     const chunks = msg.chunks.map((c) => ({ offset: c.offset, bytes: new Uint8Array(c.buffer) }));
     const whole = msg.syncOk && chunks.find((c) => c.offset === 0 && c.bytes.byteLength === msg.size);
     let table;
     if (whole) {
+      sync = true;
       // The whole object is here: the synchronous reader is several times faster than the async one.
       // (It ignores the columns option in parquet-wasm 0.8; the main thread selects them. It also trusts
       // the footer's num_rows, so the main thread allows it only where that agrees with the row groups.)
@@ -71,80 +88,180 @@ parentPort.on('message', async (msg) => {
       table = await file.read(msg.options);
       file.free();
     }
+    const decoded = now();
+    // intoIPCStream copies out of wasm memory into a fresh buffer of exactly its length: transferred as is.
     const ipc = table.intoIPCStream();
-    const out = ipc.buffer.slice(ipc.byteOffset, ipc.byteOffset + ipc.byteLength);
-    parentPort.postMessage({ type: 'done', job: msg.job, ipc: out }, [out]);
+    const out = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength ? ipc.buffer : ipc.slice().buffer;
+    const sent = now();
+    parentPort.postMessage({ type: 'done', job: msg.job, ipc: out, times: { received, decodeMs: decoded - received, ipcMs: sent - decoded, sent } }, [out]);
   } catch (err) {
-    parentPort.postMessage({ type: 'error', job: msg.job, message: String(err && err.message || err) });
+    // A trap (RuntimeError: unreachable, a Rust panic) leaves the wasm instance in an unknown state: this
+    // worker must end. A plain error from the synchronous reader (Rust's Result) leaves it sound; one
+    // from the async reader may leave its futures waiting on slices, so that worker ends too.
+    const panic = err instanceof WebAssembly.RuntimeError;
+    parentPort.postMessage({ type: 'error', job: msg.job, panic, reusable: sync && !panic, message: String(err && err.message || err) });
   }
-});
+}
+(async () => {
+  pw = await import(pathToFileURL(workerData.parquetWasm).href);
+  // The process's one compiled module when the main thread holds it (no compile here, and code V8
+  // has already optimised); the first worker compiles it and hands it over.
+  const module = workerData.module || new WebAssembly.Module(readFileSync(workerData.wasmPath));
+  pw.initSync({ module });
+  parentPort.on('message', onMessage);
+  parentPort.postMessage({ type: 'ready', module: workerData.module ? undefined : module });
+})();
 `;
 
-export interface WorkerReadOptions {
-  rowGroups?: number[];
-  columns?: string[];
-  batchSize?: number;
-}
+export type WorkerReadOptions = DecodeJob['options'];
 
-export interface WorkerRead {
-  promise: Promise<Uint8Array>;
-  /** Fails the read now (abort, timeout); a decode still computing finishes in the background. */
-  cancel(err: ReaderError): void;
-}
-
-/** Idle workers kept warm for the next read (starting one and compiling the wasm takes tens of ms). */
+/**
+ * Idle workers kept warm for the next read: starting one and compiling the wasm takes 50–150 ms here,
+ * ten times a warm decode of a 1 MB file. Two: a caller reading files two at a time stays warm.
+ */
 export const DECODER_IDLE_WORKERS = 2;
 
-type Message = { type: string; job: number; id?: number; start?: number; end?: number; ipc?: ArrayBuffer; message?: string };
+/**
+ * An idle worker ends after this long without a job. parquet-wasm's memory only grows (a wasm heap
+ * never shrinks), so a worker that decoded a big file holds that much until it ends; 30 s keeps it
+ * warm across the reads of one task (a loop over files, a UI's successive queries) and gives the
+ * memory back after. Idle workers never keep the process alive (unref), so a script ends at once.
+ */
+export const DECODER_IDLE_TIMEOUT_MS = 30_000;
+
+type Message = { type: string; module?: WebAssembly.Module; job?: number; id?: number; start?: number; end?: number; ipc?: ArrayBuffer; message?: string; times?: WorkerTimes; panic?: boolean; reusable?: boolean };
+/** Stamps taken in the worker (`received`, `sent`: ms since the epoch, as `performance.timeOrigin + now()`). */
+interface WorkerTimes {
+  received: number;
+  decodeMs: number;
+  ipcMs: number;
+  sent: number;
+}
+
+/**
+ * parquet-wasm compiled once for the process (by the first worker, kept here, handed to every later
+ * one). A new worker then starts without compiling (50–150 ms here), and runs code V8 has already
+ * optimised: wasm starts on baseline code and is re-compiled optimised only once it runs hot, which
+ * for parquet-wasm takes ~10 decodes at 2–10× the warm time each. The compiled code is shared by
+ * every worker, so this holds no second copy; it stays when idle workers end (their memory goes).
+ */
+let compiledWasm: WebAssembly.Module | undefined;
+
+/** ms since the epoch, sub-ms: comparable across threads (each thread's `performance.now()` has its own origin). */
+const epochNow = (): number => performance.timeOrigin + performance.now();
+
+/**
+ * The process's Node flags for a worker, but `--input-type`: an eval'd worker inherits it, and under
+ * `node --input-type=module -e …` its CommonJS source would be run as an ES module (and fail).
+ */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const args = process.execArgv;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === '--input-type') i++; // `--input-type module`: skip its value too
+    else if (!a.startsWith('--input-type=')) out.push(a);
+  }
+  return out;
+}
+
+/** A worker and what the pool knows of it. */
+interface Pooled {
+  worker: Worker;
+  /** It has loaded parquet-wasm (its 'ready' message came). */
+  ready: boolean;
+  idleTimer?: NodeJS.Timeout;
+}
 
 /**
  * Each read runs alone on its own worker, so a panic fails exactly the read that caused it. Healthy
- * workers go back to a small idle pool; crashed ones are gone.
+ * workers go back to a small idle pool (unref'd, ended after DECODER_IDLE_TIMEOUT_MS); crashed,
+ * aborted and timed-out ones are terminated.
  */
-class DecoderPool {
-  private readonly idle: Worker[] = [];
+export class DecoderPool implements Decoder {
+  private readonly idle: Pooled[] = [];
   private nextJob = 1;
 
-  private spawn(): Worker {
-    const parquetWasm = createRequire(import.meta.url).resolve('parquet-wasm');
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { parquetWasm } });
+  constructor(private readonly limits: { idleWorkers?: number; idleTimeoutMs?: number } = {}) {}
+
+  /** Workers idle now (for tests and diagnostics). */
+  get idleCount(): number {
+    return this.idle.length;
+  }
+
+  private spawn(): Pooled {
+    const require = createRequire(import.meta.url);
+    const workerData = {
+      parquetWasm: require.resolve('parquet-wasm/esm'),
+      wasmPath: require.resolve('parquet-wasm/esm/parquet_wasm_bg.wasm'),
+      ...(compiledWasm ? { module: compiledWasm } : {}),
+    };
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData, execArgv: workerExecArgv() });
+    const pooled: Pooled = { worker, ready: false };
+    worker.on('message', (msg: Message) => {
+      if (msg.type !== 'ready') return;
+      pooled.ready = true;
+      compiledWasm ??= msg.module;
+    });
     // Always listened to (an 'error' event without a listener would throw in the main thread); an
     // idle worker that dies just leaves the pool.
-    worker.on('error', () => this.drop(worker));
-    worker.on('exit', () => this.drop(worker));
-    return worker;
+    worker.on('error', () => this.drop(pooled));
+    worker.on('exit', () => this.drop(pooled));
+    return pooled;
   }
 
   /** Starts a worker now if none is idle, so its start-up (tens of ms) overlaps the caller's I/O. */
   prewarm(): void {
-    if (this.idle.length > 0) return;
-    const worker = this.spawn();
-    worker.unref();
-    this.idle.push(worker);
+    if (this.idle.length === 0) this.park(this.spawn());
   }
 
-  private drop(worker: Worker): void {
-    const i = this.idle.indexOf(worker);
+  /** Puts a worker in the idle pool (or ends it when the pool is full), unref'd, with its idle timer. */
+  private park(pooled: Pooled): void {
+    if (this.idle.length >= (this.limits.idleWorkers ?? DECODER_IDLE_WORKERS)) {
+      void pooled.worker.terminate();
+      return;
+    }
+    pooled.worker.unref(); // an idle decoder never keeps the process alive
+    pooled.idleTimer = setTimeout(() => {
+      this.drop(pooled);
+      void pooled.worker.terminate();
+    }, this.limits.idleTimeoutMs ?? DECODER_IDLE_TIMEOUT_MS);
+    pooled.idleTimer.unref();
+    this.idle.push(pooled);
+  }
+
+  private drop(pooled: Pooled): void {
+    clearTimeout(pooled.idleTimer);
+    const i = this.idle.indexOf(pooled);
     if (i >= 0) this.idle.splice(i, 1);
   }
 
-  /** Decodes with parquet-wasm in a worker; resolves with the Arrow IPC stream bytes. */
-  read(
-    size: number,
-    options: WorkerReadOptions,
-    readAt: (offset: number, length: number) => Promise<Uint8Array>,
-    context: { backend: string; path: string },
-    shipped: readonly { offset: number; bytes: Uint8Array }[] = [],
-    /** The synchronous whole-object reader gives the same rows as the async one (num_rows is consistent). */
-    syncOk = false,
-  ): WorkerRead {
-    const worker = this.idle.pop() ?? this.spawn();
+  /** The most recently parked worker (the warmest), or a new one. */
+  private take(): Pooled {
+    const pooled = this.idle.pop();
+    if (!pooled) return this.spawn();
+    clearTimeout(pooled.idleTimer);
+    return pooled;
+  }
+
+  /**
+   * Decodes with parquet-wasm in a worker; resolves with the Arrow IPC stream bytes (transferred
+   * back, not copied) and the stage times. The shipped bytes are copied once into buffers that are
+   * transferred: the caller's (the reader's buffered blocks, which later reads still use) are never
+   * detached.
+   */
+  read(job: DecodeJob): WorkerRead {
+    const { size, options, readAt, context, shipped = [], syncOk = false } = job;
+    const started = epochNow();
+    const pooled = this.take();
+    const { worker } = pooled;
+    const ranOn = pooled.ready ? 'warm-worker' : 'cold-worker';
     worker.ref();
-    const job = this.nextJob++;
+    const id = this.nextJob++;
     let settled = false;
-    let resolveP!: (ipc: Uint8Array) => void;
+    let resolveP!: (out: DecodedIpc) => void;
     let rejectP!: (err: ReaderError) => void;
-    const promise = new Promise<Uint8Array>((resolve, reject) => {
+    const promise = new Promise<DecodedIpc>((resolve, reject) => {
       resolveP = resolve;
       rejectP = reject;
     });
@@ -152,10 +269,8 @@ class DecoderPool {
       worker.off('message', onMessage);
       worker.off('error', onError);
       worker.off('exit', onExit);
-      if (reusable && this.idle.length < DECODER_IDLE_WORKERS) {
-        worker.unref(); // an idle decoder never keeps the process alive
-        this.idle.push(worker);
-      } else void worker.terminate();
+      if (reusable) this.park(pooled);
+      else void worker.terminate();
     };
     const fail = (err: ReaderError, reusable: boolean) => {
       if (settled) return;
@@ -168,9 +283,9 @@ class DecoderPool {
     const onError = (err: Error) => crashed(String(err), err);
     const onExit = (code: number) => crashed(`worker exited with code ${code}`);
     const onMessage = (msg: Message) => {
-      if (msg.job !== job || settled) return;
+      if (msg.job !== id || settled) return;
       if (msg.type === 'slice') {
-        const { id, start = 0, end = 0 } = msg;
+        const { id: slice, start = 0, end = 0 } = msg;
         readAt(start, end - start)
           .then((bytes) => {
             if (bytes.byteLength !== end - start) {
@@ -181,27 +296,37 @@ class DecoderPool {
             // and whose `.buffer` is a shared pool; transferring that would send the wrong bytes and
             // detach memory the reader still holds.
             const buffer = toArrayBuffer(bytes);
-            worker.postMessage({ type: 'slice', id, buffer }, [buffer]);
+            worker.postMessage({ type: 'slice', id: slice, buffer }, [buffer]);
           })
           .catch((err: unknown) => {
             // The decode now waits forever on this slice: fail the read and retire the worker.
             fail(isReaderError(err) ? err : new ReaderError('Unexpected', String(err), context, { code: 'INTERNAL', cause: err }), false);
           });
       } else if (msg.type === 'done') {
+        const got = epochNow();
+        const t = msg.times as WorkerTimes;
         settled = true;
         cleanup(true);
-        resolveP(new Uint8Array(msg.ipc as ArrayBuffer));
+        resolveP({ ipc: new Uint8Array(msg.ipc as ArrayBuffer), shipMs: t.received - started + (got - t.sent), decodeMs: t.decodeMs, ipcMs: t.ipcMs, ranOn });
       } else if (msg.type === 'error') {
-        fail(new ReaderError('InvalidData', `parquet-wasm could not decode the file: ${msg.message}`, { ...context, op: 'decode' }, { code: 'DECODE_FAILED' }), false);
+        if (msg.panic) crashed(`panic: ${msg.message}`);
+        else fail(new ReaderError('InvalidData', `parquet-wasm could not decode the file: ${msg.message}`, { ...context, op: 'decode' }, { code: 'DECODE_FAILED' }), msg.reusable === true);
       }
     };
     worker.on('message', onMessage);
     worker.on('error', onError);
     worker.on('exit', onExit);
+    // The one copy on the way in (see above); parquet-wasm then copies into its own memory, as it does in-process.
     const chunks = shipped.map((c) => ({ offset: c.offset, buffer: toArrayBuffer(c.bytes) }));
-    worker.postMessage({ type: 'read', job, size, options, chunks, syncOk }, chunks.map((c) => c.buffer));
-    return { promise, cancel: (err) => fail(err, false) };
+    worker.postMessage({ type: 'read', job: id, size, options, chunks, syncOk }, chunks.map((c) => c.buffer));
+    return { promise, cancel: (err) => fail(isReaderError(err) ? err : new ReaderError('Aborted', String(err), context, { code: 'ABORTED', cause: err }), false) };
   }
+}
+
+export interface WorkerRead {
+  promise: Promise<DecodedIpc>;
+  /** Fails the read now (abort, timeout) and ends its worker (a decode cannot be interrupted otherwise). */
+  cancel(err: Error): void;
 }
 
 let shared: DecoderPool | undefined;

@@ -10,7 +10,7 @@ import { Deadline } from '../layers/timeouts.js';
 import type { WorkerReadOptions } from './decode-worker.js';
 import { onlyMatching, prepareRowFilter, withFilterFields, type FilterSource } from './filtered-read.js';
 import { pageDecoder } from './decode-page.js';
-import { runtime, type Decoder } from '../runtime.js';
+import { runtime, type DecodedIpc, type Decoder } from '../runtime.js';
 import { unionRanges } from '../buffer-reader/coalesce.js';
 import type { ResolvedRange } from '../types.js';
 import type { PlanSelection, ReadPlan } from './planner.js';
@@ -51,6 +51,36 @@ export interface ReadTableOptions extends PlanSelection {
   timeoutMs?: number;
   /** Rows per record batch (parquet-wasm's default is 1024). */
   batchSize?: number;
+  /**
+   * Hears where a decode's time went, once per decode: `readTable` calls it once, `readBatches`
+   * once per row group. For profiling; the benchmark prints these as its stage breakdown.
+   */
+  onTimings?: (timings: DecodeTimings) => void;
+}
+
+/**
+ * Where one decode's time went, in ms. The stages run one after the other, so they add up to
+ * `totalMs` but for `otherMs` (planning, the filter's work).
+ */
+export interface DecodeTimings {
+  /** Fetching the plan (0 when the bytes are buffered already: a prefetch, the open's tail window). */
+  ioMs: number;
+  /**
+   * Getting the bytes to the decoder and its output back: collecting them from the buffer, the one
+   * copy into transferable memory, the messages, a worker's wake-up (and its start when none was ready).
+   */
+  shipMs: number;
+  /** parquet-wasm's read of the Parquet bytes. */
+  decodeMs: number;
+  /** parquet-wasm's Arrow IPC serialisation. */
+  ipcMs: number;
+  /** apache-arrow's `tableFromIPC` (and the column selection). */
+  arrowMs: number;
+  /** Everything else: planning, preparing and applying a filter. */
+  otherMs: number;
+  totalMs: number;
+  /** Where the decode ran: a worker that was ready, one that had to start first, or the calling thread. */
+  ranOn: DecodedIpc['ranOn'];
 }
 
 /**
@@ -88,17 +118,58 @@ async function shippable(source: DecodeSource, plan: ReadPlan): Promise<{ offset
   return spans.map((s, i) => ({ offset: s.offset, bytes: bytes[i] as Uint8Array }));
 }
 
+/** A decode's stage times, filled in as it goes (`finish` completes them). */
+class StageClock {
+  private readonly started = performance.now();
+  readonly t: Omit<DecodeTimings, 'otherMs' | 'totalMs'> = { ioMs: 0, shipMs: 0, decodeMs: 0, ipcMs: 0, arrowMs: 0, ranOn: 'warm-worker' };
+
+  /** Runs `fn`, adding its time to `stage`. */
+  async time<T>(stage: 'ioMs' | 'shipMs' | 'arrowMs', fn: () => Promise<T> | T): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.t[stage] += performance.now() - t0;
+    }
+  }
+
+  finish(): DecodeTimings {
+    const totalMs = performance.now() - this.started;
+    const t = this.t;
+    return { ...t, otherMs: Math.max(0, totalMs - t.ioMs - t.shipMs - t.decodeMs - t.ipcMs - t.arrowMs), totalMs };
+  }
+}
+
+let arrow: Promise<typeof import('apache-arrow')> | undefined;
+
+/** apache-arrow, imported once: a dynamic import of a loaded module still costs ~1 ms a call (the loader's resolve). */
+function apacheArrow(): Promise<typeof import('apache-arrow')> {
+  arrow ??= import('apache-arrow');
+  return arrow;
+}
+
 /** One parquet-wasm decode in a worker, tied to the guard (abort, timeout, failed input). */
-async function decode(source: DecodeSource, guard: Deadline, plan: ReadPlan, options: WorkerReadOptions): Promise<Table> {
-  const { tableFromIPC } = await import('apache-arrow');
-  const shipped = await guard.race(shippable(source, plan));
+async function decode(source: DecodeSource, guard: Deadline, plan: ReadPlan, options: WorkerReadOptions, clock: StageClock): Promise<Table> {
+  const { tableFromIPC } = await apacheArrow();
+  const shipped = await clock.time('shipMs', () => guard.race(shippable(source, plan)));
   const rows = source.rowGroups.reduce((n, g) => n + g.numRows, 0);
-  const read = decoder().read(source.size, options, (o, l) => source.readAt(o, l), { backend: source.backend.kind, path: source.path }, shipped, rows === source.numRows);
+  const read = decoder().read({
+    size: source.size,
+    options,
+    readAt: (o, l) => source.readAt(o, l),
+    context: { backend: source.backend.kind, path: source.path },
+    shipped,
+    syncOk: rows === source.numRows,
+  });
   guard.failed.catch((err: unknown) => read.cancel(err as ReaderError));
-  const table = tableFromIPC(await guard.race(read.promise));
-  // The whole-object fast path decodes every column: keep the ones asked for.
-  const names = options.columns;
-  return names && table.schema.fields.length !== names.length ? table.select(names) : table;
+  const out = await guard.race(read.promise);
+  Object.assign(clock.t, { shipMs: clock.t.shipMs + out.shipMs, decodeMs: out.decodeMs, ipcMs: out.ipcMs, ranOn: out.ranOn });
+  return clock.time('arrowMs', () => {
+    const table = tableFromIPC(out.ipc);
+    // The whole-object fast path decodes every column: keep the ones asked for.
+    const names = options.columns;
+    return names && table.schema.fields.length !== names.length ? table.select(names) : table;
+  });
 }
 
 function wasmOptions(opts: ReadTableOptions, rowGroups: number[]): WorkerReadOptions {
@@ -112,6 +183,7 @@ function wasmOptions(opts: ReadTableOptions, rowGroups: number[]): WorkerReadOpt
  * a crash or a hang.
  */
 export async function readTable(source: DecodeFilterSource, opts: ReadTableOptions = {}): Promise<Table> {
+  const clock = new StageClock();
   const filter = opts.filter ? await prepareRowFilter(source, opts.filter) : undefined;
   const columns = withFilterFields(opts.columns, filter); // the filter's columns are decoded to test rows
   // parquet-wasm reads whole column chunks and the page index; with every byte, its fast reader needs the magic too.
@@ -119,9 +191,11 @@ export async function readTable(source: DecodeFilterSource, opts: ReadTableOptio
   decoder().prewarm(); // the worker starts while the data arrives
   const guard = decodeGuard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });
   try {
-    await guard.race(source.prefetch(plan));
-    const table = await decode(source, guard, plan, wasmOptions({ ...opts, ...(columns ? { columns } : {}) }, plan.rowGroups));
-    return filter ? await onlyMatching(table, source.schema, filter, fieldNames(opts.columns)) : table;
+    await clock.time('ioMs', () => guard.race(source.prefetch(plan)));
+    const table = await decode(source, guard, plan, wasmOptions({ ...opts, ...(columns ? { columns } : {}) }, plan.rowGroups), clock);
+    const out = filter ? await onlyMatching(table, source.schema, filter, fieldNames(opts.columns)) : table;
+    opts.onTimings?.(clock.finish());
+    return out;
   } finally {
     guard.dispose();
   }
@@ -137,15 +211,17 @@ export async function* readBatches(source: DecodeFilterSource, opts: ReadTableOp
   const whole = source.plan({ ...opts, ...(columns ? { columns } : {}), pages: false });
   for (const g of whole.rowGroups) {
     const guard = decodeGuard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });
+    const clock = new StageClock();
     let table: Table;
     try {
       const plan = source.plan({ ...(columns ? { columns } : {}), rowGroups: [g], pageIndex: true });
-      await guard.race(source.prefetch(plan));
-      table = await decode(source, guard, plan, wasmOptions({ ...opts, ...(columns ? { columns } : {}) }, [g]));
+      await clock.time('ioMs', () => guard.race(source.prefetch(plan)));
+      table = await decode(source, guard, plan, wasmOptions({ ...opts, ...(columns ? { columns } : {}) }, [g]), clock);
     } finally {
       guard.dispose();
     }
     if (filter) table = await onlyMatching(table, source.schema, filter, fieldNames(opts.columns));
+    opts.onTimings?.(clock.finish());
     yield* table.batches;
   }
 }

@@ -7,6 +7,8 @@ import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { ReaderError } from '../../src/errors.js';
 import { openParquet } from '../../src/parquet/source.js';
 import type { Backend } from '../../src/types.js';
+import type { DecodeTimings } from '../../src/parquet/decode.js';
+import { testParquet } from '../support/parquet-files.js';
 import { testingFile } from '../support/parquet-testing.js';
 
 const file = testingFile('data/alltypes_plain.parquet');
@@ -46,6 +48,35 @@ describe('the decode guard', () => {
     setTimeout(() => ac.abort(), 20);
     const err = await failure(source.readTable({ signal: ac.signal, timeoutMs: 10_000 }));
     expect(err).toMatchObject({ kind: 'Aborted', code: 'ABORTED', name: 'AbortError' });
+    await source.close();
+  });
+});
+
+describe('onTimings: where a decode\'s time went', () => {
+  const bytes = testParquet({ rows: 3_000, rowGroupSize: 1_000 });
+  const stages = ['ioMs', 'shipMs', 'decodeMs', 'ipcMs', 'arrowMs', 'otherMs'] as const;
+
+  it('readTable reports once: every stage ≥ 0, and they add up to the total', async () => {
+    const source = await openParquet(memoryBackend({ 'f.parquet': bytes }), 'f.parquet', { metadataCache: false });
+    const seen: DecodeTimings[] = [];
+    const table = await source.readTable({ onTimings: (t) => seen.push(t) });
+    expect(table.numRows).toBe(3_000);
+    expect(seen).toHaveLength(1);
+    const t = seen[0] as DecodeTimings;
+    for (const k of stages) expect(t[k]).toBeGreaterThanOrEqual(0);
+    expect(t.decodeMs).toBeGreaterThan(0);
+    expect(stages.reduce((n, k) => n + t[k], 0)).toBeCloseTo(t.totalMs, 6);
+    expect(['warm-worker', 'cold-worker']).toContain(t.ranOn);
+    await source.close();
+  });
+
+  it('readBatches reports once per row group', async () => {
+    const source = await openParquet(memoryBackend({ 'f.parquet': bytes }), 'f.parquet', { metadataCache: false });
+    const seen: DecodeTimings[] = [];
+    let rows = 0;
+    for await (const batch of source.readBatches({ onTimings: (t) => seen.push(t) })) rows += batch.numRows;
+    expect(rows).toBe(3_000);
+    expect(seen).toHaveLength(3);
     await source.close();
   });
 });
