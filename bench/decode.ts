@@ -139,11 +139,11 @@ async function baseline(inner: Backend, key: string): Promise<Run> {
   };
 }
 
-/** Ours, cold (no footer cache): `openParquet` + `readTable()`. */
+/** Ours, cold (no footer cache): `openParquet(…, { expect: 'whole' })` + `readTable()`, what the README tells a whole-file reader to write. */
 async function ours(inner: Backend, key: string): Promise<Run> {
   const backend = withMetrics(inner);
   const t0 = performance.now();
-  const source = await openParquet(backend, key, { metadataCache: false });
+  const source = await openParquet(backend, key, { metadataCache: false, expect: 'whole' });
   const opened = performance.now() - t0;
   const openIo = requestTime(backend.metrics.snapshot().requests);
   let timings: DecodeTimings | undefined;
