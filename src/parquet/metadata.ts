@@ -1,7 +1,8 @@
-import { parquetMetadata, parquetSchema, type FileMetaData, type SchemaTree } from 'hyparquet';
+import { parquetSchema, type FileMetaData, type SchemaElement, type SchemaTree } from 'hyparquet';
 import { ReaderError, type ErrorContext } from '../errors.js';
 import type { ResolvedRange } from '../types.js';
 import type { Tail } from './footer.js';
+import { hyparquetMetadata, readFooterLayout, type MetadataLayout } from './footer-layout.js';
 
 /** The bytes of one column chunk in one row group: `[offset, offset + length)`. */
 export interface ColumnChunkRange extends ResolvedRange {
@@ -15,10 +16,10 @@ export interface ColumnChunkRange extends ResolvedRange {
  * its column reads, so a dangling one (bad_data/ARROW-GH-41317) makes it throw with reads already in
  * flight, whose rejections then escape as an unhandled rejection: catch it here, before any read.
  */
-const schemas = new WeakMap<FileMetaData, SchemaTree>();
+const schemas = new WeakMap<{ schema: SchemaElement[] }, SchemaTree>();
 
-/** hyparquet's schema tree for a metadata object, built once. */
-export function schemaOf(metadata: FileMetaData): SchemaTree {
+/** hyparquet's schema tree for a metadata object (or a footer's layout), built once. */
+export function schemaOf(metadata: { schema: SchemaElement[] }): SchemaTree {
   let tree = schemas.get(metadata);
   if (!tree) {
     tree = parquetSchema(metadata);
@@ -27,7 +28,7 @@ export function schemaOf(metadata: FileMetaData): SchemaTree {
   return tree;
 }
 
-function checkSchemaPaths(metadata: FileMetaData, tree: SchemaTree): void {
+function checkSchemaPaths(metadata: MetadataLayout, tree: SchemaTree): void {
   // Every path from the root, as one key: one walk of the tree, then a lookup per chunk.
   const paths = new Set<string>();
   const walk = (node: SchemaTree, prefix: string): void => {
@@ -52,10 +53,19 @@ function checkSchemaPaths(metadata: FileMetaData, tree: SchemaTree): void {
  * and checks that its schema builds and that every column chunk names a schema node.
  */
 export function parseMetadata(tail: Tail, context: ErrorContext): FileMetaData {
-  const footer = tail.bytes.subarray(tail.bytes.byteLength - tail.metadataLength - 8);
+  return checkedParse(tail, context, hyparquetMetadata);
+}
+
+/** The footer (metadata, length and magic) at the end of a tail. */
+function footerOf(tail: Tail): Uint8Array {
+  return tail.bytes.subarray(tail.bytes.byteLength - tail.metadataLength - 8);
+}
+
+/** Runs a parse of the footer in `tail` and the schema path check; any failure is `METADATA_CORRUPT`. */
+function checkedParse<T extends MetadataLayout>(tail: Tail, context: ErrorContext, parse: (footer: Uint8Array) => T): T {
   const metadataOffset = tail.meta.size - tail.metadataLength - 8;
   try {
-    const metadata = parquetMetadata(footer);
+    const metadata = parse(footerOf(tail));
     checkSchemaPaths(metadata, schemaOf(metadata));
     return metadata;
   } catch (err) {
@@ -68,6 +78,55 @@ export function parseMetadata(tail: Tail, context: ErrorContext): FileMetaData {
   }
 }
 
+/**
+ * A footer read for planning first: its layout (schema, row counts, chunk offsets: see
+ * footer-layout.ts) at once, the full hyparquet `FileMetaData` on first use of `metadata`. The
+ * layout's walk accepts only footers hyparquet parses, so `metadata` does not fail on a footer
+ * whose layout was read; if it ever did, it throws the same `METADATA_CORRUPT` as an eager parse.
+ */
+export class ParsedFooter {
+  private full: FileMetaData | undefined;
+  private readonly tail: Tail;
+
+  private constructor(
+    readonly layout: MetadataLayout,
+    /** The footer: Thrift metadata + length + magic (its own copy when the tail held more). */
+    readonly bytes: Uint8Array,
+    readonly metadataLength: number,
+    size: number,
+    private readonly context: ErrorContext,
+  ) {
+    this.tail = { meta: { size }, bytes, offset: size - bytes.byteLength, metadataLength, requests: 0 };
+  }
+
+  /** Reads the layout of the footer at the end of `tail` (`METADATA_CORRUPT` if it is not one). */
+  static read(tail: Tail, context: ErrorContext): ParsedFooter {
+    const layout = checkedParse(tail, context, readFooterLayout);
+    const footer = footerOf(tail);
+    // Keep only the footer: the tail window may be a whole small file.
+    const bytes = footer.byteLength === tail.bytes.byteLength ? footer : new Uint8Array(footer);
+    return new ParsedFooter(layout, bytes, tail.metadataLength, tail.meta.size, context);
+  }
+
+  /** A footer whose full metadata is already parsed (e.g. a cache entry made elsewhere). */
+  static of(metadata: FileMetaData, bytes: Uint8Array, metadataLength: number, size: number, context: ErrorContext): ParsedFooter {
+    const footer = new ParsedFooter(metadata, bytes, metadataLength, size, context);
+    footer.full = metadata;
+    return footer;
+  }
+
+  /** Whether the full metadata has been parsed yet. */
+  get parsed(): boolean {
+    return this.full !== undefined;
+  }
+
+  /** hyparquet's full FileMetaData, parsed on first use (then kept). */
+  get metadata(): FileMetaData {
+    this.full ??= parseMetadata(this.tail, this.context);
+    return this.full;
+  }
+}
+
 function toNumber(v: bigint | number | undefined): number | undefined {
   return v === undefined ? undefined : Number(v);
 }
@@ -77,7 +136,7 @@ function toNumber(v: bigint | number | undefined): number | undefined {
  * `[4, size - footer)` is `InvalidData` before any fetch (catalogue case 22). A chunk of 0 bytes is
  * valid at any offset (it is fetched never), and reported clamped into the file.
  */
-export function columnChunkRanges(metadata: FileMetaData, size: number, metadataLength: number, context: ErrorContext): ColumnChunkRange[][] {
+export function columnChunkRanges(metadata: MetadataLayout, size: number, metadataLength: number, context: ErrorContext): ColumnChunkRange[][] {
   const dataEnd = size - metadataLength - 8;
   return metadata.row_groups.map((rg, rowGroup) =>
     rg.columns.map((chunk, i) => {
@@ -121,7 +180,7 @@ export function columnChunkRanges(metadata: FileMetaData, size: number, metadata
  * that is not a safe integer or lies outside the data region `[4, size - footer)` is `InvalidData`
  * (like a column chunk outside the file: catalogue case 22), before anything is fetched.
  */
-export function pageIndexRange(metadata: FileMetaData, size: number, metadataLength: number, context: ErrorContext): ResolvedRange | undefined {
+export function pageIndexRange(metadata: MetadataLayout, size: number, metadataLength: number, context: ErrorContext): ResolvedRange | undefined {
   const dataEnd = size - metadataLength - 8;
   let lo = Infinity;
   let hi = -Infinity;

@@ -269,14 +269,15 @@ export const PARQUET_WASM_PEER: ReaderDef = {
 async function runOurs(t: ReadTarget, s: ReadSpec, planAs: Pick<PlanSelection, 'pages' | 'pageIndex' | 'leadingMagic'>, decode: (source: ParquetSource, plan: ReadPlan) => Promise<number>): Promise<ReaderOutcome> {
   const backend = withMetrics(t.backend());
   const source = await openParquet(backend, t.key, { metadataCache: false });
-  const layout: FileLayout = { size: source.size, metadata: source.metadata, metadataLength: source.metadataLength };
+  // Read after the I/O: the full metadata is parsed on first use, and a plan without a filter needs only the layout.
+  const layout = (): FileLayout => ({ size: source.size, metadata: source.metadata, metadataLength: source.metadataLength });
   try {
-    if (s.metadataOnly) return { rows: 0, client: backend.metrics.snapshot(), ioDoneAt: performance.now(), layout };
+    if (s.metadataOnly) return { rows: 0, client: backend.metrics.snapshot(), ioDoneAt: performance.now(), layout: layout() };
     const plan = source.plan({ ...planSelection(s), ...planAs });
     await source.prefetch(plan);
     const ioDoneAt = performance.now();
     const rows = await decode(source, plan);
-    return { rows, client: backend.metrics.snapshot(), ioDoneAt, layout };
+    return { rows, client: backend.metrics.snapshot(), ioDoneAt, layout: layout() };
   } finally {
     await source.close();
   }
