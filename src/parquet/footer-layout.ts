@@ -90,6 +90,8 @@ interface Reader {
   offset: number;
   /** What the last ColumnMetaData read held as statistics. */
   chunkStats: ColumnStats;
+  /** By column index, the first path_in_schema read there and its encoding (later row groups mostly repeat it). */
+  paths: ({ value: string[]; start: number; length: number } | undefined)[];
 }
 
 const decoder = new TextDecoder();
@@ -105,7 +107,7 @@ export function readFooterLayout(footer: Uint8Array): MetadataLayout {
   if (view.getUint32(view.byteLength - 4, true) !== 0x31524150) throw new Error('parquet file invalid (footer != PAR1)');
   const metadataLength = view.getUint32(view.byteLength - 8, true);
   if (metadataLength > view.byteLength - 8) throw new Error(`parquet metadata length ${metadataLength} exceeds available buffer ${view.byteLength - 8}`);
-  const r: Reader = { view, bytes: footer, offset: view.byteLength - 8 - metadataLength, chunkStats: 'none' };
+  const r: Reader = { view, bytes: footer, offset: view.byteLength - 8 - metadataLength, chunkStats: 'none', paths: [] };
 
   const head = new Map<number, { type: number; start: number; end: number }>();
   const stats: StatsSeen = { maxColumn: -1, nonBinary: [] };
@@ -231,7 +233,7 @@ function readColumnChunk(r: Reader, column: number, stats: StatsSeen): ColumnChu
         break;
       case 3:
         if (type === STRUCT) {
-          chunk.meta_data = readColumnMetaData(r);
+          chunk.meta_data = readColumnMetaData(r, column);
           statsOf = r.chunkStats;
         } else if (truthy(r, type)) throw new Error("parquet metadata: a column chunk's meta_data is not a struct");
         else {
@@ -273,7 +275,7 @@ function readColumnChunk(r: Reader, column: number, stats: StatsSeen): ColumnChu
  */
 type ColumnStats = 'none' | 'bytes' | 'other';
 
-function readColumnMetaData(r: Reader): ColumnMetaDataLayout {
+function readColumnMetaData(r: Reader, column: number): ColumnMetaDataLayout {
   r.chunkStats = 'none';
   let path: string[] | undefined;
   // Missing required fields stay undefined, as in hyparquet's parse (the range checks then reject the chunk).
@@ -285,14 +287,10 @@ function readColumnMetaData(r: Reader): ColumnMetaDataLayout {
       case 2:
         mappable(r, type, 'encodings');
         break;
-      case 3: {
+      case 3:
         if (type !== LIST) throw new Error('parquet metadata: path_in_schema is not a list');
-        const { elemType, size } = listHeader(r);
-        if (size > 0 && elemType !== BINARY) throw new Error('parquet metadata: path_in_schema is not a list of strings');
-        path = [];
-        for (let i = 0; i < size; i++) path.push(readString(r, BINARY, 'path_in_schema') as string);
+        path = readPath(r, column);
         break;
-      }
       case 7:
         meta.total_compressed_size = readInt(r, type);
         break;
@@ -324,6 +322,35 @@ function readColumnMetaData(r: Reader): ColumnMetaDataLayout {
   if (!path) throw new Error('parquet metadata: a column chunk has no path_in_schema');
   meta.path_in_schema = path;
   return meta;
+}
+
+/**
+ * A path_in_schema list. The encoding is self-delimiting, so bytes equal to the first path read for
+ * this column index are that path: later row groups share its array instead of decoding it again.
+ */
+function readPath(r: Reader, column: number): string[] {
+  const start = r.offset;
+  const seen = r.paths[column];
+  if (seen && start + seen.length <= r.bytes.byteLength) {
+    const bytes = r.bytes;
+    let same = true;
+    for (let i = 0; i < seen.length; i++) {
+      if (bytes[start + i] !== bytes[seen.start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) {
+      r.offset += seen.length;
+      return seen.value;
+    }
+  }
+  const { elemType, size } = listHeader(r);
+  if (size > 0 && elemType !== BINARY) throw new Error('parquet metadata: path_in_schema is not a list of strings');
+  const path: string[] = [];
+  for (let i = 0; i < size; i++) path.push(readString(r, BINARY, 'path_in_schema') as string);
+  r.paths[column] ??= { value: path, start, length: r.offset - start };
+  return path;
 }
 
 /** Walks a Statistics struct: whether its min/max values (fields 1, 2, 5, 6) are all bytes. */
@@ -490,7 +517,7 @@ function utf8(bytes: Uint8Array, offset: number, length: number): string {
         break;
       }
     }
-    if (ascii) return String.fromCharCode(...bytes.subarray(offset, offset + length));
+    if (ascii) return String.fromCharCode.apply(null, bytes.subarray(offset, offset + length) as unknown as number[]);
   }
   return decoder.decode(bytes.subarray(offset, offset + length));
 }
