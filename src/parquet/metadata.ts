@@ -39,10 +39,12 @@ function checkSchemaPaths(metadata: MetadataLayout, tree: SchemaTree): void {
     }
   };
   walk(tree, '');
+  const checked = new Set<string[]>(); // a footer layout shares one path array across row groups
   metadata.row_groups.forEach((rg, rowGroup) => {
     for (const chunk of rg.columns) {
       const path = chunk.meta_data?.path_in_schema;
-      if (!path) continue; // no metadata: reported by columnChunkRanges
+      if (!path || checked.has(path)) continue; // no metadata: reported by columnChunkRanges
+      checked.add(path);
       if (!paths.has(path.join('\u0000'))) throw new Error(`column chunk ${path.join('.')} of row group ${rowGroup} is not in the schema`);
     }
   });
@@ -138,6 +140,12 @@ function toNumber(v: bigint | number | undefined): number | undefined {
  */
 export function columnChunkRanges(metadata: MetadataLayout, size: number, metadataLength: number, context: ErrorContext): ColumnChunkRange[][] {
   const dataEnd = size - metadataLength - 8;
+  const names = new Map<string[], string>(); // a footer layout shares one path array across row groups
+  const nameOf = (path: string[]): string => {
+    let name = names.get(path);
+    if (name === undefined) names.set(path, (name = path.join('.')));
+    return name;
+  };
   return metadata.row_groups.map((rg, rowGroup) =>
     rg.columns.map((chunk, i) => {
       const md = chunk.meta_data;
@@ -151,7 +159,7 @@ export function columnChunkRanges(metadata: MetadataLayout, size: number, metada
       if (chunk.file_path) {
         throw new ReaderError('Unsupported', `column chunks in other files (file_path ${JSON.stringify(chunk.file_path)}) are not supported`, context, { code: 'EXTERNAL_COLUMN_CHUNK' });
       }
-      const column = md.path_in_schema.join('.');
+      const column = nameOf(md.path_in_schema);
       const dict = toNumber(md.dictionary_page_offset);
       const data = toNumber(md.data_page_offset) as number;
       // The chunk starts at its first page: the dictionary page when there is one. Some writers set
