@@ -105,8 +105,8 @@ export class ParsedFooter {
   static read(tail: Tail, context: ErrorContext): ParsedFooter {
     const layout = checkedParse(tail, context, readFooterLayout);
     const footer = footerOf(tail);
-    // Keep only the footer: the tail window may be a whole small file.
-    const bytes = footer.byteLength === tail.bytes.byteLength ? footer : new Uint8Array(footer);
+    // A copy of only the footer: the tail window may be a whole small file, or a view of a larger buffer.
+    const bytes = new Uint8Array(footer);
     return new ParsedFooter(layout, bytes, tail.metadataLength, tail.meta.size, context);
   }
 
