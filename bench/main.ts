@@ -136,7 +136,9 @@ async function runMatrix(check: boolean, model: Model, iterations: number, manyC
   console.log(`buffered-range-reader benchmark${check ? ' (--check: reduced matrix, targets asserted)' : ''}`);
   console.log(`object server: ${model.ttfbMs} ms to first byte, ${model.bytesPerSecond / 1e6} MB/s per connection (S3 one region away); counts from the server's own log`);
   process.stderr.write('preparing fixtures (generated on first run, cached in bench/.fixtures)…\n');
-  const files = check ? { seed: FILES.seed as FileCase, big: { ...(FILES.big as FileCase), scenarios: (m: FileMetaData) => (FILES.big as FileCase).scenarios(m).filter((s) => s.id !== 'filter') } } : FILES;
+  const only = (name: string, ...ids: Scenario['id'][]): FileCase => ({ ...(FILES[name] as FileCase), scenarios: (m: FileMetaData) => (FILES[name] as FileCase).scenarios(m).filter((s) => ids.includes(s.id)) });
+  // --check: the seed file, the wide file's projection (its own I/O target) and the big file but its filter.
+  const files = check ? { seed: FILES.seed as FileCase, wide: only('wide', 'projection'), big: only('big', 'projection', 'rowgroup', 'metadata') } : FILES;
   const bytes: Record<string, Uint8Array> = {};
   for (const f of [...Object.values(files).map((f) => f.spec), FIXTURES.small, FIXTURES.ipc]) bytes[f.name] = await fixture(f);
 

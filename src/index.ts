@@ -106,6 +106,7 @@ export { bloomMayMatch, bloomRanges, parseBlooms, type BloomFilter, type BloomIn
 export type { RowStages } from './parquet/row-estimate.js';
 export { DEFAULT_FOOTER_WINDOW, readTail, type FooterOptions, type Tail } from './parquet/footer.js';
 export { columnChunkRanges, type ColumnChunkRange } from './parquet/metadata.js';
+export { readFooterLayout, type MetadataLayout, type RowGroupLayout, type ColumnChunkLayout, type ColumnMetaDataLayout, type ThriftInt } from './parquet/footer-layout.js';
 export { createMetadataCache, sharedMetadataCache, metadataCacheKey, DEFAULT_METADATA_CACHE_BYTES, type CachedFooter, type MetadataCache } from './parquet/cache.js';
 export { DEFAULT_DECODE_TIMEOUT_MS, readBatches, readTable, type DecodeSource, type DecodeTimings, type ReadTableOptions } from './parquet/decode.js';
 export { initParquetWasm, type ParquetWasmSource } from './parquet/decode-page.js';

@@ -4,9 +4,10 @@
  * A bloom filter proves absence, never presence: a row group whose filters rule out every value of
  * an `eq`/`in` is pruned. Parsing takes bytes; pruning is pure.
  */
-import type { FileMetaData, SchemaTree } from 'hyparquet';
+import type { SchemaTree } from 'hyparquet';
 import { hashParquetValue, readBloomFilter, sbbfContains } from 'hyparquet/src/bloom.js';
 import { ReaderError, type ErrorContext } from '../errors.js';
+import type { MetadataLayout } from './footer-layout.js';
 import type { ResolvedRange } from '../types.js';
 import type { RowGroupFilter, Value } from './filter.js';
 
@@ -26,16 +27,16 @@ export interface BloomRange extends ResolvedRange {
  * The bloom filters whose length the metadata gives (writers before parquet-format 2.10 wrote only
  * the offset: those are not used). Ranges outside the data region are `InvalidData`.
  */
-export function bloomRanges(metadata: FileMetaData, dataEnd: number, context: ErrorContext): BloomRange[] {
+export function bloomRanges(metadata: MetadataLayout, dataEnd: number, context: ErrorContext): BloomRange[] {
   const out: BloomRange[] = [];
   metadata.row_groups.forEach((rg, rowGroup) => {
     for (const chunk of rg.columns) {
       const md = chunk.meta_data;
       if (!md || md.bloom_filter_offset === undefined || !md.bloom_filter_length) continue;
       const offset = Number(md.bloom_filter_offset);
-      const length = md.bloom_filter_length;
+      const length = Number(md.bloom_filter_length);
       const column = md.path_in_schema.join('.');
-      if (!Number.isSafeInteger(offset) || offset < 4 || offset + length > dataEnd) {
+      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || length < 0 || offset < 4 || offset + length > dataEnd) {
         throw new ReaderError('InvalidData', `corrupt Parquet metadata: the bloom filter of column ${column} in row group ${rowGroup} (bytes ${offset}+${length}) lies outside the data region [4, ${dataEnd})`, { ...context, rowGroup, column }, { code: 'CHUNK_OUT_OF_FILE' });
       }
       out.push({ rowGroup, column, offset, length });

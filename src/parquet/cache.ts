@@ -9,6 +9,7 @@
 import type { FileMetaData } from 'hyparquet';
 import { LRUCache } from 'lru-cache';
 import type { Backend } from '../types.js';
+import type { MetadataLayout } from './footer-layout.js';
 
 /**
  * Process-wide budget for cached footers. 64 MiB holds ~2,000 typical footers (a few KiB to tens of
@@ -24,7 +25,10 @@ export interface CachedFooter {
   size: number;
   etag?: string;
   lastModified?: Date;
-  metadata: FileMetaData;
+  /** hyparquet's full metadata (an entry an open made parses it on first use). */
+  readonly metadata: FileMetaData;
+  /** What planning reads (schema, row counts, chunk offsets), read at open; without it, `metadata` serves. */
+  readonly layout?: MetadataLayout;
   metadataLength: number;
   /** The raw footer (metadata + 8 bytes), kept so a warm source can serve it to decoders without a request. */
   footer: Uint8Array;

@@ -1,7 +1,8 @@
-import { parquetMetadata, parquetSchema, type FileMetaData, type SchemaTree } from 'hyparquet';
+import { parquetSchema, type FileMetaData, type SchemaElement, type SchemaTree } from 'hyparquet';
 import { ReaderError, type ErrorContext } from '../errors.js';
 import type { ResolvedRange } from '../types.js';
 import type { Tail } from './footer.js';
+import { hyparquetMetadata, readFooterLayout, type MetadataLayout } from './footer-layout.js';
 
 /** The bytes of one column chunk in one row group: `[offset, offset + length)`. */
 export interface ColumnChunkRange extends ResolvedRange {
@@ -15,10 +16,10 @@ export interface ColumnChunkRange extends ResolvedRange {
  * its column reads, so a dangling one (bad_data/ARROW-GH-41317) makes it throw with reads already in
  * flight, whose rejections then escape as an unhandled rejection: catch it here, before any read.
  */
-const schemas = new WeakMap<FileMetaData, SchemaTree>();
+const schemas = new WeakMap<{ schema: SchemaElement[] }, SchemaTree>();
 
-/** hyparquet's schema tree for a metadata object, built once. */
-export function schemaOf(metadata: FileMetaData): SchemaTree {
+/** hyparquet's schema tree for a metadata object (or a footer's layout), built once. */
+export function schemaOf(metadata: { schema: SchemaElement[] }): SchemaTree {
   let tree = schemas.get(metadata);
   if (!tree) {
     tree = parquetSchema(metadata);
@@ -27,7 +28,7 @@ export function schemaOf(metadata: FileMetaData): SchemaTree {
   return tree;
 }
 
-function checkSchemaPaths(metadata: FileMetaData, tree: SchemaTree): void {
+function checkSchemaPaths(metadata: MetadataLayout, tree: SchemaTree): void {
   // Every path from the root, as one key: one walk of the tree, then a lookup per chunk.
   const paths = new Set<string>();
   const walk = (node: SchemaTree, prefix: string): void => {
@@ -38,10 +39,12 @@ function checkSchemaPaths(metadata: FileMetaData, tree: SchemaTree): void {
     }
   };
   walk(tree, '');
+  const checked = new Set<string[]>(); // a footer layout shares one path array across row groups
   metadata.row_groups.forEach((rg, rowGroup) => {
     for (const chunk of rg.columns) {
       const path = chunk.meta_data?.path_in_schema;
-      if (!path) continue; // no metadata: reported by columnChunkRanges
+      if (!path || checked.has(path)) continue; // no metadata: reported by columnChunkRanges
+      checked.add(path);
       if (!paths.has(path.join('\u0000'))) throw new Error(`column chunk ${path.join('.')} of row group ${rowGroup} is not in the schema`);
     }
   });
@@ -52,10 +55,19 @@ function checkSchemaPaths(metadata: FileMetaData, tree: SchemaTree): void {
  * and checks that its schema builds and that every column chunk names a schema node.
  */
 export function parseMetadata(tail: Tail, context: ErrorContext): FileMetaData {
-  const footer = tail.bytes.subarray(tail.bytes.byteLength - tail.metadataLength - 8);
+  return checkedParse(tail, context, hyparquetMetadata);
+}
+
+/** The footer (metadata, length and magic) at the end of a tail. */
+function footerOf(tail: Tail): Uint8Array {
+  return tail.bytes.subarray(tail.bytes.byteLength - tail.metadataLength - 8);
+}
+
+/** Runs a parse of the footer in `tail` and the schema path check; any failure is `METADATA_CORRUPT`. */
+function checkedParse<T extends MetadataLayout>(tail: Tail, context: ErrorContext, parse: (footer: Uint8Array) => T): T {
   const metadataOffset = tail.meta.size - tail.metadataLength - 8;
   try {
-    const metadata = parquetMetadata(footer);
+    const metadata = parse(footerOf(tail));
     checkSchemaPaths(metadata, schemaOf(metadata));
     return metadata;
   } catch (err) {
@@ -68,6 +80,55 @@ export function parseMetadata(tail: Tail, context: ErrorContext): FileMetaData {
   }
 }
 
+/**
+ * A footer read for planning first: its layout (schema, row counts, chunk offsets: see
+ * footer-layout.ts) at once, the full hyparquet `FileMetaData` on first use of `metadata`. The
+ * layout's walk accepts only footers hyparquet parses, so `metadata` does not fail on a footer
+ * whose layout was read; if it ever did, it throws the same `METADATA_CORRUPT` as an eager parse.
+ */
+export class ParsedFooter {
+  private full: FileMetaData | undefined;
+  private readonly tail: Tail;
+
+  private constructor(
+    readonly layout: MetadataLayout,
+    /** The footer: Thrift metadata + length + magic (its own copy when the tail held more). */
+    readonly bytes: Uint8Array,
+    readonly metadataLength: number,
+    size: number,
+    private readonly context: ErrorContext,
+  ) {
+    this.tail = { meta: { size }, bytes, offset: size - bytes.byteLength, metadataLength, requests: 0 };
+  }
+
+  /** Reads the layout of the footer at the end of `tail` (`METADATA_CORRUPT` if it is not one). */
+  static read(tail: Tail, context: ErrorContext): ParsedFooter {
+    const layout = checkedParse(tail, context, readFooterLayout);
+    const footer = footerOf(tail);
+    // A copy of only the footer: the tail window may be a whole small file, or a view of a larger buffer.
+    const bytes = new Uint8Array(footer);
+    return new ParsedFooter(layout, bytes, tail.metadataLength, tail.meta.size, context);
+  }
+
+  /** A footer whose full metadata is already parsed (e.g. a cache entry made elsewhere). */
+  static of(metadata: FileMetaData, bytes: Uint8Array, metadataLength: number, size: number, context: ErrorContext): ParsedFooter {
+    const footer = new ParsedFooter(metadata, bytes, metadataLength, size, context);
+    footer.full = metadata;
+    return footer;
+  }
+
+  /** Whether the full metadata has been parsed yet. */
+  get parsed(): boolean {
+    return this.full !== undefined;
+  }
+
+  /** hyparquet's full FileMetaData, parsed on first use (then kept). */
+  get metadata(): FileMetaData {
+    this.full ??= parseMetadata(this.tail, this.context);
+    return this.full;
+  }
+}
+
 function toNumber(v: bigint | number | undefined): number | undefined {
   return v === undefined ? undefined : Number(v);
 }
@@ -77,8 +138,14 @@ function toNumber(v: bigint | number | undefined): number | undefined {
  * `[4, size - footer)` is `InvalidData` before any fetch (catalogue case 22). A chunk of 0 bytes is
  * valid at any offset (it is fetched never), and reported clamped into the file.
  */
-export function columnChunkRanges(metadata: FileMetaData, size: number, metadataLength: number, context: ErrorContext): ColumnChunkRange[][] {
+export function columnChunkRanges(metadata: MetadataLayout, size: number, metadataLength: number, context: ErrorContext): ColumnChunkRange[][] {
   const dataEnd = size - metadataLength - 8;
+  const names = new Map<string[], string>(); // a footer layout shares one path array across row groups
+  const nameOf = (path: string[]): string => {
+    let name = names.get(path);
+    if (name === undefined) names.set(path, (name = path.join('.')));
+    return name;
+  };
   return metadata.row_groups.map((rg, rowGroup) =>
     rg.columns.map((chunk, i) => {
       const md = chunk.meta_data;
@@ -92,7 +159,7 @@ export function columnChunkRanges(metadata: FileMetaData, size: number, metadata
       if (chunk.file_path) {
         throw new ReaderError('Unsupported', `column chunks in other files (file_path ${JSON.stringify(chunk.file_path)}) are not supported`, context, { code: 'EXTERNAL_COLUMN_CHUNK' });
       }
-      const column = md.path_in_schema.join('.');
+      const column = nameOf(md.path_in_schema);
       const dict = toNumber(md.dictionary_page_offset);
       const data = toNumber(md.data_page_offset) as number;
       // The chunk starts at its first page: the dictionary page when there is one. Some writers set
@@ -121,7 +188,7 @@ export function columnChunkRanges(metadata: FileMetaData, size: number, metadata
  * that is not a safe integer or lies outside the data region `[4, size - footer)` is `InvalidData`
  * (like a column chunk outside the file: catalogue case 22), before anything is fetched.
  */
-export function pageIndexRange(metadata: FileMetaData, size: number, metadataLength: number, context: ErrorContext): ResolvedRange | undefined {
+export function pageIndexRange(metadata: MetadataLayout, size: number, metadataLength: number, context: ErrorContext): ResolvedRange | undefined {
   const dataEnd = size - metadataLength - 8;
   let lo = Infinity;
   let hi = -Infinity;

@@ -23,7 +23,8 @@ import { bloomRanges, parseBlooms, type BloomIndex, type BloomRange } from './bl
 import type { CachedFooter, MetadataCache } from './cache.js';
 import type { DecodeSource } from './decode.js';
 import { DEFAULT_FOOTER_WINDOW, readTail } from './footer.js';
-import { columnChunkRanges, pageIndexRange, parseMetadata, schemaOf, type ColumnChunkRange } from './metadata.js';
+import type { MetadataLayout } from './footer-layout.js';
+import { ParsedFooter, columnChunkRanges, pageIndexRange, schemaOf, type ColumnChunkRange } from './metadata.js';
 import { parsePageIndex, type PageIndex } from './page-index.js';
 import { planRead, type ParquetLayout, type PlanSelection, type ReadPlan } from './planner.js';
 
@@ -54,7 +55,20 @@ export interface OpenTarget {
   signal?: AbortSignal;
 }
 
-/** One version of an open Parquet file: its footer, layout and the reader of its bytes. */
+/**
+ * A footer as an open holds it: the layout planning needs (read at open), and hyparquet's full
+ * metadata (a `ParsedFooter` parses it on first use).
+ */
+export interface FooterParts {
+  readonly layout: MetadataLayout;
+  readonly metadata: FileMetaData;
+}
+
+/**
+ * One version of an open Parquet file: its footer, layout and the reader of its bytes. Everything
+ * here but `metadata` comes from the footer's layout: a plan without a filter never waits for the
+ * full metadata to be parsed.
+ */
 export class BoundFile implements DecodeSource {
   readonly schema: SchemaTree;
   readonly columns: string[];
@@ -73,7 +87,7 @@ export class BoundFile implements DecodeSource {
     readonly backend: Backend,
     readonly path: string,
     readonly version: ObjectVersion & { size: number },
-    readonly metadata: FileMetaData,
+    private readonly footer: FooterParts,
     readonly metadataLength: number,
     /** Bytes the open already holds (the tail window, or the cached footer). */
     readonly held: ResolvedRange,
@@ -85,6 +99,7 @@ export class BoundFile implements DecodeSource {
   ) {
     const context: ErrorContext = { backend: backend.kind, op: 'open', path };
     const size = version.size;
+    const metadata = footer.layout;
     this.schema = schemaOf(metadata);
     this.columnChunks = columnChunkRanges(metadata, size, metadataLength, context);
     this.columns = leafColumns(metadata);
@@ -102,9 +117,18 @@ export class BoundFile implements DecodeSource {
     return this.version.size;
   }
 
+  /** hyparquet's full FileMetaData: parsed on first use when the open read only the layout. */
+  get metadata(): FileMetaData {
+    return this.footer.metadata;
+  }
+
   private layout(): ParquetLayout {
+    const footer = this.footer;
     return {
-      metadata: this.metadata,
+      // Only a filter's pruning reads it (statistics): a projection's plan never parses it.
+      get metadata() {
+        return footer.metadata;
+      },
       size: this.size,
       chunks: this.columnChunks,
       columns: this.columns,
@@ -178,7 +202,7 @@ function subtractHeld(range: ResolvedRange, held: ResolvedRange): ResolvedRange[
   return out;
 }
 
-function leafColumns(metadata: FileMetaData): string[] {
+function leafColumns(metadata: MetadataLayout): string[] {
   const first = metadata.row_groups[0];
   if (first) return first.columns.map((c) => c.meta_data?.path_in_schema.join('.') ?? '');
   // No row groups: walk the schema tree for leaves.
@@ -242,33 +266,49 @@ export async function bindFile(target: OpenTarget): Promise<BoundFile> {
     const reader = readerFor(version);
     const held = { offset: entry.size - entry.footer.byteLength, length: entry.footer.byteLength };
     reader.insert(held.offset, entry.footer);
-    return new BoundFile(backend, path, version, entry.metadata, entry.metadataLength, held, 0, reader, entry);
+    return new BoundFile(backend, path, version, cachedParts(entry), entry.metadataLength, held, 0, reader, entry);
   }
 
   const tail = await readTail(backend, path, {
     footerSizeHint: openWindow(target),
     ...(target.signal ? { signal: target.signal } : {}),
   });
-  const metadata = parseMetadata(tail, context);
+  const footer = ParsedFooter.read(tail, context);
   const version: ObjectVersion & { size: number } = {
     size: tail.meta.size,
     ...(tail.meta.etag ? { etag: tail.meta.etag } : {}),
     ...(tail.meta.lastModified ? { lastModified: tail.meta.lastModified } : {}),
   };
-  if (cache) {
-    entry = {
-      ...version,
-      metadata,
-      metadataLength: tail.metadataLength,
-      footer: new Uint8Array(tail.bytes.subarray(tail.bytes.byteLength - tail.metadataLength - 8)), // a copy: keep only the footer
-    };
-  }
+  if (cache) entry = cacheEntry(version, footer);
   const reader = readerFor(version);
   reader.insert(tail.offset, tail.bytes);
   const held = { offset: tail.offset, length: tail.bytes.byteLength };
-  const bound = new BoundFile(backend, path, version, metadata, tail.metadataLength, held, tail.requests, reader, entry);
+  const bound = new BoundFile(backend, path, version, footer, tail.metadataLength, held, tail.requests, reader, entry);
   if (cache && entry) cache.set(target.cacheKey, entry); // after the layout checks: a bad footer is never cached
   return bound;
+}
+
+/** A cache entry of a footer read by an open: its full metadata is parsed on first use, once, for every open that shares it. */
+function cacheEntry(version: ObjectVersion & { size: number }, footer: ParsedFooter): CachedFooter {
+  return {
+    ...version,
+    metadataLength: footer.metadataLength,
+    footer: footer.bytes,
+    layout: footer.layout,
+    get metadata() {
+      return footer.metadata;
+    },
+  };
+}
+
+/** The parts of a cached footer (an entry made elsewhere may have no layout: its metadata is one). */
+function cachedParts(entry: CachedFooter): FooterParts {
+  return {
+    layout: entry.layout ?? entry.metadata,
+    get metadata() {
+      return entry.metadata;
+    },
+  };
 }
 
 function cachedVersion(entry: CachedFooter): ObjectVersion & { size: number } {

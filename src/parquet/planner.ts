@@ -166,7 +166,7 @@ export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, o
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new ReaderError('InvalidInput', 'concurrency must be an integer >= 1', { op: 'plan' }, { code: 'INVALID_ARGUMENT' });
   const model: PlanModel = { ttfbMs, bytesPerSecond, gap, maxRangeSize, concurrency, ...(options.maxMemory === undefined ? {} : { maxMemory: options.maxMemory }) };
   const columns = selectColumns(layout.columns, selection.columns);
-  const groupCount = layout.metadata.row_groups.length;
+  const groupCount = layout.chunks.length; // one entry per row group: no need to touch the full metadata
   let rowGroups: number[];
   if (selection.rowGroups === undefined) rowGroups = Array.from({ length: groupCount }, (_, i) => i);
   else {
@@ -180,15 +180,16 @@ export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, o
   const prunedRowGroups: number[] = [];
   const bloomPrunedRowGroups: number[] = [];
   const selectedRowGroups = rowGroups;
-  const tree = schemaOf(layout.metadata);
   let filter: RowGroupFilter | undefined;
   if (selection.filter) {
-    checkFilter(selection.filter, tree);
+    // Only a filter needs the full metadata (statistics, the schema it converts by): a plan without one never parses it.
+    checkFilter(selection.filter, schemaOf(layout.metadata));
     filter = toPruningFilter(selection.filter, layout.columns);
     if (filter) validateFilter(filter, layout.columns);
   }
   if (filter) {
     const f = filter;
+    const tree = schemaOf(layout.metadata);
     rowGroups = rowGroups.filter((g) => {
       let keep = rowGroupMayMatch(f, layout.metadata.row_groups[g] as FileMetaData['row_groups'][number]);
       if (keep && !bloomMayMatch(f, layout.blooms?.[g], tree)) {

@@ -284,14 +284,15 @@ async function runOurs(t: ReadTarget, s: ReadSpec, planAs: Pick<PlanSelection, '
   const backend = withMetrics(t.backend());
   // A whole read says so at the open, as a user reading the whole file would: one GET for a file that fits the whole-read window.
   const source = await openParquet(backend, t.key, { metadataCache: false, ...(readsWhole(s) ? { expect: 'whole' as const } : {}) });
-  const layout: FileLayout = { size: source.size, metadata: source.metadata, metadataLength: source.metadataLength };
+  // Read after the I/O: the full metadata is parsed on first use, and a plan without a filter needs only the layout.
+  const layout = (): FileLayout => ({ size: source.size, metadata: source.metadata, metadataLength: source.metadataLength });
   try {
-    if (s.metadataOnly) return { rows: 0, client: backend.metrics.snapshot(), ioDoneAt: performance.now(), layout };
+    if (s.metadataOnly) return { rows: 0, client: backend.metrics.snapshot(), ioDoneAt: performance.now(), layout: layout() };
     const plan = source.plan({ ...planSelection(s), ...planAs });
     await source.prefetch(plan);
     const ioDoneAt = performance.now();
     const rows = await decode(source, plan);
-    return { rows, client: backend.metrics.snapshot(), ioDoneAt, layout };
+    return { rows, client: backend.metrics.snapshot(), ioDoneAt, layout: layout() };
   } finally {
     await source.close();
   }

@@ -1,0 +1,604 @@
+/**
+ * What planning needs from a Parquet footer, read in one skipping walk over the Thrift
+ * FileMetaData: the schema, row counts, and each column chunk's path and byte offsets (data,
+ * dictionary, page index, bloom filter). Statistics, encodings, key/value metadata and the rest are
+ * walked over, not decoded: on a wide file (320 columns × 4 row groups, a 166 KiB footer) this takes
+ * a fraction of hyparquet's full `parquetMetadata`, which is what lets an open send its data request
+ * that much sooner. The full metadata is parsed later, on first use (see `ParsedFooter`).
+ *
+ * It is not a second Thrift decoder: it walks with hyparquet's own primitives (`readVarInt`,
+ * `readZigZag`, `readZigZagBigInt`), and the head of the FileMetaData (version, schema, num_rows,
+ * key/value metadata, created_by) is converted by hyparquet's `parquetMetadata` itself, run on those
+ * fields alone. The walk fails wherever hyparquet's parse of the same bytes would (truncation, an
+ * unknown Thrift type, a struct without STOP, a value its conversion cannot take), and in a few more
+ * places (a value of a nonsensical Thrift type that hyparquet would coerce): so a footer the walk
+ * accepts is one `parquetMetadata` parses, with the same offsets (test/parquet/footer-layout.test.ts
+ * checks both on every file in parquet-testing and on damaged copies).
+ */
+import { parquetMetadata, type FileMetaData, type KeyValue, type SchemaElement } from 'hyparquet';
+import { markGeoColumns } from 'hyparquet/src/geoparquet.js';
+import { readVarInt, readZigZag, readZigZagBigInt } from 'hyparquet/src/thrift.js';
+
+/** A Thrift integer as hyparquet gives it (bigint for i64) or as the walk gives it (number). */
+export type ThriftInt = number | bigint;
+
+/** A column chunk's location fields (hyparquet's `ColumnChunk` is one). */
+export interface ColumnChunkLayout {
+  file_path?: string | undefined;
+  meta_data?: ColumnMetaDataLayout | undefined;
+  offset_index_offset?: ThriftInt | undefined;
+  offset_index_length?: ThriftInt | undefined;
+  column_index_offset?: ThriftInt | undefined;
+  column_index_length?: ThriftInt | undefined;
+  crypto_metadata?: unknown;
+  encrypted_column_metadata?: unknown;
+}
+
+/** A column chunk's path and page offsets (hyparquet's `ColumnMetaData` is one). */
+export interface ColumnMetaDataLayout {
+  path_in_schema: string[];
+  total_compressed_size: ThriftInt;
+  data_page_offset: ThriftInt;
+  dictionary_page_offset?: ThriftInt | undefined;
+  bloom_filter_offset?: ThriftInt | undefined;
+  bloom_filter_length?: ThriftInt | undefined;
+}
+
+export interface RowGroupLayout {
+  columns: ColumnChunkLayout[];
+  num_rows: ThriftInt;
+}
+
+/**
+ * The planning part of a FileMetaData: a structural subset of hyparquet's `FileMetaData`, so the
+ * functions that read chunk ranges, the page index region and bloom filter ranges take either.
+ * `schema` and the other head fields are hyparquet's own conversion.
+ */
+export interface MetadataLayout {
+  version?: number | undefined;
+  schema: SchemaElement[];
+  num_rows: ThriftInt;
+  row_groups: RowGroupLayout[];
+  key_value_metadata?: KeyValue[] | undefined;
+  created_by?: string | undefined;
+}
+
+// TCompactProtocol types (as hyparquet's thrift.js names them).
+const STOP = 0;
+const TRUE = 1;
+const FALSE = 2;
+const BYTE = 3;
+const I16 = 4;
+const I32 = 5;
+const I64 = 6;
+const DOUBLE = 7;
+const BINARY = 8;
+const LIST = 9;
+const STRUCT = 12;
+
+/** FileMetaData fields hyparquet converts besides row_groups (4): version, schema, num_rows, key_value_metadata, created_by. */
+const HEAD_FIELDS = [1, 2, 3, 5, 6] as const;
+const ROW_GROUPS_FIELD = 4;
+
+/** A varint of at most this many bytes (49 bits) is exact as a double; longer ones go through hyparquet's bigint reader. */
+const EXACT_VARINT_BYTES = 7;
+
+interface Reader {
+  view: DataView;
+  /** The same bytes as `view`, for the hot loops. */
+  bytes: Uint8Array;
+  offset: number;
+  /** What the last ColumnMetaData read held as statistics. */
+  chunkStats: ColumnStats;
+  /** By column index, the first path_in_schema read there and its encoding (later row groups mostly repeat it). */
+  paths: ({ value: string[]; start: number; length: number } | undefined)[];
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * The planning layout of a footer: `footer` is the Thrift FileMetaData followed by its 4-byte length
+ * and `PAR1` (what hyparquet's `parquetMetadata` takes). Throws a plain `Error` (or hyparquet's)
+ * when the bytes are not a FileMetaData hyparquet could parse; the caller types it.
+ */
+export function readFooterLayout(footer: Uint8Array): MetadataLayout {
+  const view = new DataView(footer.buffer, footer.byteOffset, footer.byteLength);
+  if (view.byteLength < 8) throw new Error('parquet file is too short');
+  if (view.getUint32(view.byteLength - 4, true) !== 0x31524150) throw new Error('parquet file invalid (footer != PAR1)');
+  const metadataLength = view.getUint32(view.byteLength - 8, true);
+  if (metadataLength > view.byteLength - 8) throw new Error(`parquet metadata length ${metadataLength} exceeds available buffer ${view.byteLength - 8}`);
+  const r: Reader = { view, bytes: footer, offset: view.byteLength - 8 - metadataLength, chunkStats: 'none', paths: [] };
+
+  const head = new Map<number, { type: number; start: number; end: number }>();
+  const stats: StatsSeen = { maxColumn: -1, nonBinary: [] };
+  let rowGroups: RowGroupLayout[] | undefined;
+  for (let fid = 0, h = nextField(r, 0); h !== STOP; h = nextField(r, fid)) {
+    fid = h >> 4;
+    const type = h & 0x0f;
+    if (fid === ROW_GROUPS_FIELD) {
+      if (type !== LIST) throw new Error('parquet metadata: row_groups is not a list');
+      const { elemType, size } = listHeader(r);
+      if (size > 0 && elemType !== STRUCT) throw new Error('parquet metadata: a row group is not a struct');
+      rowGroups = [];
+      for (let i = 0; i < size; i++) rowGroups.push(readRowGroup(r, stats));
+    } else if ((HEAD_FIELDS as readonly number[]).includes(fid)) {
+      const start = r.offset;
+      skip(r, type);
+      head.set(fid, { type, start, end: r.offset });
+    } else {
+      skip(r, type);
+    }
+  }
+  if (!rowGroups) throw new Error('parquet metadata has no row_groups');
+
+  const converted = hyparquetMetadata(headOnly(footer, head));
+  // hyparquet converts a chunk's statistics with its column's schema element: they must exist, and
+  // a min/max that is not bytes only converts for a BOOLEAN column.
+  const leaves = converted.schema.filter((e) => e.type);
+  if (stats.maxColumn >= leaves.length) throw new Error(`parquet metadata: statistics for column ${stats.maxColumn}, but the schema has ${leaves.length} leaf columns`);
+  for (const i of stats.nonBinary) {
+    if (leaves[i]?.type !== 'BOOLEAN') throw new Error(`parquet metadata: a min/max statistic of column ${i} is not binary`);
+  }
+  return {
+    version: converted.version,
+    schema: converted.schema,
+    num_rows: converted.num_rows,
+    row_groups: rowGroups,
+    key_value_metadata: converted.key_value_metadata,
+    created_by: converted.created_by,
+  };
+}
+
+/**
+ * hyparquet's `parquetMetadata`, guarded against one corrupt input: its GeoParquet pass loops forever
+ * on a schema element with a negative `num_children` (a damaged footer did that). It runs with that
+ * pass off, checks the counts, then runs the pass itself: the same result otherwise.
+ */
+export function hyparquetMetadata(footer: Uint8Array): FileMetaData {
+  const metadata = parquetMetadata(footer, { geoparquet: false });
+  for (const e of metadata.schema) {
+    if (e.num_children !== undefined && e.num_children < 0) throw new Error(`parquet schema element ${JSON.stringify(e.name)} has ${e.num_children} children`);
+  }
+  markGeoColumns(metadata.schema, metadata.key_value_metadata);
+  return metadata;
+}
+
+/**
+ * A FileMetaData of the head fields alone (copied as they are) and an empty row_groups list, with
+ * its length and magic: what `parquetMetadata` converts in no time.
+ */
+function headOnly(footer: Uint8Array, head: Map<number, { type: number; start: number; end: number }>): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let last = 0;
+  for (const fid of [1, 2, 3, ROW_GROUPS_FIELD, 5, 6]) {
+    if (fid === ROW_GROUPS_FIELD) {
+      parts.push(Uint8Array.of(((fid - last) << 4) | LIST, STRUCT)); // an empty list of structs
+      last = fid;
+      continue;
+    }
+    const f = head.get(fid);
+    if (!f) continue;
+    parts.push(Uint8Array.of(((fid - last) << 4) | f.type), footer.subarray(f.start, f.end));
+    last = fid;
+  }
+  parts.push(Uint8Array.of(STOP));
+  const length = parts.reduce((n, p) => n + p.byteLength, 0);
+  const out = new Uint8Array(length + 8);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  const view = new DataView(out.buffer);
+  view.setUint32(length, length, true);
+  view.setUint32(length + 4, 0x31524150, true);
+  return out;
+}
+
+/** Columns whose statistics hyparquet will convert: the highest index, and those with a non-binary min/max. */
+interface StatsSeen {
+  maxColumn: number;
+  nonBinary: number[];
+}
+
+function readRowGroup(r: Reader, stats: StatsSeen): RowGroupLayout {
+  let columns: ColumnChunkLayout[] | undefined;
+  let numRows: ThriftInt | undefined;
+  for (let fid = 0, h = nextField(r, 0); h !== STOP; h = nextField(r, fid)) {
+    fid = h >> 4;
+    const type = h & 0x0f;
+    if (fid === 1) {
+      if (type !== LIST) throw new Error("parquet metadata: a row group's columns is not a list");
+      const { elemType, size } = listHeader(r);
+      columns = [];
+      // hyparquet reads an element that is not a struct as a chunk with no fields.
+      for (let i = 0; i < size; i++) columns.push(elemType === STRUCT ? readColumnChunk(r, i, stats) : (skipElement(r, elemType), {}));
+    } else if (fid === 3) numRows = readInt(r, type);
+    else if (fid === 4) mappable(r, type, 'sorting_columns');
+    else skip(r, type);
+  }
+  if (!columns) throw new Error('parquet metadata: a row group has no columns');
+  return { columns, num_rows: numRows as ThriftInt };
+}
+
+function readColumnChunk(r: Reader, column: number, stats: StatsSeen): ColumnChunkLayout {
+  const chunk: ColumnChunkLayout = {};
+  let statsOf = 'none' as ColumnStats;
+  for (let fid = 0, h = nextField(r, 0); h !== STOP; h = nextField(r, fid)) {
+    fid = h >> 4;
+    const type = h & 0x0f;
+    switch (fid) {
+      case 1:
+        chunk.file_path = readString(r, type, 'file_path');
+        break;
+      case 3:
+        if (type === STRUCT) {
+          chunk.meta_data = readColumnMetaData(r, column);
+          statsOf = r.chunkStats;
+        } else if (truthy(r, type)) throw new Error("parquet metadata: a column chunk's meta_data is not a struct");
+        else {
+          chunk.meta_data = undefined;
+          statsOf = 'none';
+        }
+        break;
+      case 4:
+        chunk.offset_index_offset = readInt(r, type);
+        break;
+      case 5:
+        chunk.offset_index_length = readInt(r, type);
+        break;
+      case 6:
+        chunk.column_index_offset = readInt(r, type);
+        break;
+      case 7:
+        chunk.column_index_length = readInt(r, type);
+        break;
+      case 8:
+        chunk.crypto_metadata = truthy(r, type) || undefined;
+        break;
+      case 9:
+        chunk.encrypted_column_metadata = truthy(r, type) || undefined;
+        break;
+      default:
+        skip(r, type);
+    }
+  }
+  if (statsOf !== 'none') stats.maxColumn = Math.max(stats.maxColumn, column);
+  if (statsOf === 'other') stats.nonBinary.push(column);
+  return chunk;
+}
+
+/**
+ * What hyparquet's statistics conversion will meet: no statistics, statistics it converts by the
+ * column's schema element (which must exist), or a min/max that is not bytes (only a BOOLEAN column
+ * converts that).
+ */
+type ColumnStats = 'none' | 'bytes' | 'other';
+
+function readColumnMetaData(r: Reader, column: number): ColumnMetaDataLayout {
+  r.chunkStats = 'none';
+  let path: string[] | undefined;
+  // Missing required fields stay undefined, as in hyparquet's parse (the range checks then reject the chunk).
+  const meta = {} as ColumnMetaDataLayout;
+  for (let fid = 0, h = nextField(r, 0); h !== STOP; h = nextField(r, fid)) {
+    fid = h >> 4;
+    const type = h & 0x0f;
+    switch (fid) {
+      case 2:
+        mappable(r, type, 'encodings');
+        break;
+      case 3:
+        if (type !== LIST) throw new Error('parquet metadata: path_in_schema is not a list');
+        path = readPath(r, column);
+        break;
+      case 7:
+        meta.total_compressed_size = readInt(r, type);
+        break;
+      case 8:
+        keyValues(r, type);
+        break;
+      case 9:
+        meta.data_page_offset = readInt(r, type);
+        break;
+      case 11:
+        meta.dictionary_page_offset = readInt(r, type);
+        break;
+      case 12:
+        r.chunkStats = type === STRUCT ? statistics(r) : truthy(r, type) ? 'bytes' : 'none';
+        break;
+      case 13:
+        mappable(r, type, 'encoding_stats');
+        break;
+      case 14:
+        meta.bloom_filter_offset = readInt(r, type);
+        break;
+      case 15:
+        meta.bloom_filter_length = readInt(r, type);
+        break;
+      default:
+        skip(r, type);
+    }
+  }
+  if (!path) throw new Error('parquet metadata: a column chunk has no path_in_schema');
+  meta.path_in_schema = path;
+  return meta;
+}
+
+/**
+ * A path_in_schema list. The encoding is self-delimiting, so bytes equal to the first path read for
+ * this column index are that path: later row groups share its array instead of decoding it again.
+ */
+function readPath(r: Reader, column: number): string[] {
+  const start = r.offset;
+  const seen = r.paths[column];
+  if (seen && start + seen.length <= r.bytes.byteLength) {
+    const bytes = r.bytes;
+    let same = true;
+    for (let i = 0; i < seen.length; i++) {
+      if (bytes[start + i] !== bytes[seen.start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) {
+      r.offset += seen.length;
+      return seen.value;
+    }
+  }
+  const { elemType, size } = listHeader(r);
+  if (size > 0 && elemType !== BINARY) throw new Error('parquet metadata: path_in_schema is not a list of strings');
+  const path: string[] = [];
+  for (let i = 0; i < size; i++) path.push(readString(r, BINARY, 'path_in_schema') as string);
+  r.paths[column] ??= { value: path, start, length: r.offset - start };
+  return path;
+}
+
+/** Walks a Statistics struct: whether its min/max values (fields 1, 2, 5, 6) are all bytes. */
+function statistics(r: Reader): ColumnStats {
+  let out: ColumnStats = 'bytes';
+  for (let fid = 0, h = nextField(r, 0); h !== STOP; h = nextField(r, fid)) {
+    fid = h >> 4;
+    const type = h & 0x0f;
+    if ((fid === 1 || fid === 2 || fid === 5 || fid === 6) && type !== BINARY) out = 'other';
+    skip(r, type);
+  }
+  return out;
+}
+
+/** A list of KeyValue structs: hyparquet decodes each key and value as a string. */
+function keyValues(r: Reader, type: number): void {
+  if (type !== LIST) return mappable(r, type, 'key_value_metadata');
+  const { elemType, size } = listHeader(r);
+  for (let i = 0; i < size; i++) {
+    if (elemType !== STRUCT) {
+      skipElement(r, elemType);
+      continue;
+    }
+    for (let fid = 0, h = nextField(r, 0); h !== STOP; h = nextField(r, fid)) {
+      fid = h >> 4;
+      const t = h & 0x0f;
+      if (fid === 1 || fid === 2) readString(r, t, 'key_value_metadata');
+      else skip(r, t);
+    }
+  }
+}
+
+/** A field hyparquet calls `.map` on: a list (or bytes); anything else makes it throw. */
+function mappable(r: Reader, type: number, name: string): void {
+  if (type !== LIST && type !== BINARY) throw new Error(`parquet metadata: ${name} is not a list`);
+  skip(r, type);
+}
+
+/**
+ * The next field header of a struct, as hyparquet's `deserializeTCompactProtocol` reads it (same
+ * field ids, same errors): `(fid << 4) | type`, or STOP (0) at the end of the struct. `fid` is the
+ * previous field's id (the header holds a delta from it).
+ */
+function nextField(r: Reader, fid: number): number {
+  if (r.offset >= r.bytes.byteLength) throw new Error('thrift struct ended without STOP');
+  const byte = r.bytes[r.offset++] as number;
+  const type = byte & 0x0f;
+  if (type === STOP) return STOP;
+  const delta = byte >> 4;
+  return ((delta ? fid + delta : readZigZag(r)) << 4) | type;
+}
+
+/** A list header: its elements' type and count. */
+function listHeader(r: Reader): { elemType: number; size: number } {
+  const byte = r.view.getUint8(r.offset++);
+  let size = byte >> 4;
+  if (size === 15) size = readVarInt(r);
+  if (size < 0) throw new RangeError('Invalid array length'); // hyparquet's `new Array(size)`
+  return { elemType: byte & 0x0f, size };
+}
+
+/** An integer field as hyparquet gives it, then `Number(...)`: exact for i64 (bigint beyond 49 bits), and what `Number` makes of any other type. */
+function readInt(r: Reader, type: number): number {
+  switch (type) {
+    case BYTE:
+      return r.view.getInt8(r.offset++);
+    case I16:
+    case I32:
+      return readZigZag(r);
+    case I64:
+      return readI64(r);
+    case TRUE:
+      return 1;
+    case FALSE:
+      return 0;
+    case DOUBLE: {
+      const v = r.view.getFloat64(r.offset, true);
+      r.offset += 8;
+      return v;
+    }
+    default:
+      // Bytes, a list or a struct where an integer belongs (one writer puts a list in field 15).
+      return objectNumber(r, type);
+  }
+}
+
+/** `Number(v)` for hyparquet's value v of bytes, a list or a struct: `Number(String(v))`, so only "" and one element give a number. */
+function objectNumber(r: Reader, type: number): number {
+  if (type === BINARY) {
+    const length = binaryLength(r);
+    const v = length === 0 ? 0 : length === 1 ? (r.bytes[r.offset] as number) : Number.NaN;
+    r.offset += length;
+    return v;
+  }
+  if (type === LIST) {
+    const { elemType, size } = listHeader(r);
+    let v = size === 0 ? 0 : Number.NaN; // String([a, b]) has a comma
+    for (let i = 0; i < size; i++) {
+      const e = elementNumber(r, elemType);
+      if (size === 1) v = e;
+    }
+    return v;
+  }
+  skip(r, type);
+  return Number.NaN; // "[object Object]"
+}
+
+/** `Number(String(e))` for a list element e as hyparquet reads it (booleans are one byte there). */
+function elementNumber(r: Reader, elemType: number): number {
+  switch (elemType) {
+    case TRUE:
+    case FALSE:
+      r.view.getInt8(r.offset++);
+      return Number.NaN; // "true", "false"
+    case BYTE:
+    case I16:
+    case I32:
+    case I64:
+    case DOUBLE: {
+      const v = readInt(r, elemType);
+      return v === 0 ? 0 : v; // String(-0) is "0"
+    }
+    default:
+      return objectNumber(r, elemType);
+  }
+}
+
+function readI64(r: Reader): number {
+  const start = r.offset;
+  let z = 0;
+  let scale = 1;
+  for (let i = 0; i < EXACT_VARINT_BYTES; i++) {
+    const byte = r.view.getUint8(r.offset++);
+    z += (byte & 0x7f) * scale;
+    if (!(byte & 0x80)) return z % 2 === 1 ? -(z + 1) / 2 : z / 2; // zigzag
+    scale *= 128;
+  }
+  r.offset = start;
+  return Number(readZigZagBigInt(r));
+}
+
+/** A string field as hyparquet decodes it: bytes, or a falsy value of another type (kept out); a truthy non-string makes hyparquet throw. */
+function readString(r: Reader, type: number, name: string): string | undefined {
+  if (type === BINARY) {
+    const length = binaryLength(r);
+    const s = utf8(r.bytes, r.offset, length);
+    r.offset += length;
+    return s;
+  }
+  if (truthy(r, type)) throw new Error(`parquet metadata: ${name} is not a string`);
+  return undefined;
+}
+
+/** Column names are short and mostly ASCII: those skip TextDecoder (which costs more than the walk around them). */
+const SHORT_STRING = 64;
+
+/** The UTF-8 string in `bytes[offset, offset + length)`, as TextDecoder gives it. */
+function utf8(bytes: Uint8Array, offset: number, length: number): string {
+  if (length <= SHORT_STRING) {
+    let ascii = true;
+    for (let i = offset; i < offset + length; i++) {
+      if ((bytes[i] as number) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, bytes.subarray(offset, offset + length) as unknown as number[]);
+  }
+  return decoder.decode(bytes.subarray(offset, offset + length));
+}
+
+/** Consumes a value and tells whether hyparquet's value for it is truthy. */
+function truthy(r: Reader, type: number): boolean {
+  switch (type) {
+    case TRUE:
+      return true;
+    case FALSE:
+      return false;
+    case BYTE:
+    case I16:
+    case I32:
+    case I64:
+    case DOUBLE: {
+      const v = readInt(r, type);
+      return v !== 0 && !Number.isNaN(v);
+    }
+    default:
+      skip(r, type); // bytes, lists and structs are objects
+      return true;
+  }
+}
+
+function binaryLength(r: Reader): number {
+  const length = readVarInt(r);
+  const left = r.view.byteLength - r.offset;
+  if (length < 0 || length > left) throw new Error(`thrift binary length ${length} exceeds remaining ${left} bytes`);
+  return length;
+}
+
+/** Skips a list element: booleans are one byte there. */
+function skipElement(r: Reader, type: number): void {
+  if (type === TRUE || type === FALSE) {
+    r.view.getInt8(r.offset++);
+    return;
+  }
+  skip(r, type);
+}
+
+/** Skips a value of a struct field, failing where hyparquet's `readElement` fails. */
+function skip(r: Reader, type: number): void {
+  switch (type) {
+    case TRUE:
+    case FALSE:
+      return;
+    case BYTE:
+      r.view.getInt8(r.offset++);
+      return;
+    case I16:
+    case I32:
+    case I64: {
+      const bytes = r.bytes;
+      let at = r.offset;
+      while ((bytes[at++] as number) & 0x80);
+      if (at > bytes.byteLength) throw new RangeError('Offset is outside the bounds of the DataView'); // as hyparquet's read
+      r.offset = at;
+      return;
+    }
+    case DOUBLE:
+      r.view.getFloat64(r.offset, true);
+      r.offset += 8;
+      return;
+    case BINARY: {
+      const length = binaryLength(r); // before reading r.offset: it moves past the length
+      r.offset += length;
+      return;
+    }
+    case LIST: {
+      const { elemType, size } = listHeader(r);
+      for (let i = 0; i < size; i++) skipElement(r, elemType);
+      return;
+    }
+    case STRUCT:
+      for (let fid = 0, h = nextField(r, 0); h !== STOP; h = nextField(r, fid)) {
+        fid = h >> 4;
+        skip(r, h & 0x0f);
+      }
+      return;
+    default:
+      throw new Error(`thrift unhandled type: ${type}`);
+  }
+}

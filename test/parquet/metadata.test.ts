@@ -1,0 +1,119 @@
+/**
+ * ParsedFooter and the lazy full metadata: an open of the wide fixture (a 166 KiB footer) and a plan
+ * without a filter read only the footer's layout — hyparquet's `parquetMetadata` runs on the few
+ * head fields, never on the whole footer — and the full metadata is parsed once, on first use, and
+ * shared by warm opens through the footer cache. Counted by wrapping hyparquet's `parquetMetadata`.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+const parsedLengths = vi.hoisted(() => [] as number[]);
+vi.mock('hyparquet', async (importOriginal) => {
+  const real = await importOriginal<typeof import('hyparquet')>();
+  return {
+    ...real,
+    parquetMetadata: (footer: ArrayBuffer | Uint8Array, options?: Parameters<typeof real.parquetMetadata>[1]) => {
+      parsedLengths.push(footer.byteLength);
+      return real.parquetMetadata(footer, options);
+    },
+  };
+});
+
+const { parquetMetadata } = await import('hyparquet');
+const { FIXTURES, fixture } = await import('../../bench/fixtures.js');
+const { ObjectServer } = await import('../../bench/object-server.js');
+const { httpBackend } = await import('../../src/backends/http/backend.js');
+const { withMetrics } = await import('../../src/layers/metrics.js');
+const { createMetadataCache } = await import('../../src/parquet/cache.js');
+const { readTail } = await import('../../src/parquet/footer.js');
+const { hyparquetMetadata } = await import('../../src/parquet/footer-layout.js');
+const { ParsedFooter, columnChunkRanges } = await import('../../src/parquet/metadata.js');
+const { memoryBackend } = await import('../../src/backends/memory/backend.js');
+const { openParquet } = await import('../../src/parquet/source.js');
+
+let server: InstanceType<typeof ObjectServer>;
+let wide: Uint8Array;
+let footerLength: number;
+/** Footers parsed whole since the last call (the head-only parses are a few KiB). */
+const fullParses = () => parsedLengths.splice(0).filter((n) => n === footerLength).length;
+
+beforeAll(async () => {
+  wide = await fixture(FIXTURES.wide);
+  footerLength = new DataView(wide.buffer, wide.byteOffset).getUint32(wide.byteLength - 8, true) + 8;
+  server = await new ObjectServer().start();
+  server.put('wide.parquet', wide);
+}, 120_000);
+afterAll(() => server.stop());
+
+describe('ParsedFooter', () => {
+  it('has the layout at once and hyparquet\'s FileMetaData on first use, parsed once', async () => {
+    const tail = await readTail(memoryBackend({ f: wide }), 'f');
+    parsedLengths.length = 0;
+    const footer = ParsedFooter.read(tail, {});
+    expect(footer.parsed).toBe(false);
+    // One parse by hyparquet: of the head fields alone (version, schema, num_rows, key/value metadata).
+    expect(parsedLengths).toHaveLength(1);
+    expect(parsedLengths[0]).toBeLessThan(footerLength / 5); // the rest is row groups (the head holds the ARROW:schema)
+    expect(fullParses()).toBe(0);
+    expect(footer.bytes.byteLength).toBe(footerLength); // only the footer is kept, not the whole tail window
+    expect(columnChunkRanges(footer.layout, wide.byteLength, tail.metadataLength, {})).toHaveLength(4);
+    const metadata = footer.metadata;
+    expect(footer.parsed).toBe(true);
+    expect(fullParses()).toBe(1);
+    expect(footer.metadata).toBe(metadata);
+    expect(fullParses()).toBe(0);
+    expect(metadata).toEqual(hyparquetMetadata(wide.subarray(wide.byteLength - footerLength)));
+    expect(metadata).toEqual(parquetMetadata(wide.subarray(wide.byteLength - footerLength)));
+  });
+
+  it('a corrupt footer is METADATA_CORRUPT at read, as an eager parse is', async () => {
+    const bad = wide.slice();
+    bad.fill(0xff, bad.byteLength - footerLength + 100, bad.byteLength - footerLength + 120);
+    const tail = await readTail(memoryBackend({ f: bad }), 'f');
+    expect(() => ParsedFooter.read(tail, { path: 'f' })).toThrow(expect.objectContaining({ kind: 'InvalidData', code: 'METADATA_CORRUPT' }));
+  });
+});
+
+describe('openParquet on a wide file: planning never waits for the full metadata', () => {
+  it('open, plan and prefetch a projection: the same 2 round trips, and no full parse until `metadata` is used', async () => {
+    const backend = withMetrics(httpBackend({ baseUrl: server.url }));
+    parsedLengths.length = 0;
+    const source = await openParquet(backend, 'wide.parquet', { metadataCache: false });
+    expect(source.columns).toHaveLength(320);
+    expect(source.rowGroups.map((g) => g.numRows)).toEqual([200, 200, 200, 200]);
+    const plan = source.plan({ columns: ['c013_qty', 'c250_label'] });
+    expect(plan.chunks).toHaveLength(8);
+    await source.prefetch(plan);
+    expect(fullParses()).toBe(0);
+    expect(backend.metrics.snapshot().roundTrips).toBe(2);
+    const rows = await source.readObjects({ columns: ['c013_qty', 'c250_label'] }); // hyparquet needs the FileMetaData
+    expect(rows).toHaveLength(800);
+    expect(fullParses()).toBe(1);
+    expect(backend.metrics.snapshot().roundTrips).toBe(2); // everything was prefetched
+    await source.close();
+  });
+
+  it('a filter needs statistics: its plan parses the full metadata (once)', async () => {
+    const source = await openParquet(httpBackend({ baseUrl: server.url }), 'wide.parquet', { metadataCache: false });
+    parsedLengths.length = 0;
+    const plan = source.plan({ columns: ['c013_qty'], filter: { column: 'id', lt: 200 } });
+    expect(plan.rowGroups).toEqual([0]);
+    source.plan({ filter: { column: 'id', gte: 600 } });
+    expect(fullParses()).toBe(1);
+    await source.close();
+  });
+
+  it('the footer cache shares one lazy parse between a cold and a warm open', async () => {
+    const cache = createMetadataCache();
+    const backend = withMetrics(httpBackend({ baseUrl: server.url }));
+    parsedLengths.length = 0;
+    const cold = await openParquet(backend, 'wide.parquet', { metadataCache: cache });
+    const warm = await openParquet(backend, 'wide.parquet', { metadataCache: cache });
+    expect(warm.openRequests).toBe(0);
+    expect(warm.plan({ columns: ['c013_qty'] }).chunks).toHaveLength(4);
+    expect(fullParses()).toBe(0);
+    expect(warm.metadata).toBe(cold.metadata);
+    expect(fullParses()).toBe(1);
+    await cold.close();
+    await warm.close();
+  });
+});
