@@ -3,6 +3,7 @@ import { checkDropIn } from './dropin.js';
 import type { BenchResults } from './report.js';
 import { S3_FILE } from './s3-cells.js';
 import { datasetChecks } from './dataset.js';
+import { scanChecks } from './scan.js';
 
 /**
  * A target either holds, or misses. An advisory target's miss is printed but does not fail --check:
@@ -79,6 +80,7 @@ export function checkTargets(r: BenchResults): Check[] {
     add('many files: ≤ 1 GET per file cold, 0 warm', cold.gets <= cold.files && cold.heads === 0 && warm.gets === 0 && warm.heads === 0, `cold ${cold.gets} GETs/${cold.files} files, warm ${warm.gets}`);
   }
   checks.push(...datasetChecks(r.dataset));
+  if (r.scan) checks.push(...scanChecks(r.scan));
   if (r.dropin) checks.push(...checkDropIn(r.dropin));
   return checks;
 }

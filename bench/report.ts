@@ -25,6 +25,8 @@ export interface BenchResults {
   checks?: { name: string; ok: boolean; detail: string; advisory?: string }[];
   /** The "drop-in" section (bench/dropin.ts). */
   dropin?: DropInResults;
+  /** The "scan" section (bench/scan.ts): sequential scans vs parallel plain GETs, RSS per reader. */
+  scan?: import('./scan.js').ScanResult;
 }
 
 const mb = (n: number) => (n / 1e6).toFixed(n >= 1e7 ? 0 : 2);

@@ -37,8 +37,6 @@ export interface ScanPassResult {
   /** The reader's own accounting at its peak (buffered + in flight + pinned), in bytes; 0 for `plain`. */
   heldPeak: number;
   requests: number;
-  /** Most requests the reader had in flight at once (0 for `plain`). */
-  maxInFlight: number;
 }
 
 /** Interval of the background RSS sampler (the per-chunk samples catch the rest). */
@@ -67,8 +65,9 @@ async function plain(s: ScanChildStart, sample: () => void): Promise<{ bytes: nu
   return { bytes: parts.reduce((n, p) => n + p.byteLength, 0), requests: s.parts };
 }
 
-async function scan(s: ScanChildStart, sample: () => void): Promise<{ bytes: number; requests: number; heldPeak: number; maxInFlight: number }> {
-  const reader = new BufferReader(httpBackend({ baseUrl: s.url }), s.key, { maxMemory: s.maxMemory, metrics: true });
+async function scan(s: ScanChildStart, sample: () => void): Promise<{ bytes: number; requests: number; heldPeak: number }> {
+  // No metrics layer: the plain GETs have none either (the concurrency is asserted in test/buffer-reader/scan-ahead.test.ts).
+  const reader = new BufferReader(httpBackend({ baseUrl: s.url }), s.key, { maxMemory: s.maxMemory });
   let bytes = 0;
   let sink = 0;
   if (s.mode === 'iterate') {
@@ -88,21 +87,7 @@ async function scan(s: ScanChildStart, sample: () => void): Promise<{ bytes: num
   const stats = reader.stats();
   await reader.close();
   if (sink < 0) throw new Error('unreachable');
-  const requests = stats.metrics?.requests ?? [];
-  return { bytes, requests: requests.length, heldPeak: stats.memory.peak, maxInFlight: maxOverlap(requests) };
-}
-
-/** Most requests in flight at once, from their start and end times. */
-function maxOverlap(requests: readonly { start: number; end?: number }[]): number {
-  const events = requests.flatMap((r) => [
-    { t: r.start, d: 1 },
-    { t: r.end ?? Infinity, d: -1 },
-  ]);
-  events.sort((a, b) => a.t - b.t || a.d - b.d);
-  let now = 0;
-  let max = 0;
-  for (const e of events) max = Math.max(max, (now += e.d));
-  return max;
+  return { bytes, requests: stats.requests, heldPeak: stats.memory.peak };
 }
 
 async function pass(): Promise<ScanPassResult> {
@@ -115,11 +100,11 @@ async function pass(): Promise<ScanPassResult> {
   const timer = setInterval(sample, SAMPLE_MS);
   const t0 = performance.now();
   try {
-    const out = s.mode === 'plain' ? { ...(await plain(s, sample)), heldPeak: 0, maxInFlight: 0 } : await scan(s, sample);
+    const out = s.mode === 'plain' ? { ...(await plain(s, sample)), heldPeak: 0 } : await scan(s, sample);
     const ms = performance.now() - t0;
     if (out.bytes !== s.size) throw new Error(`${s.mode} read ${out.bytes} bytes of ${s.size}`);
     sample();
-    return { ms, bytes: out.bytes, rssGrowth: peak - baseline, heldPeak: out.heldPeak, requests: out.requests, maxInFlight: out.maxInFlight };
+    return { ms, bytes: out.bytes, rssGrowth: peak - baseline, heldPeak: out.heldPeak, requests: out.requests };
   } finally {
     clearInterval(timer);
     gc?.(); // garbage of this pass is not the next one's growth (RSS may stay up: that still counts)

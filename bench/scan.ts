@@ -57,10 +57,9 @@ export interface ScanRow {
   /** Worst peak RSS growth over all passes (warm-up included), MiB, and as a share of maxMemory. */
   rssGrowthMiB: number;
   rssVsBudget: number;
-  /** The reader's own accounting at its peak (MiB); requests and most in flight at once (median pass). */
+  /** The reader's own accounting at its peak (MiB); requests of the median pass. */
   heldPeakMiB: number;
   requests: number;
-  maxInFlight: number;
 }
 
 export interface ScanResult {
@@ -165,7 +164,6 @@ export async function runScanBench(opts: ScanOptions): Promise<ScanResult> {
         rssVsBudget: rss / SCAN_MAX_MEMORY,
         heldPeakMiB: Math.max(...all.map((r) => r.heldPeak)) / MiB,
         requests: mid.requests,
-        maxInFlight: mid.maxInFlight,
       };
     });
     const plainRow = rows[0] as ScanRow;
@@ -182,7 +180,7 @@ export function scanLines(r: ScanResult): string[] {
   for (const row of r.rows) {
     out.push(
       `  ${row.label.padEnd(30)} ${row.medianMs.toFixed(0).padStart(6)} ms  ${row.mbPerSecond.toFixed(0).padStart(5)} MB/s  ${(row.vsPlain * 100).toFixed(0).padStart(4)} %  ` +
-        `RSS +${row.rssGrowthMiB.toFixed(0)} MiB (${row.rssVsBudget.toFixed(2)}× budget)${row.mode === 'plain' ? '' : `, held ≤ ${row.heldPeakMiB.toFixed(0)} MiB, ${row.requests} GETs, ≤ ${row.maxInFlight} at once`}`,
+        `RSS +${row.rssGrowthMiB.toFixed(0)} MiB (${row.rssVsBudget.toFixed(2)}× budget)${row.mode === 'plain' ? '' : `, held ≤ ${row.heldPeakMiB.toFixed(0)} MiB, ${row.requests} GETs`}`,
     );
   }
   return out;

@@ -48,6 +48,23 @@ export class Cursor {
     const pinned = block === undefined || !this.pool.has(block);
     this.current = { ...piece, ...(block ? { block } : {}), pinned };
     if (pinned) this.pool.pin(piece.data.byteLength);
+    this.dropBehind(piece.offset);
+  }
+
+  /**
+   * A scan of an object larger than the budget keeps one window behind its position (for seeks
+   * back) and lets older blocks go at once. Under a sequential scan an LRU would only evict them
+   * later, before any second pass could reach them (sequential flooding: PostgreSQL's bulk-read
+   * ring, Linux's drop-behind); letting them go now keeps the budget free for the window ahead,
+   * for other readers of a shared pool, and for the runtime to collect them before more arrive.
+   */
+  private dropBehind(from: number): void {
+    const f = this.fetcher;
+    const size = f.knownSize;
+    if (!this.readahead.active || size === undefined || size <= this.pool.maxMemory) return;
+    const keep = from - this.readahead.max;
+    if (keep <= 0) return;
+    for (const b of f.blocks.within(0, keep)) if (b.offset + b.data.byteLength <= keep) this.pool.remove(b);
   }
 
   private inCurrent(pos: number): boolean {
