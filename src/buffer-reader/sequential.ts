@@ -8,6 +8,7 @@ import type { Piece } from './assemble.js';
 import type { Span } from './coalesce.js';
 import type { Coverage, Fetch, Fetcher } from './fetcher.js';
 import type { Block, BufferPool } from './pool.js';
+import type { ReadAheadWindow } from './readahead.js';
 import { scanPartSize, type ScanAhead } from './scan-ahead.js';
 
 /** No windows (shared: the common case of a read the window already covers allocates nothing). */
@@ -75,19 +76,24 @@ export class Cursor {
   /** The part size of the scan window: spread over the reader's connections (see `scanPartSize`). */
   private readonly part = (): number => scanPartSize(this.readahead.max, this.fetcher.caps().concurrency, this.fetcher.blockCap);
 
-  /** Starts background parts of the scan window, each its own request (the window is already spread). */
-  private fetchAhead(windows: readonly { offset: number; length: number; sync: boolean }[]): Span[] {
-    if (windows.length === 0) return NONE;
-    const f = this.fetcher;
+  /** Clamps windows at the known size; splits them into the one the read waits for and the background parts. */
+  private split(windows: readonly ReadAheadWindow[]): { sync: Span[]; background: Span[] } {
+    if (windows.length === 0) return { sync: NONE, background: NONE };
+    const size = this.fetcher.knownSize;
     const sync: Span[] = [];
+    const background: Span[] = [];
     for (const w of windows) {
-      const length = f.knownSize === undefined ? w.length : Math.min(w.length, f.knownSize - w.offset);
-      if (length <= 0) continue;
-      if (w.sync) {
-        sync.push({ offset: w.offset, length });
-        continue;
-      }
-      for (const fetch of f.cover([{ offset: w.offset, length }], 'optional', { spread: false }).started) {
+      const length = size === undefined ? w.length : Math.min(w.length, size - w.offset);
+      if (length > 0) (w.sync ? sync : background).push({ offset: w.offset, length });
+    }
+    return { sync, background };
+  }
+
+  /** Starts background parts of the scan window, each its own request (the window is already spread). */
+  private fetchAhead(parts: readonly Span[]): void {
+    const f = this.fetcher;
+    for (const p of parts) {
+      for (const fetch of f.cover([p], 'optional', { spread: false }).started) {
         const bytes = fetch.end - fetch.offset;
         this.aheadInFlight += bytes;
         const landed = (): void => {
@@ -97,22 +103,18 @@ export class Cursor {
         fetch.promise.then(landed, landed);
       }
     }
-    return sync;
   }
 
-  /**
-   * Plans the read-ahead for a read at `pos` (once per read: the state machine counts reads):
-   * background parts start now; the window the read waits for is returned, to join the batch.
-   */
-  private readAhead(pos: number, want: number, scan: boolean, inCurrent: boolean): Span[] {
+  /** Plans the read-ahead for a read at `pos` (once per read: the state machine counts reads). */
+  private readAhead(pos: number, want: number, scan: boolean, inCurrent: boolean): { sync: Span[]; background: Span[] } {
     const f = this.fetcher;
     const covered = inCurrent || f.blocks.find(pos) !== undefined || f.fetches.find(pos) !== undefined;
-    return this.fetchAhead(this.readahead.plan(pos, { covered, want: Math.min(want, f.blockCap), size: f.knownSize, part: this.part, scan, inFlight: this.aheadInFlight }));
+    return this.split(this.readahead.plan(pos, { covered, want: Math.min(want, f.blockCap), size: f.knownSize, part: this.part, scan, inFlight: this.aheadInFlight }));
   }
 
   /** Tops the scan window up: a response told the object's size, or a part landed. */
   onSize(): void {
-    if (this.readahead.active) this.fetchAhead(this.readahead.topUp(this.pos, this.fetcher.knownSize, this.part, this.aheadInFlight));
+    if (this.readahead.active) this.fetchAhead(this.split(this.readahead.topUp(this.pos, this.fetcher.knownSize, this.part, this.aheadInFlight)).background);
   }
 
   /** Serves up to `max` bytes at `pos` from the current block (a view), advancing the position. */
@@ -144,16 +146,22 @@ export class Cursor {
     const cur = this.current;
     const inCurrent = cur !== undefined && pos >= cur.offset && pos < cur.offset + cur.data.byteLength;
     const joined = !inCurrent && f.blocks.find(pos) === undefined && f.fetches.find(pos) !== undefined;
-    const sync = this.readAhead(pos, want, scan, inCurrent);
+    const { sync, background } = this.readAhead(pos, want, scan, inCurrent);
+    if (sync.length === 0) this.fetchAhead(background);
     if (sync.length === 0 && inCurrent) return this.take(cur, pos, max, false, joined);
-    return this.wait(pos, max, want, sync, joined);
+    return this.wait(pos, max, want, sync, background, joined);
   }
 
-  private async wait(pos: number, max: number, want: number, sync: Span[], joined: boolean): Promise<Uint8Array | undefined> {
+  private async wait(pos: number, max: number, want: number, sync: Span[], background: Span[], joined: boolean): Promise<Uint8Array | undefined> {
     const f = this.fetcher;
     // A miss joins the batch of this turn; its coverage holds the piece at `pos` even if that
-    // request has already landed (or was streamed through) by the time this read resumes.
-    let batched: Coverage | undefined = sync.length > 0 ? await this.join(sync) : undefined;
+    // request has already landed (or was streamed through) by the time this read resumes. The
+    // background parts go out right after it (the part the read waits for is first on the wire).
+    let batched: Coverage | undefined;
+    if (sync.length > 0) {
+      batched = await this.join(sync);
+      this.fetchAhead(background);
+    }
     let waited = batched !== undefined;
     for (let round = 0; ; round++) {
       this.ensureOpen('read');
