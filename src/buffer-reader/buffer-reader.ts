@@ -40,7 +40,9 @@ export interface BufferReaderStats extends FetcherCounts {
  * A seekable reader over one object that turns many small reads into a few large, parallel requests
  * and keeps what it fetched, within a byte budget, across seeks in both directions.
  *
- * Results may share memory with the reader's buffers (see `sliceOrCopy`): do not modify them.
+ * Results may share memory with the reader's buffers (see `sliceOrCopy`; a `readAt` served whole
+ * from one buffered block is always a view of it): do not modify them, and `slice()` what you keep
+ * longer than the reader (a view keeps its block's memory alive).
  * `read` returns 0 only at the end; seeking before 0 is `InvalidInput`; seeking past the end is
  * allowed and reads there return 0. `readAt` clamps at EOF; a start at or past EOF is `RangeNotSatisfied`.
  */
@@ -213,6 +215,8 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
    * parquet-wasm, Arrow IPC) costs a few requests, not one per read. Windows are capped like
    * `read()`'s (half the budget) and only fetched when the budget has room; `readahead: false` turns
    * them off. Calls issued together without awaiting (`Promise.all`) are seen in the order issued.
+   * A read that one buffered block holds is served at once, without waiting for the batch's turn,
+   * as a view of the block (no copy).
    */
   async readAt(offset: number, length: number, opts: ReadCallOptions = {}): Promise<Uint8Array> {
     this.ensureOpen('readAt');
