@@ -49,6 +49,8 @@ export interface ScanPlanInput {
   scan: boolean;
   /** Bytes of this scan's parts in flight now. */
   inFlight: number;
+  /** The reader's connections: never more parts in flight than this (small parts, say a tiny `maxRangeSize`). */
+  concurrency: number;
 }
 
 /**
@@ -82,7 +84,7 @@ export class ScanAhead {
 
   /** Windows to fetch for a read at `pos`. Call once per read, then `advance`. */
   plan(pos: number, input: ScanPlanInput): ReadAheadWindow[] {
-    const { covered, want, size, part, inFlight } = input;
+    const { covered, want, size, part, inFlight, concurrency } = input;
     const last = this.lastEnd;
     const sequential = last !== undefined && pos >= last && pos - last <= READAHEAD_SEQUENTIAL_SLACK;
     if (!sequential) {
@@ -100,17 +102,17 @@ export class ScanAhead {
       sync = { offset: pos, length, sync: true };
       this.frontier = Math.max(this.frontier, pos + length);
     } else if (this.frontier < pos) this.frontier = pos;
-    const more = this.topUp(pos, size, part, inFlight + (sync?.length ?? 0));
+    const more = this.topUp(pos, size, part, inFlight + (sync?.length ?? 0), concurrency);
     if (!sync) return more;
     return more.length > 0 ? [sync, ...more] : [sync];
   }
 
   /**
-   * The background parts that bring `inFlight` back to `max` bytes, within SCAN_AHEAD_FACTOR × max
-   * of `pos` (none unless scanning and the size is known; a part is issued only whole, or as the
+   * The background parts that bring `inFlight` back to `max` bytes (and at most `concurrency` parts),
+   * within SCAN_AHEAD_FACTOR × max of `pos` (none unless scanning and the size is known; a part is issued only whole, or as the
    * last one before EOF).
    */
-  topUp(pos: number, size: number | undefined, part: () => number, inFlight: number): ReadAheadWindow[] {
+  topUp(pos: number, size: number | undefined, part: () => number, inFlight: number, concurrency = Infinity): ReadAheadWindow[] {
     if (!this.scanning || size === undefined || this.max === 0) return NONE;
     const target = Math.min(size, pos + SCAN_AHEAD_FACTOR * this.max);
     let at = Math.max(this.frontier, pos);
@@ -118,9 +120,10 @@ export class ScanAhead {
     if (at >= target || inFlight >= this.max || (target - at < this.lastPart && target !== size)) return NONE;
     const p = part();
     this.lastPart = p;
+    const cap = Math.min(this.max, p * concurrency); // parts are of one size: a byte cap is a count cap
     const out: ReadAheadWindow[] = [];
     let flying = inFlight;
-    while (at < target && flying + Math.min(p, target - at) <= this.max && (target - at >= p || target === size)) {
+    while (at < target && flying + Math.min(p, target - at) <= cap && (target - at >= p || target === size)) {
       const length = Math.min(p, target - at);
       out.push({ offset: at, length, sync: false });
       at += length;

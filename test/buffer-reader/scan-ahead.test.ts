@@ -18,7 +18,7 @@ import { SeekFrom } from '../../src/range-reader/seek-from.js';
 import { KiB, MiB, gets, patternBytes, peakConcurrency, same } from './helpers.js';
 
 const part = (n: number) => () => n;
-const input = (o: Partial<Parameters<ScanAhead['plan']>[1]> = {}) => ({ covered: false, want: 10, size: 10_000, part: part(100), scan: false, inFlight: 0, ...o });
+const input = (o: Partial<Parameters<ScanAhead['plan']>[1]> = {}) => ({ covered: false, want: 10, size: 10_000, part: part(100), scan: false, inFlight: 0, concurrency: 32, ...o });
 
 describe('ScanAhead (the state machine)', () => {
   it('a first read is a peek; the next one opens the window to max, as parts, within twice max ahead', () => {
@@ -71,6 +71,12 @@ describe('ScanAhead (the state machine)', () => {
     expect(sa.plan(5000, input())).toEqual([{ offset: 5000, length: 50, sync: true }]); // a jump: a peek again
     expect(sa.active).toBe(false);
     expect(new ScanAhead(0, 0).plan(7, input({ want: 1234 }))).toEqual([{ offset: 7, length: 1234, sync: true }]);
+  });
+
+  it('never more parts in flight than connections, however small a part is', () => {
+    const sa = new ScanAhead(50, 400);
+    expect(sa.plan(0, input({ scan: true, part: part(10), concurrency: 3 }))).toEqual([0, 10, 20].map((offset, i) => ({ offset, length: 10, sync: i === 0 })));
+    expect(sa.topUp(0, 10_000, part(10), 20, 3)).toEqual([{ offset: 30, length: 10, sync: false }]);
   });
 
   it('part size: the window over the connections, at least SCAN_MIN_PART, at most a block and the window', () => {
