@@ -110,6 +110,11 @@ export class Fetcher {
     return this.state.missing(spans);
   }
 
+  /** Requests in flight at once. */
+  get concurrency(): number {
+    return this.settings.concurrency;
+  }
+
   /** Largest request whose result is buffered: a block never exceeds the budget. */
   get blockCap(): number {
     return requestCap(this.caps());

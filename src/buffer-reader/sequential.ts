@@ -74,7 +74,7 @@ export class Cursor {
   }
 
   /** The part size of the scan window: spread over the reader's connections (see `scanPartSize`). */
-  private readonly part = (): number => scanPartSize(this.readahead.max, this.fetcher.caps().concurrency, this.fetcher.blockCap);
+  private readonly part = (): number => scanPartSize(this.readahead.max, this.fetcher.concurrency, this.fetcher.blockCap);
 
   /** Clamps windows at the known size; splits them into the one the read waits for and the background parts. */
   private split(windows: readonly ReadAheadWindow[]): { sync: Span[]; background: Span[] } {
@@ -109,12 +109,12 @@ export class Cursor {
   private readAhead(pos: number, want: number, scan: boolean, inCurrent: boolean): { sync: Span[]; background: Span[] } {
     const f = this.fetcher;
     const covered = inCurrent || f.blocks.find(pos) !== undefined || f.fetches.find(pos) !== undefined;
-    return this.split(this.readahead.plan(pos, { covered, want: Math.min(want, f.blockCap), size: f.knownSize, part: this.part, scan, inFlight: this.aheadInFlight, concurrency: f.caps().concurrency }));
+    return this.split(this.readahead.plan(pos, { covered, want: Math.min(want, f.blockCap), size: f.knownSize, part: this.part, scan, inFlight: this.aheadInFlight, concurrency: f.concurrency }));
   }
 
   /** Tops the scan window up: a response told the object's size, or a part landed. */
   onSize(): void {
-    if (this.readahead.active) this.fetchAhead(this.split(this.readahead.topUp(this.pos, this.fetcher.knownSize, this.part, this.aheadInFlight, this.fetcher.caps().concurrency)).background);
+    if (this.readahead.active) this.fetchAhead(this.split(this.readahead.topUp(this.pos, this.fetcher.knownSize, this.part, this.aheadInFlight, this.fetcher.concurrency)).background);
   }
 
   /** Serves up to `max` bytes at `pos` from the current block (a view), advancing the position. */
