@@ -4,6 +4,7 @@ import type { BenchResults } from './report.js';
 import { S3_FILE } from './s3-cells.js';
 import { datasetChecks } from './dataset.js';
 import { decodeChecks } from './decode.js';
+import { scanChecks } from './scan.js';
 
 /**
  * A target either holds, or misses. An advisory target's miss is printed but does not fail --check:
@@ -96,6 +97,7 @@ export function checkTargets(r: BenchResults): Check[] {
     add('many files: ≤ 1 GET per file cold, 0 warm', cold.gets <= cold.files && cold.heads === 0 && warm.gets === 0 && warm.heads === 0, `cold ${cold.gets} GETs/${cold.files} files, warm ${warm.gets}`);
   }
   checks.push(...datasetChecks(r.dataset));
+  if (r.scan) checks.push(...scanChecks(r.scan));
   if (r.dropin) checks.push(...checkDropIn(r.dropin), wholeReadCheck(r));
   checks.push(...decodeChecks(r.decode));
   return checks;

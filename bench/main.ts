@@ -25,6 +25,7 @@ import { expectation, type Expectation } from '../src/cli/bench/expect.js';
 import { runCell, type CellResult, type Model } from './measure.js';
 import { IPC_READERS, MANY_FILES_PEERS, PARQUET_READERS, oursManyFiles, readSpec, type ReadTarget, type ReaderDef, type Scenario } from './readers.js';
 import { runS3Cells, s3CellCount } from './s3-cells.js';
+import { runScanBench, scanLines } from './scan.js';
 import { htmlReport, markdownTable, terminalTable, withRatios, type BenchResults, type ManyFilesResult } from './report.js';
 import { ServerClient } from './server-client.js';
 
@@ -213,8 +214,11 @@ async function runMatrix(check: boolean, model: Model, iterations: number, manyC
     process.stderr.write('dataset section…\n');
     const dataset = await runDatasetBench(server, { check, model });
     console.log(`\n${datasetLines(dataset).join('\n')}`);
+    process.stderr.write('scan section…\n');
+    const scan = await runScanBench({ check, ttfbMs: model.ttfbMs });
+    console.log(`\n${scanLines(scan).join('\n')}`);
 
-    const results: BenchResults = { when: new Date().toISOString(), model, countsFrom: 'server', cells: withRatios(cells), manyFiles, dataset, dropin, decode };
+    const results: BenchResults = { when: new Date().toISOString(), model, countsFrom: 'server', cells: withRatios(cells), manyFiles, dataset, dropin, decode, scan };
     results.checks = checkTargets(results);
     await writeOutputs(results, check);
     const disagree = [...cells.filter((c) => c.clientAgrees === false), ...manyFiles.filter((m) => m.clientAgrees === false)];

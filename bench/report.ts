@@ -27,6 +27,8 @@ export interface BenchResults {
   dropin?: DropInResults;
   /** The "decode" section (bench/decode.ts): whole-file readTable vs one GET + in-process decode, by stage. */
   decode?: import('./decode.js').DecodeBench;
+  /** The "scan" section (bench/scan.ts): sequential scans vs parallel plain GETs, RSS per reader. */
+  scan?: import('./scan.js').ScanResult;
 }
 
 const mb = (n: number) => (n / 1e6).toFixed(n >= 1e7 ? 0 : 2);

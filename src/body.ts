@@ -11,22 +11,47 @@ export function plainBytes(raw: Uint8Array | ArrayBufferLike): Uint8Array {
   return Object.getPrototypeOf(raw) === Uint8Array.prototype ? raw : new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
 }
 
-/** Reads a whole body into one buffer. */
-export async function collectBody(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+/**
+ * Reads a whole body into one buffer. With `sizeHint` (the length the response announced), the
+ * chunks after the first are copied as they arrive into one buffer of that size, so they are garbage
+ * at once instead of all living until the end (half the memory at the end of a big body, and young
+ * garbage is cheap to collect); a body longer than the hint is still read whole. A body of one chunk
+ * is returned as it is, without a copy.
+ */
+export async function collectBody(body: AsyncIterable<Uint8Array>, sizeHint = 0): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
+  let out: Uint8Array | undefined;
   for await (const chunk of body) {
+    const end = total + chunk.byteLength;
+    if (out && end <= out.byteLength) {
+      out.set(chunk, total);
+      total = end;
+      continue;
+    }
+    if (out) {
+      chunks.push(out.subarray(0, total)); // longer than announced: collect the rest as chunks
+      out = undefined;
+    } else if (chunks.length === 1 && end <= sizeHint) {
+      out = new Uint8Array(sizeHint);
+      out.set(chunks[0] as Uint8Array);
+      out.set(chunk, total);
+      chunks.length = 0;
+      total = end;
+      continue;
+    }
     chunks.push(chunk);
-    total += chunk.byteLength;
+    total = end;
   }
+  if (out) return total === out.byteLength ? out : out.subarray(0, total);
   if (chunks.length === 1 && chunks[0]) return chunks[0];
-  const out = new Uint8Array(total);
+  const joined = new Uint8Array(total);
   let at = 0;
   for (const chunk of chunks) {
-    out.set(chunk, at);
+    joined.set(chunk, at);
     at += chunk.byteLength;
   }
-  return out;
+  return joined;
 }
 
 export interface WindowOptions {

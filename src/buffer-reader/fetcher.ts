@@ -29,6 +29,8 @@ export interface FetcherSettings {
   lastModified?: Date;
   /** Hears about every block that leaves the budget (the reader pins its current one). */
   onEvicted?: (block: Block) => void;
+  /** Hears when a response first tells the object's size (a scan waiting for it opens its window). */
+  onSize?: () => void;
   /** Hears that the object is not the version this reader is pinned to (for each request that found it; may repeat). */
   onVersionChanged?: (err: ReaderError) => void;
 }
@@ -57,6 +59,8 @@ export interface CoverOptions {
    * batch of several reads: its requests stay within the block cap and are buffered while there is room.
    */
   stream?: boolean;
+  /** Spread the wave over idle connections (default true); false: the caller sized its requests itself (a scan's parts). */
+  spread?: boolean;
 }
 
 export class Fetcher {
@@ -105,6 +109,11 @@ export class Fetcher {
 
   missing(spans: readonly Span[]): boolean {
     return this.state.missing(spans);
+  }
+
+  /** Requests in flight at once. */
+  get concurrency(): number {
+    return this.settings.concurrency;
   }
 
   /** Largest request whose result is buffered: a block never exceeds the budget. */
@@ -168,7 +177,7 @@ export class Fetcher {
         res.body[Symbol.asyncIterator]().return?.()?.catch(() => undefined); // none of its bytes are wanted
         throw err;
       }
-      const data = await collectBody(res.body);
+      const data = await collectBody(res.body, res.range.length);
       const short = data.byteLength < span.length && span.offset + data.byteLength !== res.meta.size;
       if (res.range.offset !== span.offset || data.byteLength > span.length || short) {
         throw new ReaderError('Unexpected', `backend returned ${data.byteLength} bytes at ${res.range.offset}`, context, { code: 'BAD_CONTENT_RANGE' });
@@ -248,6 +257,7 @@ export class Fetcher {
       const to = (missing.at(-1) as Span).offset + (missing.at(-1) as Span).length;
       const held = [...this.blocks.within(from, to).map((b) => ({ offset: b.offset, length: b.data.byteLength })), ...this.fetches.within(from, to).map((f) => ({ offset: f.offset, length: f.end - f.offset }))];
       const caps = this.caps();
+      if (opts.spread === false) caps.concurrency = 1;
       requests = planWave(missing, held, caps).requests;
       // Larger than the whole budget: stream it through to the caller instead of evicting everything.
       if (policy === 'need' && opts.stream !== false && requests.reduce((n, r) => n + r.length, 0) > this.pool.maxMemory) {

@@ -11,8 +11,10 @@ export interface BufferReaderOptions {
   /** Requests in flight at once. Default DEFAULT_CONCURRENCY. */
   concurrency?: number;
   /**
-   * Sequential read-ahead for `read()`, and for `readAt()` calls that follow each other: false/0
-   * turns it off, a number sets the largest window. Default 1 → 32 MiB.
+   * Sequential read-ahead for `read()` / `for await`, and for `readAt()` calls that follow each
+   * other: false/0 turns it off, a number sets the largest window. Default: positional reads 1 MiB
+   * doubling to 32 MiB; scans a 1 MiB peek, then a sliding window of up to 32 MiB (at most a quarter
+   * of the budget) in flight as parts spread over `concurrency` connections (scan-ahead.ts).
    */
   readahead?: boolean | number | { initial?: number; max?: number };
   /** The byte budget for this reader's buffers (ignored when `pool` is given). Default DEFAULT_MAX_MEMORY. */

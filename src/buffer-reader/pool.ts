@@ -5,9 +5,10 @@
  *
  * Accounting, in bytes: `buffered` (blocks in the LRU) + `inFlight` (room reserved by fetches that
  * will land in the LRU) + `pinned` (blocks evicted from the LRU that a reader still serves from: its
- * current read block). `held` is their sum and `peak` its maximum. Fetches reserve before they start
- * and make room by evicting least recently used blocks, so `buffered + inFlight` never exceeds the
- * budget; each reader pins at most one evicted block, so `held` stays within budget + one block.
+ * current read block, the one its iterator yielded last). `held` is their sum and `peak` its
+ * maximum. Fetches reserve before they start and make room by evicting least recently used blocks,
+ * so `held` never exceeds the budget through buffered fetches (only a read that streams through,
+ * larger than the budget or finding no room, is pinned on top of it).
  *
  * Eviction never breaks a read in progress: a read takes references to the buffers it serves from
  * before it awaits anything, so an evicted block only leaves the LRU (and the accounting), not the read.
@@ -64,6 +65,8 @@ export class BufferPool {
   private pinnedBytes = 0;
   private peakHeld = 0;
   private evicted = 0;
+  /** The block `touch` made most recent last; admitting another block moves the mark on. */
+  private lastTouched: Block | undefined;
 
   constructor(options: BufferPoolOptions = {}) {
     const max = options.maxMemory ?? DEFAULT_MAX_MEMORY;
@@ -107,12 +110,14 @@ export class BufferPool {
 
   /**
    * Reserves room for a fetch of `bytes`, evicting least recently used blocks until
-   * `buffered + inFlight + bytes <= budget`. Returns false, evicting nothing, when the fetches
-   * already in flight leave no room: the caller then fetches without buffering.
+   * `buffered + inFlight + pinned + bytes <= budget` (an evicted block still being read stays
+   * pinned, so it keeps counting). Returns false when what is in flight and pinned leaves no room
+   * (evicting only what it had to look at): the caller then fetches without buffering.
    */
   reserve(bytes: number): boolean {
-    if (this.reserved + bytes > this.maxMemory) return false;
-    while (this.lru.calculatedSize + this.reserved + bytes > this.maxMemory && this.lru.size > 0) this.lru.pop();
+    if (this.reserved + this.pinnedBytes + bytes > this.maxMemory) return false;
+    while (this.held + bytes > this.maxMemory && this.lru.size > 0) this.lru.pop();
+    if (this.held + bytes > this.maxMemory) return false;
     this.reserved += bytes;
     this.track();
     return true;
@@ -126,12 +131,15 @@ export class BufferPool {
   admit(block: Block): boolean {
     if (block.data.byteLength > this.maxMemory) return false;
     this.lru.set(block.key, block);
+    this.lastTouched = block;
     this.track();
     return true;
   }
 
-  /** Marks a block as just used. */
+  /** Marks a block as just used (nothing to do when it already is: consecutive reads of one block). */
   touch(block: Block): void {
+    if (block === this.lastTouched) return;
+    this.lastTouched = block;
     this.lru.get(block.key);
   }
 

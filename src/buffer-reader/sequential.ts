@@ -8,17 +8,23 @@ import type { Piece } from './assemble.js';
 import type { Span } from './coalesce.js';
 import type { Coverage, Fetch, Fetcher } from './fetcher.js';
 import type { Block, BufferPool } from './pool.js';
-import type { ReadAhead } from './readahead.js';
+import type { ReadAheadWindow } from './readahead.js';
+import { scanPartSize, type ScanAhead } from './scan-ahead.js';
+
+/** No windows (shared: the common case of a read the window already covers allocates nothing). */
+const NONE: Span[] = [];
 
 export class Cursor {
   /** The position of `read()`. */
   pos = 0;
   private current: { offset: number; data: Uint8Array; block?: Block; pinned: boolean } | undefined;
+  /** Bytes of the scan's background parts in flight. */
+  private aheadInFlight = 0;
 
   constructor(
     private readonly fetcher: Fetcher,
     private readonly pool: BufferPool,
-    readonly readahead: ReadAhead,
+    readonly readahead: ScanAhead,
     /** Joins the reader's batch of this turn with spans it needs. */
     private readonly join: (spans: Span[]) => Promise<Coverage>,
     private readonly ensureOpen: (op: string) => void,
@@ -43,6 +49,23 @@ export class Cursor {
     const pinned = block === undefined || !this.pool.has(block);
     this.current = { ...piece, ...(block ? { block } : {}), pinned };
     if (pinned) this.pool.pin(piece.data.byteLength);
+    this.dropBehind(piece.offset);
+  }
+
+  /**
+   * A scan of an object larger than the budget keeps one window behind its position (for seeks
+   * back) and lets older blocks go at once. Under a sequential scan an LRU would only evict them
+   * later, before any second pass could reach them (sequential flooding: PostgreSQL's bulk-read
+   * ring, Linux's drop-behind); letting them go now keeps the budget free for the window ahead,
+   * for other readers of a shared pool, and for the runtime to collect them before more arrive.
+   */
+  private dropBehind(from: number): void {
+    const f = this.fetcher;
+    const size = f.knownSize;
+    if (!this.readahead.active || size === undefined || size <= this.pool.maxMemory) return;
+    const keep = from - this.readahead.max;
+    if (keep <= 0) return;
+    for (const b of f.blocks.within(0, keep)) if (b.offset + b.data.byteLength <= keep) this.pool.remove(b);
   }
 
   private inCurrent(pos: number): boolean {
@@ -50,51 +73,101 @@ export class Cursor {
     return cur !== undefined && pos >= cur.offset && pos < cur.offset + cur.data.byteLength;
   }
 
-  /**
-   * Plans the read-ahead windows for a read at `pos` (once per read: the state machine counts reads):
-   * background windows start now; the window the read waits for is returned, to join the batch.
-   */
-  private readAhead(pos: number, want: number): Span[] {
-    const f = this.fetcher;
-    const covered = this.inCurrent(pos) || f.blocks.find(pos) !== undefined || f.fetches.find(pos) !== undefined;
+  /** The part size of the scan window: spread over the reader's connections (see `scanPartSize`). */
+  private readonly part = (): number => scanPartSize(this.readahead.max, this.fetcher.concurrency, this.fetcher.blockCap);
+
+  /** Clamps windows at the known size; splits them into the one the read waits for and the background parts. */
+  private split(windows: readonly ReadAheadWindow[]): { sync: Span[]; background: Span[] } {
+    if (windows.length === 0) return { sync: NONE, background: NONE };
+    const size = this.fetcher.knownSize;
     const sync: Span[] = [];
-    for (const w of this.readahead.plan(pos, covered, Math.min(want, f.blockCap), f.knownSize)) {
-      const length = f.knownSize === undefined ? w.length : Math.min(w.length, f.knownSize - w.offset);
-      if (length <= 0) continue;
-      if (w.sync) sync.push({ offset: w.offset, length });
-      else f.cover([{ offset: w.offset, length }], 'optional');
+    const background: Span[] = [];
+    for (const w of windows) {
+      const length = size === undefined ? w.length : Math.min(w.length, size - w.offset);
+      if (length > 0) (w.sync ? sync : background).push({ offset: w.offset, length });
     }
-    return sync;
+    return { sync, background };
   }
 
-  /** Up to `max` bytes at the position (a view), advancing it; undefined at the end. */
-  async next(max: number, want: number): Promise<Uint8Array | undefined> {
+  /** Starts background parts of the scan window, each its own request (the window is already spread). */
+  private fetchAhead(parts: readonly Span[]): void {
+    const f = this.fetcher;
+    for (const p of parts) {
+      for (const fetch of f.cover([p], 'optional', { spread: false }).started) {
+        const bytes = fetch.end - fetch.offset;
+        this.aheadInFlight += bytes;
+        const landed = (): void => {
+          this.aheadInFlight -= bytes;
+          if (!f.closed) this.onSize(); // a part landed: its connection takes the next one
+        };
+        fetch.promise.then(landed, landed);
+      }
+    }
+  }
+
+  /** Plans the read-ahead for a read at `pos` (once per read: the state machine counts reads). */
+  private readAhead(pos: number, want: number, scan: boolean, inCurrent: boolean): { sync: Span[]; background: Span[] } {
+    const f = this.fetcher;
+    const covered = inCurrent || f.blocks.find(pos) !== undefined || f.fetches.find(pos) !== undefined;
+    return this.split(this.readahead.plan(pos, { covered, want: Math.min(want, f.blockCap), size: f.knownSize, part: this.part, scan, inFlight: this.aheadInFlight, concurrency: f.concurrency }));
+  }
+
+  /** Tops the scan window up: a response told the object's size, or a part landed. */
+  onSize(): void {
+    if (this.readahead.active) this.fetchAhead(this.split(this.readahead.topUp(this.pos, this.fetcher.knownSize, this.part, this.aheadInFlight, this.fetcher.concurrency)).background);
+  }
+
+  /** Serves up to `max` bytes at `pos` from the current block (a view), advancing the position. */
+  private take(cur: { offset: number; data: Uint8Array; block?: Block; pinned: boolean }, pos: number, max: number, waited: boolean, joined: boolean): Uint8Array {
+    const f = this.fetcher;
+    const from = pos - cur.offset;
+    const piece = cur.data.subarray(from, Math.min(cur.data.byteLength, from + max));
+    if (cur.block && !cur.pinned) this.pool.touch(cur.block);
+    this.pos = pos + piece.byteLength;
+    this.readahead.advance(pos, piece.byteLength);
+    if (waited) f.counts.misses++;
+    else {
+      f.counts.hits++;
+      f.counts.bytesFromBuffer += piece.byteLength;
+    }
+    if (joined) f.counts.joins++;
+    return piece;
+  }
+
+  /**
+   * Up to `max` bytes at the position (a view), advancing it; undefined at the end. `scan`: the
+   * caller reads to the end (the window opens from the first read). A read the current block holds
+   * is served at once (no promise, no batch turn); one that must wait returns a promise.
+   */
+  next(max: number, want: number, scan = false): Uint8Array | undefined | Promise<Uint8Array | undefined> {
     const f = this.fetcher;
     const pos = this.pos;
     if (f.knownSize !== undefined && pos >= f.knownSize) return undefined;
-    const joined = !this.inCurrent(pos) && f.blocks.find(pos) === undefined && f.fetches.find(pos) !== undefined;
-    const sync = this.readAhead(pos, want);
+    const cur = this.current;
+    const inCurrent = cur !== undefined && pos >= cur.offset && pos < cur.offset + cur.data.byteLength;
+    const joined = !inCurrent && f.blocks.find(pos) === undefined && f.fetches.find(pos) !== undefined;
+    const { sync, background } = this.readAhead(pos, want, scan, inCurrent);
+    if (sync.length === 0) this.fetchAhead(background);
+    if (sync.length === 0 && inCurrent) return this.take(cur, pos, max, false, joined);
+    return this.wait(pos, max, want, sync, background, joined);
+  }
+
+  private async wait(pos: number, max: number, want: number, sync: Span[], background: Span[], joined: boolean): Promise<Uint8Array | undefined> {
+    const f = this.fetcher;
     // A miss joins the batch of this turn; its coverage holds the piece at `pos` even if that
-    // request has already landed (or was streamed through) by the time this read resumes.
-    let batched: Coverage | undefined = sync.length > 0 ? await this.join(sync) : undefined;
+    // request has already landed (or was streamed through) by the time this read resumes. The
+    // background parts go out right after it (the part the read waits for is first on the wire).
+    let batched: Coverage | undefined;
+    if (sync.length > 0) {
+      batched = await this.join(sync);
+      this.fetchAhead(background);
+    }
     let waited = batched !== undefined;
     for (let round = 0; ; round++) {
       this.ensureOpen('read');
       if (f.knownSize !== undefined && pos >= f.knownSize) return undefined;
       const cur = this.current;
-      if (cur && this.inCurrent(pos)) {
-        const piece = cur.data.subarray(pos - cur.offset, Math.min(cur.data.byteLength, pos - cur.offset + max));
-        if (cur.block && !cur.pinned) this.pool.touch(cur.block);
-        this.pos = pos + piece.byteLength;
-        this.readahead.advance(pos, piece.byteLength);
-        if (waited) f.counts.misses++;
-        else {
-          f.counts.hits++;
-          f.counts.bytesFromBuffer += piece.byteLength;
-        }
-        if (joined) f.counts.joins++;
-        return piece;
-      }
+      if (cur && this.inCurrent(pos)) return this.take(cur, pos, max, waited, joined);
       if (round > 3) throw new ReaderError('Unexpected', 'backend returned no bytes before the end of the object', this.context('read'), { code: 'EMPTY_READ' });
       const block = f.blocks.find(pos);
       if (block) {

@@ -52,6 +52,8 @@ export interface StateSettings {
   lastModified?: Date;
   /** Hears about every block that leaves the budget (the reader pins its current one). */
   onEvicted?: (block: Block) => void;
+  /** Hears when a response (or the caller) first tells the object's size. */
+  onSize?: () => void;
 }
 
 export class ReaderState implements BlockOwner {
@@ -87,7 +89,9 @@ export class ReaderState implements BlockOwner {
   learn(meta: ObjectVersion): void {
     checkVersion({ etag: this.etag, size: this.knownSize, lastModified: this.lastModified }, meta, 'while reading', this.context('read'));
     this.etag ??= meta.etag;
+    const knew = this.knownSize !== undefined;
     this.knownSize ??= meta.size;
+    if (!knew && this.knownSize !== undefined) this.settings.onSize?.();
     this.lastModified ??= meta.lastModified;
   }
 

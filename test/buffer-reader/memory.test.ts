@@ -25,12 +25,14 @@ describe('BufferReader: memory budget', () => {
       const mem = reader.stats().memory;
       expect(mem.buffered + mem.inFlight).toBeLessThanOrEqual(budget);
       expect(mem.held).toBeLessThanOrEqual(budget + blockCap);
+      expect(mem.held).toBeLessThanOrEqual(budget); // the block being read counts within the budget (issue 14)
     }
     expect(at).toBe(data.byteLength);
     const s = reader.stats();
-    expect(s.memory.peak).toBeLessThanOrEqual(budget + blockCap);
+    expect(s.memory.peak).toBeLessThanOrEqual(budget);
     expect(s.memory.peak).toBeGreaterThan(budget / 2); // the budget is used, not wasted
-    expect(s.evictions).toBeGreaterThan(0);
+    // The scan lets blocks a window behind it go (the object is 32× the budget), before the LRU has to.
+    expect(s.memory.buffered).toBeLessThanOrEqual(budget);
     expect(s.bytesFetched).toBe(data.byteLength); // windows of budget/2, each fetched once
   });
 

@@ -45,8 +45,13 @@ describe('BufferReader.readAt: read-ahead for reads that follow each other', () 
       [4036, 60], // the size is known by now: clamped at EOF
     ]);
     expect(backend.metrics.snapshot().bytesReceived).toBe(data.byteLength); // nothing twice, nothing past EOF
-    // Misses: the first read and the one that waited for the first window; no read joined another's request.
-    expect(reader.stats()).toMatchObject({ requests: 12, misses: 2, hits: 1022, joins: 0 });
+    // Misses: the first read and the one that waited for the first window, plus reads that caught up
+    // with a background window still in flight (joins: a hit is served at once, without a turn, so
+    // how many depends on when the memory backend's bodies land).
+    const st = reader.stats();
+    expect(st.requests).toBe(12);
+    expect(st.hits + st.misses).toBe(1024);
+    expect(st.misses - st.joins).toBe(2);
     await reader.close();
   });
 
@@ -232,7 +237,7 @@ describe('BufferReader.readAt next to seek + read', () => {
     expect(inKiB(gets(backend.metrics.snapshot().requests))).toEqual([
       [0, 16],
       [200, 10 / KiB],
-      [16, 32], // the scan's background window at 8 KiB, as without the readAt
+      [16, 64], // the scan's window (one 64 KiB part), opened by the read at 4 KiB, as without the readAt
     ]);
   });
 });

@@ -24,7 +24,7 @@ async function scan(reader: BufferReader, bufSize: number): Promise<Uint8Array> 
 }
 
 describe('BufferReader: request lists', () => {
-  it('sequential scan: read-ahead doubles from the first window, split at maxRangeSize', async () => {
+  it('sequential scan: a first window, then the scan window as parts of one size, each its own request', async () => {
     const data = randomBytes(4196 * KiB, 3);
     const backend = withMetrics(memoryBackend({ obj: data }));
     const reader = new BufferReader(backend, 'obj', {
@@ -34,63 +34,48 @@ describe('BufferReader: request lists', () => {
       readahead: { initial: 64 * KiB, max: 1 * MiB },
     });
     expect(same(await scan(reader, 16 * KiB), data)).toBe(true);
-    // Windows 64, 128, 256, 512, then 1024 KiB (as two 512 KiB parts) until the end.
-    expect(gets(backend.metrics.snapshot().requests).map(([o, l]) => [o / KiB, l / KiB])).toEqual([
-      [0, 64],
-      [64, 128],
-      [192, 256],
-      [448, 512],
-      [960, 512],
-      [1472, 512],
-      [1984, 512],
-      [2496, 512],
-      [3008, 512],
-      [3520, 512],
-      [4032, 164],
-    ]);
+    // The first read waits for a 64 KiB window; the second, inside it, opens the scan: parts of
+    // min(window, maxRangeSize) = 512 KiB from there, each its own request, up to EOF.
+    const parts: [number, number][] = [[0, 64]];
+    for (let at = 64; at < 4160; at += 512) parts.push([at, 512]);
+    parts.push([4160, 36]);
+    expect(gets(backend.metrics.snapshot().requests).map(([o, l]) => [o / KiB, l / KiB])).toEqual(parts);
     const snap = backend.metrics.snapshot();
     expect(snap.heads).toBe(0);
     expect(snap.bytesReceived).toBe(data.byteLength); // nothing fetched twice, nothing past the end
     const s = reader.stats();
-    expect(s.requests).toBe(11);
+    expect(s.requests).toBe(10);
     expect(s.bytesFetched).toBe(data.byteLength);
     await reader.close();
   });
 
-  it('sequential scan with the defaults: 1 MiB doubling to 32 MiB, each window spread over parallel parts', async () => {
+  it('sequential scan with the defaults: 1 MiB, then 1 MiB parts (a 32 MiB window over 32 connections)', async () => {
     const data = patternBytes(72 * MiB);
     const backend = withMetrics(memoryBackend({ obj: data }));
     const reader = new BufferReader(backend, 'obj', { adaptive: false });
     expect(same(await scan(reader, 256 * KiB), data)).toBe(true);
-    // Windows of 1, 2, 4, 8, 16 MiB (then 16 MiB at a time: the 32 MiB window is capped at the
-    // 16 MiB request size); each window of 4 MiB and more goes out as parallel parts of at least
-    // one gap (≈ 1.9 MiB): 2 MiB parts, and four of 2.25 MiB for the last 9 MiB.
-    const windows: [number, number][] = [
-      [0, 1],
-      [1, 2],
-    ];
-    for (let at = 3; at < 63; at += 2) windows.push([at, 2]);
-    for (let at = 63; at < 72; at += 2.25) windows.push([at, 2.25]);
-    expect(gets(backend.metrics.snapshot().requests).map(([o, l]) => [o / MiB, l / MiB])).toEqual(windows);
+    // Before (issue 14): windows of 1, 2, 4, 8, 16 MiB, each spread only once it was big enough.
+    const parts = Array.from({ length: 72 }, (_, i): [number, number] => [i, 1]);
+    expect(gets(backend.metrics.snapshot().requests).map(([o, l]) => [o / MiB, l / MiB])).toEqual(parts);
     expect(reader.stats().memory.peak).toBeLessThanOrEqual(reader.stats().memory.budget);
   });
 
-  it('a random jump resets the window; sequential reads grow it again', async () => {
+  it('a random jump resets the window; sequential reads open it again', async () => {
     const data = randomBytes(2 * MiB, 4);
     const backend = withMetrics(memoryBackend({ obj: data }));
     const reader = new BufferReader(backend, 'obj', { adaptive: false, gap: 0, readahead: { initial: 16 * KiB, max: 256 * KiB } });
     const buf = new Uint8Array(4 * KiB);
-    // Reads at 0..32K: windows of 16K (sync, at 0), 32K (at 8K), 64K (at 32K).
+    // Reads at 0..32K: a 16K window (sync, at 0); the read at 4K opens the scan: 256K parts.
     for (let i = 0; i <= 8; i++) await reader.read(buf);
     await reader.seek(SeekFrom.start(1 * MiB));
-    // The jump starts over: 16K (sync), then 32K at 1M+8K.
+    // The jump starts over: 16K (sync), then a part at 1M+16K.
     for (let i = 0; i < 4; i++) await reader.read(buf);
     expect(gets(backend.metrics.snapshot().requests).map(([o, l]) => [o / KiB, l / KiB])).toEqual([
       [0, 16],
-      [16, 32],
-      [48, 64],
+      [16, 256],
+      [272, 256],
       [1024, 16],
-      [1040, 32],
+      [1040, 256],
     ]);
   });
 

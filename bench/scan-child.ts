@@ -1,0 +1,128 @@
+/**
+ * One scan benchmark reader in a process of its own (bench/scan.ts drives it over IPC), so its RSS
+ * is its own: no other cell's buffers, no server, no earlier reader's garbage in it.
+ *
+ * Modes, each reading the whole object once per pass:
+ * - `plain`: the simple alternative — `PLAIN_PARTS` parallel ranged GETs of equal parts, each body
+ *   taken whole (`arrayBuffer()`, what a user of `fetch`/undici writes), over the same keep-alive pool.
+ * - `iterate`: `for await (const chunk of reader)` over a BufferReader on the HTTP backend.
+ * - `read`: a `reader.read(buf)` loop with a 1 MiB buffer.
+ *
+ * RSS is sampled at every chunk and every few ms; a pass reports its time and the peak RSS above
+ * the process's RSS before its first pass (after a full collection), so warm-up passes count too.
+ */
+import '../src/runtime-node.js';
+import { request } from 'undici';
+import { httpBackend } from '../src/backends/http/backend.js';
+import { sharedDispatcher } from '../src/backends/http/pool.js';
+import { BufferReader } from '../src/buffer-reader/buffer-reader.js';
+
+export type ScanMode = 'plain' | 'iterate' | 'read';
+
+export interface ScanChildStart {
+  op: 'start';
+  url: string;
+  key: string;
+  size: number;
+  mode: ScanMode;
+  maxMemory: number;
+  parts: number;
+}
+
+export interface ScanPassResult {
+  ms: number;
+  bytes: number;
+  /** Peak RSS during this pass minus the RSS before the first pass, in bytes. */
+  rssGrowth: number;
+  /** The reader's own accounting at its peak (buffered + in flight + pinned), in bytes; 0 for `plain`. */
+  heldPeak: number;
+  requests: number;
+}
+
+/** Interval of the background RSS sampler (the per-chunk samples catch the rest). */
+const SAMPLE_MS = 2;
+/** Buffer of the `read` mode: 1 MiB, the issue's `read(1 MiB)` loop. */
+const READ_BUFFER = 1024 * 1024;
+
+const gc = (globalThis as { gc?: () => void }).gc;
+let setup: ScanChildStart | undefined;
+let baseline = 0;
+
+async function plain(s: ScanChildStart, sample: () => void): Promise<{ bytes: number; requests: number }> {
+  const part = Math.ceil(s.size / s.parts);
+  const dispatcher = sharedDispatcher();
+  const parts = await Promise.all(
+    Array.from({ length: s.parts }, async (_, i) => {
+      const from = i * part;
+      const to = Math.min(s.size, from + part) - 1;
+      const res = await request(`${s.url}/${s.key}`, { headers: { range: `bytes=${from}-${to}` }, dispatcher });
+      if (res.statusCode !== 206) throw new Error(`plain GET answered ${res.statusCode}`);
+      const body = new Uint8Array(await res.body.arrayBuffer());
+      sample();
+      return body;
+    }),
+  );
+  return { bytes: parts.reduce((n, p) => n + p.byteLength, 0), requests: s.parts };
+}
+
+async function scan(s: ScanChildStart, sample: () => void): Promise<{ bytes: number; requests: number; heldPeak: number }> {
+  // No metrics layer: the plain GETs have none either (the concurrency is asserted in test/buffer-reader/scan-ahead.test.ts).
+  const reader = new BufferReader(httpBackend({ baseUrl: s.url }), s.key, { maxMemory: s.maxMemory });
+  let bytes = 0;
+  let sink = 0;
+  if (s.mode === 'iterate') {
+    for await (const chunk of reader) {
+      bytes += chunk.byteLength;
+      sink ^= chunk[chunk.byteLength - 1] as number;
+      sample();
+    }
+  } else {
+    const buf = new Uint8Array(READ_BUFFER);
+    for (let n = await reader.read(buf); n > 0; n = await reader.read(buf)) {
+      bytes += n;
+      sink ^= buf[n - 1] as number;
+      sample();
+    }
+  }
+  const stats = reader.stats();
+  await reader.close();
+  if (sink < 0) throw new Error('unreachable');
+  return { bytes, requests: stats.requests, heldPeak: stats.memory.peak };
+}
+
+async function pass(): Promise<ScanPassResult> {
+  const s = setup as ScanChildStart;
+  let peak = process.memoryUsage.rss();
+  const sample = (): void => {
+    const rss = process.memoryUsage.rss();
+    if (rss > peak) peak = rss;
+  };
+  const timer = setInterval(sample, SAMPLE_MS);
+  const t0 = performance.now();
+  try {
+    const out = s.mode === 'plain' ? { ...(await plain(s, sample)), heldPeak: 0 } : await scan(s, sample);
+    const ms = performance.now() - t0;
+    if (out.bytes !== s.size) throw new Error(`${s.mode} read ${out.bytes} bytes of ${s.size}`);
+    sample();
+    return { ms, bytes: out.bytes, rssGrowth: peak - baseline, heldPeak: out.heldPeak, requests: out.requests };
+  } finally {
+    clearInterval(timer);
+    gc?.(); // garbage of this pass is not the next one's growth (RSS may stay up: that still counts)
+  }
+}
+
+process.on('message', (msg: ScanChildStart | { op: 'pass' | 'stop' }) => {
+  const reply = (p: Promise<unknown>) =>
+    p.then(
+      (result) => process.send?.({ result }),
+      (err: unknown) => process.send?.({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+    );
+  if (msg.op === 'start') {
+    setup = msg;
+    gc?.();
+    baseline = process.memoryUsage.rss();
+    reply(Promise.resolve(baseline));
+  } else if (msg.op === 'pass') reply(pass());
+  else process.exit(0);
+});
+process.on('disconnect', () => process.exit(0));

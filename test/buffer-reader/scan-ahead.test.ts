@@ -1,0 +1,290 @@
+/**
+ * The read-ahead of scans (`read()` loops and `for await`): the pure state machine, the request list
+ * and concurrency the object server sees, the reader's own memory accounting during a scan, and warm
+ * reads that send nothing and wait for nothing. Correctness only: speed is in bench/scan.ts and
+ * bench/micro.ts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ObjectServer } from '../../bench/object-server.js';
+import { httpBackend } from '../../src/backends/http/backend.js';
+import { memoryBackend } from '../../src/backends/memory/backend.js';
+import { BufferReader } from '../../src/buffer-reader/buffer-reader.js';
+import { SCAN_AHEAD_FACTOR, SCAN_MIN_PART, ScanAhead, scanPartSize } from '../../src/buffer-reader/scan-ahead.js';
+import { READAHEAD_SEQUENTIAL_SLACK } from '../../src/buffer-reader/readahead.js';
+import { withMetrics } from '../../src/layers/metrics.js';
+import type { Backend } from '../../src/types.js';
+import { parseRangeHeader } from '../../bench/object-server.js';
+import { SeekFrom } from '../../src/range-reader/seek-from.js';
+import { KiB, MiB, gets, patternBytes, peakConcurrency, same } from './helpers.js';
+
+const part = (n: number) => () => n;
+const input = (o: Partial<Parameters<ScanAhead['plan']>[1]> = {}) => ({ covered: false, want: 10, size: 10_000, part: part(100), scan: false, inFlight: 0, concurrency: 32, ...o });
+
+describe('ScanAhead (the state machine)', () => {
+  it('a first read is a peek; the next one opens the window to max, as parts, within twice max ahead', () => {
+    const sa = new ScanAhead(50, 400);
+    expect(sa.plan(0, input())).toEqual([{ offset: 0, length: 50, sync: true }]);
+    sa.advance(0, 10);
+    // Inside the first window, sequential: the scan opens: parts of 100 until 400 bytes are in flight.
+    expect(sa.plan(10, input({ covered: true }))).toEqual([50, 150, 250, 350].map((offset) => ({ offset, length: 100, sync: false })));
+    expect(sa.active).toBe(true);
+    sa.advance(10, 40);
+    // Nothing lands yet: the window is full.
+    expect(sa.plan(50, input({ covered: true, inFlight: 400 }))).toEqual([]);
+    // Two parts land: two more, never past pos + SCAN_AHEAD_FACTOR × max.
+    expect(sa.topUp(50, 10_000, part(100), 200)).toEqual([
+      { offset: 450, length: 100, sync: false },
+      { offset: 550, length: 100, sync: false },
+    ]);
+    expect(sa.topUp(50, 10_000, part(100), 0)).toEqual([
+      { offset: 650, length: 100, sync: false },
+      { offset: 750, length: 100, sync: false },
+    ]);
+    expect(750 + 100).toBe(50 + SCAN_AHEAD_FACTOR * 400);
+    expect(sa.topUp(50, 10_000, part(100), 0)).toEqual([]);
+  });
+
+  it('the iterator opens the window on its first read; the last part stops at EOF; nothing before the size is known', () => {
+    const sa = new ScanAhead(50, 300);
+    expect(sa.plan(0, input({ scan: true, size: 250 }))).toEqual([
+      { offset: 0, length: 100, sync: true },
+      { offset: 100, length: 100, sync: false },
+      { offset: 200, length: 50, sync: false },
+    ]);
+    const blind = new ScanAhead(50, 300);
+    expect(blind.plan(0, input({ scan: true, size: undefined }))).toEqual([{ offset: 0, length: 100, sync: true }]);
+    expect(blind.topUp(0, 10_000, part(100), 100)).toEqual([
+      { offset: 100, length: 100, sync: false },
+      { offset: 200, length: 100, sync: false },
+    ]);
+  });
+
+  it('reads over bytes a prefetch holds never open it; a jump closes it; read-ahead off fetches what is asked', () => {
+    const sa = new ScanAhead(50, 400);
+    expect(sa.plan(0, input({ covered: true }))).toEqual([]);
+    sa.advance(0, 10);
+    expect(sa.plan(10, input({ covered: true }))).toEqual([]); // sequential, but over held bytes
+    expect(sa.active).toBe(false);
+    sa.advance(10, 10);
+    expect(sa.plan(20 + READAHEAD_SEQUENTIAL_SLACK, input())).toEqual([{ offset: 20 + READAHEAD_SEQUENTIAL_SLACK, length: 100, sync: true }, ...[1, 2, 3].map((i) => ({ offset: 20 + READAHEAD_SEQUENTIAL_SLACK + 100 * i, length: 100, sync: false }))]);
+    sa.advance(20 + READAHEAD_SEQUENTIAL_SLACK, 10);
+    expect(sa.plan(5000, input())).toEqual([{ offset: 5000, length: 50, sync: true }]); // a jump: a peek again
+    expect(sa.active).toBe(false);
+    expect(new ScanAhead(0, 0).plan(7, input({ want: 1234 }))).toEqual([{ offset: 7, length: 1234, sync: true }]);
+  });
+
+  it('never more parts in flight than connections, however small a part is', () => {
+    const sa = new ScanAhead(50, 400);
+    expect(sa.plan(0, input({ scan: true, part: part(10), concurrency: 3 }))).toEqual([0, 10, 20].map((offset, i) => ({ offset, length: 10, sync: i === 0 })));
+    expect(sa.topUp(0, 10_000, part(10), 20, 3)).toEqual([{ offset: 30, length: 10, sync: false }]);
+  });
+
+  it('part size: the window over the connections, at least SCAN_MIN_PART, at most a block and the window', () => {
+    expect(scanPartSize(32 * MiB, 32, 16 * MiB)).toBe(1 * MiB);
+    expect(scanPartSize(64 * MiB, 32, 16 * MiB)).toBe(2 * MiB);
+    expect(scanPartSize(8 * MiB, 32, 16 * MiB)).toBe(SCAN_MIN_PART);
+    expect(scanPartSize(256 * KiB, 32, 16 * MiB)).toBe(256 * KiB);
+    expect(scanPartSize(32 * MiB, 32, 512 * KiB)).toBe(512 * KiB);
+  });
+});
+
+describe('BufferReader scans over HTTP: the window is spread over the connections from the first one', () => {
+  let server: ObjectServer;
+  const data = patternBytes(48 * MiB, 7);
+
+  beforeAll(async () => {
+    // Bodies take time (1 MiB in ~50 ms), so "sent while the first answer was arriving" means something.
+    server = await new ObjectServer({ ttfbMs: 20, bytesPerSecond: 20e6 }).start();
+    server.put('scan.bin', data);
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  /** The server's log as [offset, length] in MiB, sorted, and its peak concurrency. */
+  function seen(): { parts: [number, number][]; peak: number; firstWindow: number } {
+    const log = server.requests.filter((r) => r.method === 'GET');
+    const parts = log
+      .map((r): [number, number] => {
+        const range = parseRangeHeader(r.range, data.byteLength);
+        if (!range || range === 'unsatisfiable') throw new Error(`unexpected range ${r.range}`);
+        return [range.start / MiB, (range.end + 1 - range.start) / MiB];
+      })
+      .sort((a, b) => a[0] - b[0]);
+    const firstEnd = Math.min(...log.map((r) => r.end));
+    // Requests the server had started before the first answer was complete: the first window.
+    return { parts, peak: peakConcurrency(log), firstWindow: log.filter((r) => r.start < firstEnd).length };
+  }
+
+  it('for await with the size known: 32 requests of 1 MiB at once, before any answer completes', async () => {
+    server.resetLog();
+    const reader = new BufferReader(httpBackend({ baseUrl: server.url }), 'scan.bin', { adaptive: false, size: data.byteLength, metrics: true });
+    const chunks: Uint8Array[] = [];
+    for await (const c of reader) chunks.push(c);
+    expect(same(Buffer.concat(chunks), data)).toBe(true);
+    const { parts, peak, firstWindow } = seen();
+    expect(parts).toEqual(Array.from({ length: 48 }, (_, i) => [i, 1]));
+    expect(firstWindow).toBe(reader.concurrency);
+    expect(peak).toBe(reader.concurrency);
+    // The client's list is the server's.
+    expect(gets(reader.stats().metrics?.requests ?? []).sort((a, b) => a[0] - b[0]).map(([o, l]) => [o / MiB, l / MiB])).toEqual(parts);
+    await reader.close();
+  });
+
+  it('for await without the size: the first part, then the rest of the window as soon as its headers tell the size', async () => {
+    // The first response's body is held open until the reader has sent the rest of the window (or
+    // 5 s pass): what was sent while it was open is counted, whatever the machine's load.
+    const inner = memoryBackend({ obj: data });
+    let started = 0;
+    let openWhileFirst = -1;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const gated: Backend = {
+      ...inner,
+      async read(path, range, opts) {
+        started++;
+        const res = await inner.read(path, range, opts);
+        if (started > 1) {
+          if (started === 32) release();
+          return res;
+        }
+        const body = res.body;
+        return {
+          ...res,
+          body: (async function* () {
+            await Promise.race([gate, new Promise((r) => setTimeout(r, 5000))]);
+            openWhileFirst = started;
+            yield* body;
+          })(),
+        };
+      },
+    };
+    const backend = withMetrics(gated);
+    const reader = new BufferReader(backend, 'obj', { adaptive: false });
+    let bytes = 0;
+    for await (const c of reader) bytes += c.byteLength;
+    expect(bytes).toBe(data.byteLength);
+    expect(openWhileFirst).toBe(reader.concurrency); // one round trip, not a ramp
+    expect(gets(backend.metrics.snapshot().requests).map(([o, l]) => [o / MiB, l / MiB])).toEqual(Array.from({ length: 48 }, (_, i) => [i, 1]));
+    await reader.close();
+  });
+
+  it('a read(1 MiB) loop: a 1 MiB peek, then the whole window at the second read', async () => {
+    server.resetLog();
+    const reader = new BufferReader(httpBackend({ baseUrl: server.url }), 'scan.bin', { adaptive: false });
+    const buf = new Uint8Array(1 * MiB);
+    let bytes = 0;
+    for (let n = await reader.read(buf); n > 0; n = await reader.read(buf)) bytes += n;
+    expect(bytes).toBe(data.byteLength);
+    const log = server.requests.filter((r) => r.method === 'GET');
+    expect(log[0]?.range).toBe(`bytes=0-${MiB - 1}`);
+    // The second read's window: 32 requests, all sent before the first of them is answered.
+    const second = log.slice(1);
+    const firstEnd = Math.min(...second.map((r) => r.end));
+    expect(second.filter((r) => r.start < firstEnd).length).toBe(reader.concurrency);
+    expect(seen().parts).toEqual(Array.from({ length: 48 }, (_, i) => [i, 1]));
+    await reader.close();
+  });
+});
+
+describe('BufferReader scans: memory accounting (held + in flight + the block the iterator yielded last)', () => {
+  it('never exceeds the budget, checked at every chunk, with the object 5 times the budget', async () => {
+    const data = patternBytes(40 * MiB, 9);
+    const budget = 8 * MiB;
+    const backend = withMetrics(memoryBackend({ obj: data }));
+    const reader = new BufferReader(backend, 'obj', { adaptive: false, maxMemory: budget });
+    let at = 0;
+    for await (const chunk of reader) {
+      const m = reader.stats().memory;
+      expect(m.held).toBeLessThanOrEqual(budget);
+      expect(m.held).toBe(m.buffered + m.inFlight + m.pinned);
+      // The chunk just yielded is still counted: in the LRU, or pinned once evicted.
+      expect(m.buffered + m.pinned).toBeGreaterThanOrEqual(chunk.byteLength);
+      if (!same(chunk, data.subarray(at, at + chunk.byteLength))) throw new Error(`wrong bytes at ${at}`);
+      at += chunk.byteLength;
+    }
+    expect(at).toBe(data.byteLength);
+    const s = reader.stats();
+    expect(s.memory.peak).toBeLessThanOrEqual(budget);
+    expect(s.bytesStreamed).toBe(0); // every part was buffered: nothing went around the budget
+    expect(s.bytesFetched).toBe(data.byteLength);
+    await reader.close();
+  });
+
+  it('a read() loop with a small budget: same bound, reads interleaved with seeks back', async () => {
+    const data = patternBytes(12 * MiB, 10);
+    const budget = 3 * MiB;
+    const reader = new BufferReader(memoryBackend({ obj: data }), 'obj', { adaptive: false, maxMemory: budget });
+    const buf = new Uint8Array(100 * KiB);
+    let peak = 0;
+    for (let round = 0; round < 2; round++) {
+      await reader.seek(SeekFrom.start(round * 1000));
+      for (let n = await reader.read(buf); n > 0; n = await reader.read(buf)) peak = Math.max(peak, reader.stats().memory.held);
+    }
+    expect(peak).toBeLessThanOrEqual(budget);
+    expect(reader.stats().memory.peak).toBeLessThanOrEqual(budget);
+    await reader.close();
+  });
+});
+
+describe('BufferReader: warm reads', () => {
+  it('a scan of a buffered object sends nothing: for await, read() and readAt', async () => {
+    const data = patternBytes(6 * MiB, 11);
+    const backend = withMetrics(memoryBackend({ obj: data }));
+    const reader = new BufferReader(backend, 'obj', { adaptive: false, size: data.byteLength });
+    await reader.prefetch([{ offset: 0, length: data.byteLength }]);
+    const sent = backend.metrics.snapshot().gets;
+    const chunks: Uint8Array[] = [];
+    for await (const c of reader) chunks.push(c);
+    expect(same(Buffer.concat(chunks), data)).toBe(true);
+    await reader.seek(SeekFrom.start(0));
+    const buf = new Uint8Array(64 * KiB);
+    for (let n = await reader.read(buf); n > 0; n = await reader.read(buf));
+    for (let at = 0; at < data.byteLength; at += 4 * KiB) if (!same(await reader.readAt(at, 4 * KiB), data.subarray(at, at + 4 * KiB))) throw new Error(`wrong bytes at ${at}`);
+    expect(backend.metrics.snapshot().gets).toBe(sent);
+    expect(reader.stats().misses).toBe(0);
+    await reader.close();
+  });
+
+  it('a hit does not wait for a batch turn: it resolves before a setImmediate queued first', async () => {
+    const data = patternBytes(1 * MiB, 12);
+    const reader = new BufferReader(memoryBackend({ obj: data }), 'obj', { adaptive: false, size: data.byteLength });
+    await reader.prefetch([{ offset: 0, length: data.byteLength }]);
+    let turned = false;
+    setImmediate(() => {
+      turned = true;
+    });
+    const got = await reader.readAt(1000, 4 * KiB);
+    const n = await reader.read(new Uint8Array(4 * KiB));
+    expect(turned).toBe(false);
+    expect(same(got, data.subarray(1000, 1000 + 4 * KiB))).toBe(true);
+    expect(n).toBe(4 * KiB);
+    // A miss still joins the turn's batch (reads issued together are planned together).
+    const cold = new BufferReader(memoryBackend({ obj: data }), 'obj', { adaptive: false, size: data.byteLength });
+    let turnedCold = false;
+    setImmediate(() => {
+      turnedCold = true;
+    });
+    await cold.readAt(0, 10);
+    expect(turnedCold).toBe(true);
+    await reader.close();
+    await cold.close();
+  });
+
+  it('a warm readAt is checked like any other: bad offsets, a start past EOF, a closed reader', async () => {
+    const data = patternBytes(64 * KiB, 13);
+    const reader = new BufferReader(memoryBackend({ obj: data }), 'obj', { adaptive: false, size: data.byteLength });
+    await reader.prefetch([{ offset: 0, length: data.byteLength }]);
+    await expect(reader.readAt(-1, 10)).rejects.toMatchObject({ kind: 'InvalidInput', code: 'INVALID_ARGUMENT' });
+    await expect(reader.readAt(1.5, 10)).rejects.toMatchObject({ kind: 'InvalidInput' });
+    await expect(reader.readAt(data.byteLength, 1)).rejects.toMatchObject({ kind: 'RangeNotSatisfied' });
+    expect((await reader.readAt(data.byteLength - 5, 100)).byteLength).toBe(5); // clamped at EOF
+    expect((await reader.readAt(10, 0)).byteLength).toBe(0);
+    const aborted = AbortSignal.abort();
+    await expect(reader.readAt(0, 10, { signal: aborted })).rejects.toMatchObject({ kind: 'Aborted' });
+    await reader.close();
+    await expect(reader.readAt(0, 10)).rejects.toMatchObject({ code: 'READER_CLOSED' });
+  });
+});
