@@ -38,11 +38,13 @@ const WARMUP = 6;
 /** The issue's bound for both ratios. */
 export const DECODE_RATIO_TARGET = 1.2;
 /**
- * Regression guards while the target is not met on every run: the decode path measured 1.06–1.6× on
- * the loaded shared machine (before the warm worker: a cold worker per call, several times slower);
- * the whole call 1.3–1.8× before the whole-read window (issue 14's table), 1.11–1.19× after.
+ * Regression guards while the target is not met on every run: the decode path measured 1.06–1.71× on
+ * the shared machine (1.71× for seedPlus in a clean-clone CI run); before the warm worker each call
+ * could pay a worker start and parquet-wasm's 50–150 ms compile on a 5–10 ms decode, so 3× catches a
+ * return to that, not noise. The whole call: 1.3–1.8× before the whole-read window (issue 14's
+ * table), 1.08–1.22× after.
  */
-const DECODE_RATIO_GUARD = 2;
+const DECODE_RATIO_GUARD = 3;
 const WHOLE_CALL_GUARD = 1.5;
 
 /** ms per stage; `ship` and `other` are 0 for the baseline (nothing crosses a thread, nothing is planned). */
