@@ -259,11 +259,8 @@ export class Dataset {
     const sel = this.select(selection);
     const perFile = await mapBounded(sel.files, this.options.readConcurrency ?? DATASET_READ_CONCURRENCY, ({ o, filter }) =>
       this.withSource(o, async (s) => {
-        const plan = s.plan({ ...(sel.fileColumns ? { columns: sel.fileColumns } : {}), ...(filter ? { filter } : {}), pages: false });
-        const rows: Record<string, unknown>[] = [];
-        for (const [rowStart, rowEnd] of rowRuns(s, plan.rowGroups)) {
-          rows.push(...(await s.readObjects({ rowStart, rowEnd, ...(sel.fileColumns ? { columns: sel.fileColumns } : {}) })));
-        }
+        // The file's own filtered read: row groups, pages and rows pruned in one wave, like readTable's.
+        const rows = await s.readObjects({ ...(sel.fileColumns ? { columns: sel.fileColumns } : {}), ...(filter ? { filter } : {}) });
         const extra = Object.fromEntries(sel.partitionColumns.map((n) => [n, o.file.partitions[n] ?? null]));
         return rows.map((r) => ({ ...r, ...extra }));
       }),
@@ -282,25 +279,6 @@ export class Dataset {
     }
     return out;
   }
-}
-
-/** Contiguous runs of row groups as `[rowStart, rowEnd)` row ranges. */
-function rowRuns(s: ParquetSource, rowGroups: readonly number[]): [number, number][] {
-  const starts: number[] = [];
-  let at = 0;
-  for (const rg of s.rowGroups) {
-    starts.push(at);
-    at += rg.numRows;
-  }
-  const runs: [number, number][] = [];
-  for (const g of rowGroups) {
-    const lo = starts[g] as number;
-    const hi = lo + (s.rowGroups[g]?.numRows ?? 0);
-    const last = runs[runs.length - 1];
-    if (last && last[1] === lo) last[1] = hi;
-    else runs.push([lo, hi]);
-  }
-  return runs;
 }
 
 /**

@@ -165,6 +165,13 @@ describe('openDataset on fs (DuckDB-written hive folder)', () => {
     expect(objs.length).toBe(Number(duck?.n));
     expect(objs.reduce((n, o) => n + Number(o.id), 0)).toBe(Number(duck?.s));
     expect(objs[0]).toMatchObject({ region: 'eu', day: expect.any(Date) });
+    // A filter on a file column keeps only the matching rows, as readTable does (not whole row groups).
+    const some = await ds.readObjects({ filter: { and: [{ column: 'region', eq: 'eu' }, { column: 'id', lt: 1990 }] }, columns: ['id', 'region'] });
+    const [few] = await duckQuery(`SELECT count(*) AS n, sum(id) AS s FROM ${src} WHERE region = 'eu' AND id < 1990`);
+    expect(Number(few?.n)).toBeGreaterThan(0);
+    expect(some.length).toBe(Number(few?.n));
+    expect(some.reduce((n, o) => n + Number(o.id), 0)).toBe(Number(few?.s));
+    expect(some.every((o) => Number(o.id) < 1990 && o.region === 'eu')).toBe(true);
   });
 
   it('rejects a filter comparing a partition with the wrong type, and an unknown column', async () => {
