@@ -6,7 +6,7 @@
  * a fraction of hyparquet's full `parquetMetadata`, which is what lets an open send its data request
  * that much sooner. The full metadata is parsed later, on first use (see `ParsedFooter`).
  *
- * It is not a second Thrift decoder: it walks with hyparquet's own primitives (`readVarInt`,
+ * It is not a second Thrift decoder: it walks with hyparquet's own primitives (src/parquet/thrift-walk.ts, on `readVarInt`,
  * `readZigZag`, `readZigZagBigInt`), and the head of the FileMetaData (version, schema, num_rows,
  * key/value metadata, created_by) is converted by hyparquet's `parquetMetadata` itself, run on those
  * fields alone. The walk fails wherever hyparquet's parse of the same bytes would (truncation, an
@@ -17,7 +17,7 @@
  */
 import { parquetMetadata, type FileMetaData, type KeyValue, type SchemaElement } from 'hyparquet';
 import { markGeoColumns } from 'hyparquet/src/geoparquet.js';
-import { readVarInt, readZigZag, readZigZagBigInt } from 'hyparquet/src/thrift.js';
+import { BINARY, LIST, listHeader, nextField, readInt, readString, skip, skipElement, STOP, STRUCT, truthy, type ThriftCursor } from './thrift-walk.js';
 
 /** A Thrift integer as hyparquet gives it (bigint for i64) or as the walk gives it (number). */
 export type ThriftInt = number | bigint;
@@ -63,38 +63,16 @@ export interface MetadataLayout {
   created_by?: string | undefined;
 }
 
-// TCompactProtocol types (as hyparquet's thrift.js names them).
-const STOP = 0;
-const TRUE = 1;
-const FALSE = 2;
-const BYTE = 3;
-const I16 = 4;
-const I32 = 5;
-const I64 = 6;
-const DOUBLE = 7;
-const BINARY = 8;
-const LIST = 9;
-const STRUCT = 12;
-
 /** FileMetaData fields hyparquet converts besides row_groups (4): version, schema, num_rows, key_value_metadata, created_by. */
 const HEAD_FIELDS = [1, 2, 3, 5, 6] as const;
 const ROW_GROUPS_FIELD = 4;
 
-/** A varint of at most this many bytes (49 bits) is exact as a double; longer ones go through hyparquet's bigint reader. */
-const EXACT_VARINT_BYTES = 7;
-
-interface Reader {
-  view: DataView;
-  /** The same bytes as `view`, for the hot loops. */
-  bytes: Uint8Array;
-  offset: number;
+interface Reader extends ThriftCursor {
   /** What the last ColumnMetaData read held as statistics. */
   chunkStats: ColumnStats;
   /** By column index, the first path_in_schema read there and its encoding (later row groups mostly repeat it). */
   paths: ({ value: string[]; start: number; length: number } | undefined)[];
 }
-
-const decoder = new TextDecoder();
 
 /**
  * The planning layout of a footer: `footer` is the Thrift FileMetaData followed by its 4-byte length
@@ -389,216 +367,3 @@ function mappable(r: Reader, type: number, name: string): void {
   skip(r, type);
 }
 
-/**
- * The next field header of a struct, as hyparquet's `deserializeTCompactProtocol` reads it (same
- * field ids, same errors): `(fid << 4) | type`, or STOP (0) at the end of the struct. `fid` is the
- * previous field's id (the header holds a delta from it).
- */
-function nextField(r: Reader, fid: number): number {
-  if (r.offset >= r.bytes.byteLength) throw new Error('thrift struct ended without STOP');
-  const byte = r.bytes[r.offset++] as number;
-  const type = byte & 0x0f;
-  if (type === STOP) return STOP;
-  const delta = byte >> 4;
-  return ((delta ? fid + delta : readZigZag(r)) << 4) | type;
-}
-
-/** A list header: its elements' type and count. */
-function listHeader(r: Reader): { elemType: number; size: number } {
-  const byte = r.view.getUint8(r.offset++);
-  let size = byte >> 4;
-  if (size === 15) size = readVarInt(r);
-  if (size < 0) throw new RangeError('Invalid array length'); // hyparquet's `new Array(size)`
-  return { elemType: byte & 0x0f, size };
-}
-
-/** An integer field as hyparquet gives it, then `Number(...)`: exact for i64 (bigint beyond 49 bits), and what `Number` makes of any other type. */
-function readInt(r: Reader, type: number): number {
-  switch (type) {
-    case BYTE:
-      return r.view.getInt8(r.offset++);
-    case I16:
-    case I32:
-      return readZigZag(r);
-    case I64:
-      return readI64(r);
-    case TRUE:
-      return 1;
-    case FALSE:
-      return 0;
-    case DOUBLE: {
-      const v = r.view.getFloat64(r.offset, true);
-      r.offset += 8;
-      return v;
-    }
-    default:
-      // Bytes, a list or a struct where an integer belongs (one writer puts a list in field 15).
-      return objectNumber(r, type);
-  }
-}
-
-/** `Number(v)` for hyparquet's value v of bytes, a list or a struct: `Number(String(v))`, so only "" and one element give a number. */
-function objectNumber(r: Reader, type: number): number {
-  if (type === BINARY) {
-    const length = binaryLength(r);
-    const v = length === 0 ? 0 : length === 1 ? (r.bytes[r.offset] as number) : Number.NaN;
-    r.offset += length;
-    return v;
-  }
-  if (type === LIST) {
-    const { elemType, size } = listHeader(r);
-    let v = size === 0 ? 0 : Number.NaN; // String([a, b]) has a comma
-    for (let i = 0; i < size; i++) {
-      const e = elementNumber(r, elemType);
-      if (size === 1) v = e;
-    }
-    return v;
-  }
-  skip(r, type);
-  return Number.NaN; // "[object Object]"
-}
-
-/** `Number(String(e))` for a list element e as hyparquet reads it (booleans are one byte there). */
-function elementNumber(r: Reader, elemType: number): number {
-  switch (elemType) {
-    case TRUE:
-    case FALSE:
-      r.view.getInt8(r.offset++);
-      return Number.NaN; // "true", "false"
-    case BYTE:
-    case I16:
-    case I32:
-    case I64:
-    case DOUBLE: {
-      const v = readInt(r, elemType);
-      return v === 0 ? 0 : v; // String(-0) is "0"
-    }
-    default:
-      return objectNumber(r, elemType);
-  }
-}
-
-function readI64(r: Reader): number {
-  const start = r.offset;
-  let z = 0;
-  let scale = 1;
-  for (let i = 0; i < EXACT_VARINT_BYTES; i++) {
-    const byte = r.view.getUint8(r.offset++);
-    z += (byte & 0x7f) * scale;
-    if (!(byte & 0x80)) return z % 2 === 1 ? -(z + 1) / 2 : z / 2; // zigzag
-    scale *= 128;
-  }
-  r.offset = start;
-  return Number(readZigZagBigInt(r));
-}
-
-/** A string field as hyparquet decodes it: bytes, or a falsy value of another type (kept out); a truthy non-string makes hyparquet throw. */
-function readString(r: Reader, type: number, name: string): string | undefined {
-  if (type === BINARY) {
-    const length = binaryLength(r);
-    const s = utf8(r.bytes, r.offset, length);
-    r.offset += length;
-    return s;
-  }
-  if (truthy(r, type)) throw new Error(`parquet metadata: ${name} is not a string`);
-  return undefined;
-}
-
-/** Column names are short and mostly ASCII: those skip TextDecoder (which costs more than the walk around them). */
-const SHORT_STRING = 64;
-
-/** The UTF-8 string in `bytes[offset, offset + length)`, as TextDecoder gives it. */
-function utf8(bytes: Uint8Array, offset: number, length: number): string {
-  if (length <= SHORT_STRING) {
-    let ascii = true;
-    for (let i = offset; i < offset + length; i++) {
-      if ((bytes[i] as number) >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) return String.fromCharCode.apply(null, bytes.subarray(offset, offset + length) as unknown as number[]);
-  }
-  return decoder.decode(bytes.subarray(offset, offset + length));
-}
-
-/** Consumes a value and tells whether hyparquet's value for it is truthy. */
-function truthy(r: Reader, type: number): boolean {
-  switch (type) {
-    case TRUE:
-      return true;
-    case FALSE:
-      return false;
-    case BYTE:
-    case I16:
-    case I32:
-    case I64:
-    case DOUBLE: {
-      const v = readInt(r, type);
-      return v !== 0 && !Number.isNaN(v);
-    }
-    default:
-      skip(r, type); // bytes, lists and structs are objects
-      return true;
-  }
-}
-
-function binaryLength(r: Reader): number {
-  const length = readVarInt(r);
-  const left = r.view.byteLength - r.offset;
-  if (length < 0 || length > left) throw new Error(`thrift binary length ${length} exceeds remaining ${left} bytes`);
-  return length;
-}
-
-/** Skips a list element: booleans are one byte there. */
-function skipElement(r: Reader, type: number): void {
-  if (type === TRUE || type === FALSE) {
-    r.view.getInt8(r.offset++);
-    return;
-  }
-  skip(r, type);
-}
-
-/** Skips a value of a struct field, failing where hyparquet's `readElement` fails. */
-function skip(r: Reader, type: number): void {
-  switch (type) {
-    case TRUE:
-    case FALSE:
-      return;
-    case BYTE:
-      r.view.getInt8(r.offset++);
-      return;
-    case I16:
-    case I32:
-    case I64: {
-      const bytes = r.bytes;
-      let at = r.offset;
-      while ((bytes[at++] as number) & 0x80);
-      if (at > bytes.byteLength) throw new RangeError('Offset is outside the bounds of the DataView'); // as hyparquet's read
-      r.offset = at;
-      return;
-    }
-    case DOUBLE:
-      r.view.getFloat64(r.offset, true);
-      r.offset += 8;
-      return;
-    case BINARY: {
-      const length = binaryLength(r); // before reading r.offset: it moves past the length
-      r.offset += length;
-      return;
-    }
-    case LIST: {
-      const { elemType, size } = listHeader(r);
-      for (let i = 0; i < size; i++) skipElement(r, elemType);
-      return;
-    }
-    case STRUCT:
-      for (let fid = 0, h = nextField(r, 0); h !== STOP; h = nextField(r, fid)) {
-        fid = h >> 4;
-        skip(r, h & 0x0f);
-      }
-      return;
-    default:
-      throw new Error(`thrift unhandled type: ${type}`);
-  }
-}
