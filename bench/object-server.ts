@@ -115,6 +115,7 @@ export class ObjectServer {
   private server: Server | undefined;
   private base = '';
   private readonly upstreamPool = new Agent({ connections: UPSTREAM_CONNECTIONS });
+  private hold: { done: Promise<void>; check: () => void } | undefined;
 
   constructor(readonly options: ObjectServerOptions = {}) {}
 
@@ -137,6 +138,29 @@ export class ObjectServer {
 
   resetLog(): void {
     this.requests.length = 0;
+  }
+
+  /**
+   * Holds every answer (before its headers) until `count` requests have arrived since this call, or
+   * `maxMs` have passed; then answers go out as usual. Tests use it to tell "the client sent these
+   * requests without waiting for an answer" from the machine's load: a client that waits for one
+   * answer before sending the next sends one, waits `maxMs`, and the log shows it.
+   */
+  holdUntil(count: number, maxMs: number): void {
+    const from = this.requests.length;
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((r) => (release = r));
+    const timer = setTimeout(release, maxMs);
+    timer.unref();
+    const check = () => {
+      if (this.requests.length - from < count) return;
+      clearTimeout(timer);
+      release();
+    };
+    this.hold = { done: released, check };
+    void released.then(() => {
+      this.hold = undefined;
+    });
   }
 
   async start(port = 0): Promise<this> {
@@ -185,6 +209,11 @@ export class ObjectServer {
     res.on('close', () => {
       if (!log.end) finish(res.statusCode);
     });
+    const hold = this.hold;
+    if (hold) {
+      hold.check();
+      await hold.done;
+    }
     if (this.options.upstream) return this.forward(req, res, log, finish);
     if (this.options.ttfbMs) await sleep(this.options.ttfbMs);
 
