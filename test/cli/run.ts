@@ -48,6 +48,9 @@ function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.Proces
   return env;
 }
 
+/** A child's default time limit: 55 s, under the 60 s test timeout (children took up to 25 s under load). */
+const CHILD_TIMEOUT_MS = 55_000;
+
 export function run(args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const script = opts.script ?? (opts.source ? CLI_SOURCE : CLI_BUILT);
   const nodeArgs = script.endsWith('.ts') ? ['--import', 'tsx', script, ...args] : [script, ...args];
@@ -55,7 +58,8 @@ export function run(args: string[], opts: RunOptions = {}): Promise<RunResult> {
     const child = spawn(process.execPath, nodeArgs, { cwd: opts.cwd ?? ROOT, env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let err = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 25_000);
+    // Just under the test timeout (vitest.config.ts), so a stuck child ends as a result the test reports.
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? CHILD_TIMEOUT_MS);
     child.stdout.on('data', (d: Buffer) => {
       out.push(d);
       opts.onStdout?.(d, child);
