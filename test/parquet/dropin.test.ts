@@ -87,6 +87,10 @@ describe('hyparquet on openAsyncBuffer(url): no metadata passed, nothing prefetc
     wire();
     const file = await openAsyncBuffer(url('big'), opts);
     const plan = file.source.plan({ columns: ['x2', 'x6'] });
+    // The wave's answers wait until all of its requests have arrived (5 s at most): round trips are
+    // counted from the log's overlaps, and on a loaded machine opening the connections can take longer
+    // than one answer. A reader that sent them in two waves still shows two.
+    server.holdUntil(plan.requestCount, 5000);
     const rows = await parquetReadObjects({ file, columns: ['x2', 'x6'] });
     expect(rows).toHaveLength(16 * 130_000);
     const w = wire();
