@@ -11,13 +11,20 @@ import type { BackendFromUrlOptions } from '../backends/url.js';
 import { BufferReader, type BufferReaderOptions } from '../buffer-reader/buffer-reader.js';
 import { unionRanges, type Span } from '../buffer-reader/coalesce.js';
 import type { ErrorContext } from '../errors.js';
-import { DEFAULT_FOOTER_WINDOW, extendSuffix, readSuffix } from '../parquet/footer.js';
+import { extendSuffix, readSuffix } from '../parquet/footer.js';
+import { checkExpectation, openWindow, type ReadExpectation } from '../parquet/open.js';
 import type { Backend } from '../types.js';
 import { ARROW_FOOTER_TRAILER, arrowFooterLength, parseArrowFooter, type ArrowFooter } from './footer.js';
 
 export interface OpenArrowOptions {
   /** Bytes of the first (suffix) GET; default DEFAULT_FOOTER_WINDOW, the Parquet open's window. */
   footerSizeHint?: number;
+  /**
+   * What the caller will read, as `openParquet`'s option: `'whole'` (every batch) makes the open's
+   * one suffix GET ask for the whole-read window (`openWindow`: the reader's merge gap, ≈ 1.9 MiB
+   * with the defaults), so a file that fits is read in that one GET. Default `'part'`: the tail window.
+   */
+  expect?: ReadExpectation;
   /** Options of the BufferReader that serves the reads (maxMemory, concurrency, ...). */
   reader?: Omit<BufferReaderOptions, 'size' | 'etag' | 'lastModified' | 'signal'>;
   /** Options for `backendFromUrl` when opening by URL. */
@@ -41,7 +48,8 @@ export interface OpenedArrowFile extends ArrowFileHandle {
 export async function openArrowFileHandle(backendOrUrl: Backend | string, pathOrOptions?: string | OpenArrowOptions, maybeOptions?: OpenArrowOptions): Promise<OpenedArrowFile> {
   const { backend, path, options } = openTarget<OpenArrowOptions>('openArrowFileHandle', backendOrUrl, pathOrOptions, maybeOptions);
   const context: ErrorContext = { backend: backend.kind, op: 'open', path };
-  const window = Math.max(ARROW_FOOTER_TRAILER, Math.floor(options.footerSizeHint ?? DEFAULT_FOOTER_WINDOW));
+  checkExpectation(options.expect, context);
+  const window = Math.max(ARROW_FOOTER_TRAILER, Math.floor(openWindow(options)));
   const first = await readSuffix(backend, path, window, options.signal);
   const size = first.meta.size;
   const length = arrowFooterLength(first.bytes, size, context);

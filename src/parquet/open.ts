@@ -16,7 +16,7 @@
 import type { FileMetaData, SchemaTree } from 'hyparquet';
 import { BufferReader, type BufferReaderOptions } from '../buffer-reader/buffer-reader.js';
 import { DEFAULT_GAP } from '../buffer-reader/cost-model.js';
-import type { ErrorContext } from '../errors.js';
+import { ReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ResolvedRange } from '../types.js';
 import type { ObjectVersion } from '../version.js';
 import { bloomRanges, parseBlooms, type BloomIndex, type BloomRange } from './bloom.js';
@@ -40,6 +40,13 @@ export interface RowGroupInfo {
  * `'whole'` (every byte: `readTable()`/`readObjects()`/`readBatches()` with no selection).
  */
 export type ReadExpectation = 'part' | 'whole';
+
+/** Checks an `expect` option (undefined is the default, `'part'`): anything else is INVALID_ARGUMENT, before any request. */
+export function checkExpectation(value: unknown, context: ErrorContext): asserts value is ReadExpectation | undefined {
+  if (value !== undefined && value !== 'part' && value !== 'whole') {
+    throw new ReaderError('InvalidInput', `expect must be 'part' or 'whole', got ${JSON.stringify(value)}`, context, { code: 'INVALID_ARGUMENT' });
+  }
+}
 
 /** What an open needs to be repeated: where the object is, which cache entry is its, and the options. */
 export interface OpenTarget {

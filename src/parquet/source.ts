@@ -16,7 +16,7 @@ import { metadataCacheKey, sharedMetadataCache, type MetadataCache } from './cac
 import { readTable, type ReadTableOptions } from './decode.js';
 import { readFilteredObjects, rowGroupsIn } from './filtered-read.js';
 import type { ColumnChunkRange } from './metadata.js';
-import { BoundFile, bindFile, forgetEntry, type OpenTarget, type ReadExpectation, type RowGroupInfo } from './open.js';
+import { BoundFile, bindFile, checkExpectation, forgetEntry, type OpenTarget, type ReadExpectation, type RowGroupInfo } from './open.js';
 import type { PageIndex } from './page-index.js';
 import type { PlanSelection, ReadPlan } from './planner.js';
 import type { ReadFilter } from './row-filter.js';
@@ -379,9 +379,7 @@ export class ParquetSource {
  */
 export async function openParquet(backendOrUrl: Backend | string, pathOrOptions?: string | OpenParquetOptions, maybeOptions?: OpenParquetOptions): Promise<ParquetSource> {
   const { backend, path, options, url } = openTarget<OpenParquetOptions>('openParquet', backendOrUrl, pathOrOptions, maybeOptions);
-  if (options.expect !== undefined && options.expect !== 'part' && options.expect !== 'whole') {
-    throw new ReaderError('InvalidInput', `expect must be 'part' or 'whole', got ${JSON.stringify(options.expect)}`, { backend: backend.kind, op: 'open', path }, { code: 'INVALID_ARGUMENT' });
-  }
+  checkExpectation(options.expect, { backend: backend.kind, op: 'open', path });
   const cacheKey = url !== undefined ? `url\u0000${url}` : metadataCacheKey(backend, path);
   const target: OpenTarget = {
     backend,

@@ -12,6 +12,7 @@ import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { ReaderError } from '../../src/errors.js';
 import { countRoundTrips } from '../../src/layers/metrics.js';
 import { DEFAULT_FOOTER_WINDOW } from '../../src/parquet/footer.js';
+import { openWindow } from '../../src/parquet/open.js';
 
 let server: ObjectServer;
 let ipc: Uint8Array;
@@ -57,6 +58,34 @@ describe('openArrowFileHandle', () => {
     expect(await readAll(handle)).toBe(250);
     expect(handle.reader.stats().requests).toBe(0); // the open's suffix GET held everything
     await handle.close();
+  });
+
+  it("expect: 'whole': a file within the whole-read window in its one GET; a larger one in two round trips", async () => {
+    const window = openWindow({ expect: 'whole' });
+    // 1.2 MB: over the tail window, within the whole-read window.
+    const mid = tableToIPC(mixedTable(12, 24, 500, 5), 'file');
+    expect(mid.byteLength).toBeGreaterThan(DEFAULT_FOOTER_WINDOW);
+    expect(mid.byteLength).toBeLessThan(window);
+    server.put('mid.arrow', mid);
+    for (const [name, bytes, expected] of [
+      ['mid.arrow', mid, [`GET bytes=-${window}`]],
+      ['batches.arrow', ipc, [`GET bytes=-${window}`, `GET bytes=0-${ipc.byteLength - window - 1}`]],
+    ] as const) {
+      server.resetLog();
+      const handle = await openArrowFileHandle(`${server.url}/${name}`, { expect: 'whole', url: { retry: false } });
+      expect(await readAll(handle)).toBe(tableFromIPC(bytes).numRows);
+      const log = [...server.requests];
+      expect(log.map((r) => `${r.method} ${r.range ?? ''}`)).toEqual(expected);
+      expect(countRoundTrips(log)).toBe(expected.length);
+      await handle.close();
+    }
+    // Without the hint the 1.2 MB file costs the tail, then one wave.
+    server.resetLog();
+    const plain = await openArrowFileHandle(`${server.url}/mid.arrow`, { url: { retry: false } });
+    expect(await readAll(plain)).toBe(24 * 500);
+    expect(server.requests.map((r) => r.range)).toEqual([`bytes=-${DEFAULT_FOOTER_WINDOW}`, `bytes=0-${mid.byteLength - DEFAULT_FOOTER_WINDOW - 1}`]);
+    await plain.close();
+    await expect(openArrowFileHandle(memoryBackend({ f: mid }), 'f', { expect: 'all' as never })).rejects.toMatchObject({ kind: 'InvalidInput', code: 'INVALID_ARGUMENT' });
   });
 
   it('a small window: the footer in exactly one more GET, then the waves as arrow asks, within half the budget each', async () => {
