@@ -1,10 +1,13 @@
 /**
- * The decode guard (src/parquet/decode.ts): a Deadline from src/layers/timeouts.ts, so a read whose
- * input never arrives ends with DECODER_TIMEOUT (or ABORTED for the caller's signal), never a hang.
+ * readTable's decode path (src/parquet/decode.ts): the guard (a Deadline from src/layers/timeouts.ts,
+ * so a read whose input never arrives ends with DECODER_TIMEOUT, or ABORTED for the caller's signal,
+ * never a hang), the stage timings, and the whole read of a file the open holds, which plans nothing.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { ReaderError } from '../../src/errors.js';
+import { withMetrics } from '../../src/layers/metrics.js';
+import { BoundFile } from '../../src/parquet/open.js';
 import { openParquet } from '../../src/parquet/source.js';
 import type { Backend } from '../../src/types.js';
 import type { DecodeTimings } from '../../src/parquet/decode.js';
@@ -78,5 +81,46 @@ describe('onTimings: where a decode\'s time went', () => {
     expect(rows).toBe(3_000);
     expect(seen).toHaveLength(3);
     await source.close();
+  });
+});
+
+describe('a whole read of a file the open holds', () => {
+  const bytes = testParquet({ rows: 3_000, rowGroupSize: 1_000 });
+
+  it('plans nothing and fetches nothing: the rows of every row group, from the open\'s one GET', async () => {
+    const backend = withMetrics(memoryBackend({ 'f.parquet': bytes }));
+    const source = await openParquet(backend, 'f.parquet', { metadataCache: false, expect: 'whole' });
+    expect(source.held).toEqual({ offset: 0, length: bytes.byteLength });
+    const plan = vi.spyOn(BoundFile.prototype, 'plan');
+    try {
+      const seen: DecodeTimings[] = [];
+      const table = await source.readTable({ onTimings: (t) => seen.push(t) });
+      expect(plan).not.toHaveBeenCalled();
+      expect(table.numRows).toBe(3_000);
+      expect(table.getChild('id')?.toArray()).toEqual(Int32Array.from({ length: 3_000 }, (_, i) => i));
+      expect(seen[0]?.ioMs).toBe(0);
+      expect(backend.metrics.snapshot().requests.map((r) => r.range)).toEqual([{ suffix: expect.any(Number) }]);
+    } finally {
+      plan.mockRestore();
+      await source.close();
+    }
+  });
+
+  it('a selection, or a file the open holds only part of, is planned as before', async () => {
+    const backend = withMetrics(memoryBackend({ 'f.parquet': bytes }));
+    const whole = await openParquet(backend, 'f.parquet', { metadataCache: false, expect: 'whole' });
+    const part = await openParquet(backend, 'f.parquet', { metadataCache: false, footerSizeHint: 1024 });
+    const plan = vi.spyOn(BoundFile.prototype, 'plan');
+    try {
+      expect((await whole.readTable({ columns: ['word'] })).numCols).toBe(1);
+      expect((await whole.readTable({ rowGroups: [1] })).numRows).toBe(1_000);
+      expect(plan).toHaveBeenCalledTimes(2);
+      expect((await part.readTable()).numRows).toBe(3_000);
+      expect(plan).toHaveBeenCalledTimes(3);
+    } finally {
+      plan.mockRestore();
+      await whole.close();
+      await part.close();
+    }
   });
 });
