@@ -30,9 +30,14 @@ import { FIXTURE_DIR, FIXTURES, fixture, type FixtureSpec } from './fixtures.js'
 import type { ServerClient } from './server-client.js';
 import { guardedTarget, type Check } from './targets.js';
 
-/** Interleaved pairs per file: enough for a steady median on a shared 2-core machine (each pair ~0.1 s). */
-const PAIRS = 15;
-const PAIRS_CHECK = 11;
+/**
+ * Interleaved pairs per file (each ~0.12 s). The decode path is ~10 ms, and one load spike on the
+ * shared 2-core machine moves a pair's ratio by ±50 %: with 11 pairs the median moved between 0.97×
+ * and 1.62× from one run to the next at load 4 (bench:decode --check, three runs in a row); 25 and
+ * 21 pairs cost ~1–1.5 s more per file and keep one burst from deciding the median.
+ */
+const PAIRS = 25;
+const PAIRS_CHECK = 21;
 /** Warm-up runs of each reader per file (enough for V8 to optimise a fresh worker's wasm, measured: ~10 decodes). */
 const WARMUP = 6;
 /** The bound for both ratios. */
