@@ -14,6 +14,7 @@ import { runtime, type DecodedIpc, type Decoder } from '../runtime.js';
 import { unionRanges } from '../buffer-reader/coalesce.js';
 import type { ResolvedRange } from '../types.js';
 import type { PlanSelection, ReadPlan } from './planner.js';
+import { cutAt, runsOf, type ShippedBytes } from './shipped.js';
 import { isWholeRead } from './whole.js';
 
 /**
@@ -108,30 +109,36 @@ function fieldNames(columns: readonly string[] | undefined): string[] | undefine
   return [...new Set(columns.map((c) => c.split('.')[0] as string))];
 }
 
-/** What one decode reads: its row groups, and the byte ranges to fetch first (a plan's, or none). */
-type DecodeRead = Pick<ReadPlan, 'rowGroups' | 'ranges'>;
+/**
+ * What one decode reads: its row groups, the byte ranges to fetch first, and the requests that
+ * fetch them (each lands as one buffer of the reader's: the pieces `shippable` reads as views).
+ */
+type DecodeRead = Pick<ReadPlan, 'rowGroups' | 'ranges' | 'requests'>;
 
 /**
  * A whole read of a file whose every byte the open holds (`expect: 'whole'` on a file within its
  * window, the seed-like files' case) needs no plan: every row group, nothing to fetch. The planner
  * would visit every column chunk to find that out: 0.3–0.45 ms for the seed files' 600–900 chunks
- * (measured, .dev harness on the shared machine), 4–6 % of their decode. Undefined otherwise.
+ * (measured on the shared machine), 4–6 % of their decode. Undefined otherwise.
  */
 function heldWholeRead(source: DecodeSource, selection: PlanSelection): DecodeRead | undefined {
   const { held, size } = source;
   if (!isWholeRead(selection) || held.offset !== 0 || held.length !== size) return undefined;
-  return { rowGroups: source.rowGroups.map((_, i) => i), ranges: [] };
+  return { rowGroups: source.rowGroups.map((_, i) => i), ranges: [], requests: [] };
 }
 
-/** The bytes to ship with a decode: the read's ranges, the held tail and the page index, as buffered. */
-async function shippable(source: DecodeSource, plan: DecodeRead): Promise<{ offset: number; bytes: Uint8Array }[]> {
-  const spans = unionRanges([
-    ...plan.ranges,
-    source.held,
-    ...(source.pageIndex ? [source.pageIndex] : []),
-  ]);
-  const bytes = await source.readRanges(spans);
-  return spans.map((s, i) => ({ offset: s.offset, bytes: bytes[i] as Uint8Array }));
+/**
+ * The bytes to ship with a decode: the read's ranges, the held window and the page index, read
+ * piece by piece inside the buffers that hold them (the window, each request's) and packed once
+ * per contiguous run (src/parquet/shipped.ts). A whole file read after a plain open (window +
+ * one wave) ships as one buffer copied once, not assembled and then copied again to transfer.
+ */
+async function shippable(source: DecodeSource, read: DecodeRead): Promise<ShippedBytes[]> {
+  const { held } = source;
+  const spans = unionRanges([...read.ranges, held, ...(source.pageIndex ? [source.pageIndex] : [])]);
+  const pieces = cutAt(spans, [held.offset, held.offset + held.length, ...read.requests.flatMap((r) => [r.offset, r.offset + r.length])]);
+  const bytes = await source.readRanges(pieces);
+  return runsOf(pieces.map((p, i) => ({ offset: p.offset, bytes: bytes[i] as Uint8Array })));
 }
 
 /** A decode's stage times, filled in as it goes (`finish` completes them). */

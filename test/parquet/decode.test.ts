@@ -9,6 +9,7 @@ import { ReaderError } from '../../src/errors.js';
 import { withMetrics } from '../../src/layers/metrics.js';
 import { BoundFile } from '../../src/parquet/open.js';
 import { openParquet } from '../../src/parquet/source.js';
+import { runtime, type DecodeJob, type Decoder } from '../../src/runtime.js';
 import type { Backend } from '../../src/types.js';
 import type { DecodeTimings } from '../../src/parquet/decode.js';
 import { testParquet } from '../support/parquet-files.js';
@@ -122,5 +123,52 @@ describe('a whole read of a file the open holds', () => {
       await whole.close();
       await part.close();
     }
+  });
+});
+
+describe('what readTable ships to the decoder', () => {
+  const bytes = testParquet({ rows: 20_000, rowGroupSize: 2_000 });
+
+  type Shipped = { offset: number; length: number; owned: boolean }[];
+  /** What each job shipped, as it was handed over (an owned buffer is detached once the worker has it). */
+  const shape = (job: DecodeJob): Shipped => (job.shipped ?? []).map((c) => ({ offset: c.offset, length: c.bytes.byteLength, owned: c.owned === true }));
+
+  /** Runs `fn` with the runtime's decoder wrapped to record each job (the real decoder still decodes). */
+  async function recordingJobs(fn: () => Promise<void>): Promise<Shipped[]> {
+    const real = runtime.decoder as () => Decoder;
+    const jobs: Shipped[] = [];
+    runtime.decoder = () => ({ prewarm: () => real().prewarm(), read: (job) => (jobs.push(shape(job)), real().read(job)) });
+    try {
+      await fn();
+    } finally {
+      runtime.decoder = real;
+    }
+    return jobs;
+  }
+
+  it('a whole file after a plain open (window + one wave): one buffer of every byte, packed once, to be transferred as is', async () => {
+    const backend = withMetrics(memoryBackend({ 'f.parquet': bytes }));
+    const source = await openParquet(backend, 'f.parquet', { metadataCache: false, footerSizeHint: 4_096 });
+    expect(source.held.offset).toBeGreaterThan(0);
+    const jobs = await recordingJobs(async () => {
+      expect((await source.readTable()).numRows).toBe(20_000);
+    });
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toEqual([{ offset: 0, length: bytes.byteLength, owned: true }]);
+    // The reader's own buffers are untouched: read back unchanged, no request.
+    const gets = backend.metrics.snapshot().gets;
+    expect(await source.readAt(0, bytes.byteLength)).toEqual(bytes);
+    expect(backend.metrics.snapshot().gets).toBe(gets);
+    await source.close();
+  });
+
+  it("a whole file the open holds: the reader's one buffer as a view, not owned (the decoder copies it)", async () => {
+    const source = await openParquet(memoryBackend({ 'f.parquet': bytes }), 'f.parquet', { metadataCache: false, expect: 'whole' });
+    const jobs = await recordingJobs(async () => {
+      expect((await source.readTable()).numRows).toBe(20_000);
+    });
+    expect(jobs[0]).toEqual([{ offset: 0, length: bytes.byteLength, owned: false }]);
+    expect(await source.readAt(0, bytes.byteLength)).toEqual(bytes);
+    await source.close();
   });
 });
