@@ -23,19 +23,13 @@ import { DROPIN_CELLS, dropInTable, runDropIn } from './dropin.js';
 import { FIXTURE_DIR, FIXTURES, fixture, type FixtureSpec } from './fixtures.js';
 import { expectation, type Expectation } from '../src/cli/bench/expect.js';
 import { runCell, type CellResult, type Model } from './measure.js';
+import { DEFAULT_MBPS, DEFAULT_TTFB_MS } from './model.js';
 import { IPC_READERS, MANY_FILES_PEERS, PARQUET_READERS, oursManyFiles, readSpec, type ReadTarget, type ReaderDef, type Scenario } from './readers.js';
 import { runS3Cells, s3CellCount } from './s3-cells.js';
 import { runScanBench, scanLines } from './scan.js';
 import { htmlReport, markdownTable, terminalTable, withRatios, type BenchResults, type ManyFilesResult } from './report.js';
 import { ServerClient } from './server-client.js';
 
-/**
- * S3 one region away: ~15–25 ms network round trip between neighbouring regions plus S3's own
- * ~10 ms to first byte. 25 ms.
- */
-const DEFAULT_TTFB_MS = 25;
-/** One S3 GET stream across regions sustains roughly 50–100 MB/s (Durner et al.); 80 MB/s. */
-const DEFAULT_MBPS = 80;
 /** Files in the "many files" case (the full run), and in --check. */
 const MANY_FILES = 2000;
 const MANY_FILES_CHECK = 200;

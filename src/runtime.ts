@@ -7,6 +7,7 @@
  */
 import type { ChainLoader } from './backends/s3/credentials.js';
 import type { HttpResult } from './backends/http/response.js';
+import type { ShippedBytes } from './parquet/shipped.js';
 import type { Backend } from './types.js';
 
 /** One HTTP request, as the S3 backend sends it. */
@@ -30,8 +31,11 @@ export interface DecodeJob {
   /** Serves a range the shipped bytes lack (from the source's buffer, so request counts stay in one place). */
   readAt: (offset: number, length: number) => Promise<Uint8Array>;
   context: { backend: string; path: string };
-  /** Bytes sent with the job. The decoder may not detach them: they may be views of the reader's buffers. */
-  shipped?: readonly { offset: number; bytes: Uint8Array }[];
+  /**
+   * Bytes sent with the job. The decoder may detach only those marked `owned`; the others may be
+   * views of the reader's buffers.
+   */
+  shipped?: readonly ShippedBytes[];
   /** The synchronous whole-object reader gives the same rows as the async one (the footer's num_rows is consistent). */
   syncOk?: boolean;
 }

@@ -10,7 +10,8 @@
  * - one warm worker per concurrent read, kept across calls (DECODER_IDLE_WORKERS, ended after
  *   DECODER_IDLE_TIMEOUT_MS idle; unref'd while idle, so it never keeps the process alive);
  * - the shipped bytes are copied once into fresh buffers that are transferred (the reader's own
- *   buffers stay intact for later reads: ~0.2 ms per MB); the worker hands them to parquet-wasm;
+ *   buffers stay intact for later reads: ~0.2 ms per MB) — by readTable when it packs several
+ *   pieces into one (`owned`, transferred as is), else here; the worker hands them to parquet-wasm;
  * - the worker serialises to Arrow IPC once (`intoIPCStream`, which returns a buffer of its own)
  *   and transfers that buffer back: the main thread's `tableFromIPC` reads it without a copy.
  */
@@ -19,6 +20,7 @@ import { Worker } from 'node:worker_threads';
 import { toArrayBuffer } from '../adapters/random-access.js';
 import { ReaderError, isReaderError } from '../errors.js';
 import type { DecodeJob, DecodedIpc, Decoder } from '../runtime.js';
+import type { ShippedBytes } from './shipped.js';
 
 /** The worker's code (plain CommonJS, run with `eval: true`: no separate file to ship or resolve). */
 const WORKER_SOURCE = `
@@ -248,7 +250,7 @@ export class DecoderPool implements Decoder {
    * Decodes with parquet-wasm in a worker; resolves with the Arrow IPC stream bytes (transferred
    * back, not copied) and the stage times. The shipped bytes are copied once into buffers that are
    * transferred: the caller's (the reader's buffered blocks, which later reads still use) are never
-   * detached.
+   * detached — but those marked `owned`, packed for this job, which are transferred as they are.
    */
   read(job: DecodeJob): WorkerRead {
     const { size, options, readAt, context, shipped = [], syncOk = false } = job;
@@ -316,11 +318,19 @@ export class DecoderPool implements Decoder {
     worker.on('message', onMessage);
     worker.on('error', onError);
     worker.on('exit', onExit);
-    // The one copy on the way in (see above); parquet-wasm then copies into its own memory, as it does in-process.
-    const chunks = shipped.map((c) => ({ offset: c.offset, buffer: toArrayBuffer(c.bytes) }));
+    // The one copy on the way in (see above), or none for a buffer the caller packed for it (owned);
+    // parquet-wasm then copies into its own memory, as it does in-process.
+    const chunks = shipped.map((c) => ({ offset: c.offset, buffer: transferable(c) }));
     worker.postMessage({ type: 'read', job: id, size, options, chunks, syncOk }, chunks.map((c) => c.buffer));
     return { promise, cancel: (err) => fail(isReaderError(err) ? err : new ReaderError('Aborted', String(err), context, { code: 'ABORTED', cause: err }), false) };
   }
+}
+
+/** The buffer to transfer for shipped bytes: an owned buffer of exactly them as it is, else a copy (never a reader's buffer). */
+function transferable(c: ShippedBytes): ArrayBuffer {
+  const { bytes } = c;
+  const exact = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+  return c.owned && exact ? (bytes.buffer as ArrayBuffer) : toArrayBuffer(bytes);
 }
 
 export interface WorkerRead {

@@ -175,6 +175,16 @@ describe('transfers', () => {
     expect(out.ipc.byteLength).toBe(out.ipc.buffer.byteLength);
   });
 
+  it('an owned shipped buffer is transferred as it is (detached after the post), and decodes the same', async () => {
+    const pool = new DecoderPool();
+    const bytes = GOOD.slice();
+    const read = pool.read({ ...wholeJob(bytes), shipped: [{ offset: 0, bytes, owned: true }] });
+    expect(bytes.byteLength).toBe(0); // moved, not copied
+    const out = await read.promise;
+    const copied = await pool.read(wholeJob(GOOD)).promise;
+    expect(out.ipc).toEqual(copied.ipc);
+  });
+
   it("readTable leaves the reader's buffers intact: the bytes read back unchanged, a second readTable costs no request", async () => {
     const { backend, source } = await open(GOOD);
     const first = await source.readTable();

@@ -1,11 +1,15 @@
 /**
- * The decode guard (src/parquet/decode.ts): a Deadline from src/layers/timeouts.ts, so a read whose
- * input never arrives ends with DECODER_TIMEOUT (or ABORTED for the caller's signal), never a hang.
+ * readTable's decode path (src/parquet/decode.ts): the guard (a Deadline from src/layers/timeouts.ts,
+ * so a read whose input never arrives ends with DECODER_TIMEOUT, or ABORTED for the caller's signal,
+ * never a hang), the stage timings, and the whole read of a file the open holds, which plans nothing.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { ReaderError } from '../../src/errors.js';
+import { withMetrics } from '../../src/layers/metrics.js';
+import { BoundFile } from '../../src/parquet/open.js';
 import { openParquet } from '../../src/parquet/source.js';
+import { runtime, type DecodeJob, type Decoder } from '../../src/runtime.js';
 import type { Backend } from '../../src/types.js';
 import type { DecodeTimings } from '../../src/parquet/decode.js';
 import { testParquet } from '../support/parquet-files.js';
@@ -77,6 +81,94 @@ describe('onTimings: where a decode\'s time went', () => {
     for await (const batch of source.readBatches({ onTimings: (t) => seen.push(t) })) rows += batch.numRows;
     expect(rows).toBe(3_000);
     expect(seen).toHaveLength(3);
+    await source.close();
+  });
+});
+
+describe('a whole read of a file the open holds', () => {
+  const bytes = testParquet({ rows: 3_000, rowGroupSize: 1_000 });
+
+  it('plans nothing and fetches nothing: the rows of every row group, from the open\'s one GET', async () => {
+    const backend = withMetrics(memoryBackend({ 'f.parquet': bytes }));
+    const source = await openParquet(backend, 'f.parquet', { metadataCache: false, expect: 'whole' });
+    expect(source.held).toEqual({ offset: 0, length: bytes.byteLength });
+    const plan = vi.spyOn(BoundFile.prototype, 'plan');
+    try {
+      const seen: DecodeTimings[] = [];
+      const table = await source.readTable({ onTimings: (t) => seen.push(t) });
+      expect(plan).not.toHaveBeenCalled();
+      expect(table.numRows).toBe(3_000);
+      expect(table.getChild('id')?.toArray()).toEqual(Int32Array.from({ length: 3_000 }, (_, i) => i));
+      expect(seen[0]?.ioMs).toBe(0);
+      expect(backend.metrics.snapshot().requests.map((r) => r.range)).toEqual([{ suffix: expect.any(Number) }]);
+    } finally {
+      plan.mockRestore();
+      await source.close();
+    }
+  });
+
+  it('a selection, or a file the open holds only part of, is planned as before', async () => {
+    const backend = withMetrics(memoryBackend({ 'f.parquet': bytes }));
+    const whole = await openParquet(backend, 'f.parquet', { metadataCache: false, expect: 'whole' });
+    const part = await openParquet(backend, 'f.parquet', { metadataCache: false, footerSizeHint: 1024 });
+    const plan = vi.spyOn(BoundFile.prototype, 'plan');
+    try {
+      expect((await whole.readTable({ columns: ['word'] })).numCols).toBe(1);
+      expect((await whole.readTable({ rowGroups: [1] })).numRows).toBe(1_000);
+      expect(plan).toHaveBeenCalledTimes(2);
+      expect((await part.readTable()).numRows).toBe(3_000);
+      expect(plan).toHaveBeenCalledTimes(3);
+    } finally {
+      plan.mockRestore();
+      await whole.close();
+      await part.close();
+    }
+  });
+});
+
+describe('what readTable ships to the decoder', () => {
+  const bytes = testParquet({ rows: 20_000, rowGroupSize: 2_000 });
+
+  type Shipped = { offset: number; length: number; owned: boolean }[];
+  /** What each job shipped, as it was handed over (an owned buffer is detached once the worker has it). */
+  const shape = (job: DecodeJob): Shipped => (job.shipped ?? []).map((c) => ({ offset: c.offset, length: c.bytes.byteLength, owned: c.owned === true }));
+
+  /** Runs `fn` with the runtime's decoder wrapped to record each job (the real decoder still decodes). */
+  async function recordingJobs(fn: () => Promise<void>): Promise<Shipped[]> {
+    const real = runtime.decoder as () => Decoder;
+    const jobs: Shipped[] = [];
+    runtime.decoder = () => ({ prewarm: () => real().prewarm(), read: (job) => (jobs.push(shape(job)), real().read(job)) });
+    try {
+      await fn();
+    } finally {
+      runtime.decoder = real;
+    }
+    return jobs;
+  }
+
+  it('a whole file after a plain open (window + one wave): one buffer of every byte, packed once, to be transferred as is', async () => {
+    const backend = withMetrics(memoryBackend({ 'f.parquet': bytes }));
+    const source = await openParquet(backend, 'f.parquet', { metadataCache: false, footerSizeHint: 4_096 });
+    expect(source.held.offset).toBeGreaterThan(0);
+    const jobs = await recordingJobs(async () => {
+      expect((await source.readTable()).numRows).toBe(20_000);
+    });
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toEqual([{ offset: 0, length: bytes.byteLength, owned: true }]);
+    // The reader's own buffers are untouched: read back unchanged, no request.
+    const gets = backend.metrics.snapshot().gets;
+    expect(await source.readAt(0, bytes.byteLength)).toEqual(bytes);
+    expect(backend.metrics.snapshot().gets).toBe(gets);
+    await source.close();
+  });
+
+  it("a whole file the open holds: the reader's one buffer as a view, not owned (the decoder copies it)", async () => {
+    const source = await openParquet(memoryBackend({ 'f.parquet': bytes }), 'f.parquet', { metadataCache: false, expect: 'whole' });
+    const jobs = await recordingJobs(async () => {
+      expect((await source.readTable()).numRows).toBe(20_000);
+    });
+    expect(jobs[0]).toEqual([{ offset: 0, length: bytes.byteLength, owned: false }]);
+    expect(await source.readAt(0, bytes.byteLength)).toEqual(bytes);
     await source.close();
   });
 });
