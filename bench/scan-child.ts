@@ -37,6 +37,8 @@ export interface ScanPassResult {
   /** The reader's own accounting at its peak (buffered + in flight + pinned), in bytes; 0 for `plain`. */
   heldPeak: number;
   requests: number;
+  /** CPU time of this process during the pass (user + system), ms: on a loaded 2-core machine the plain GETs are CPU-bound, so CPU per pass says where a gap comes from. */
+  cpuMs: number;
 }
 
 /** Interval of the background RSS sampler (the per-chunk samples catch the rest). */
@@ -99,12 +101,14 @@ async function pass(): Promise<ScanPassResult> {
   };
   const timer = setInterval(sample, SAMPLE_MS);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   try {
     const out = s.mode === 'plain' ? { ...(await plain(s, sample)), heldPeak: 0 } : await scan(s, sample);
     const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
     if (out.bytes !== s.size) throw new Error(`${s.mode} read ${out.bytes} bytes of ${s.size}`);
     sample();
-    return { ms, bytes: out.bytes, rssGrowth: peak - baseline, heldPeak: out.heldPeak, requests: out.requests };
+    return { ms, bytes: out.bytes, rssGrowth: peak - baseline, heldPeak: out.heldPeak, requests: out.requests, cpuMs: (cpu.user + cpu.system) / 1000 };
   } finally {
     clearInterval(timer);
     gc?.(); // garbage of this pass is not the next one's growth (RSS may stay up: that still counts)

@@ -70,6 +70,8 @@ export interface ScanRow {
   /** The reader's own accounting at its peak (MiB); requests of the median pass. */
   heldPeakMiB: number;
   requests: number;
+  /** CPU time of the reader's process in the median pass (ms). */
+  cpuMs: number;
 }
 
 export interface ScanResult {
@@ -174,6 +176,7 @@ export async function runScanBench(opts: ScanOptions): Promise<ScanResult> {
         rssVsBudget: rss / SCAN_MAX_MEMORY,
         heldPeakMiB: Math.max(...all.map((r) => r.heldPeak)) / MiB,
         requests: mid.requests,
+        cpuMs: mid.cpuMs,
       };
     });
     const plainRow = rows[0] as ScanRow;
@@ -189,7 +192,7 @@ export function scanLines(r: ScanResult): string[] {
   const out = [`scan: ${(r.objectBytes / MiB).toFixed(0)} MiB object, ${r.ttfbMs} ms to first byte, ${r.mbPerConnection} MB/s per connection, maxMemory ${r.maxMemory / MiB} MiB; each reader in its own process`];
   for (const row of r.rows) {
     out.push(
-      `  ${row.label.padEnd(30)} ${row.medianMs.toFixed(0).padStart(6)} ms  ${row.mbPerSecond.toFixed(0).padStart(5)} MB/s  ${(row.vsPlain * 100).toFixed(0).padStart(4)} %  ` +
+      `  ${row.label.padEnd(30)} ${row.medianMs.toFixed(0).padStart(6)} ms  ${row.mbPerSecond.toFixed(0).padStart(5)} MB/s  ${(row.vsPlain * 100).toFixed(0).padStart(4)} %  cpu ${row.cpuMs.toFixed(0).padStart(4)} ms  ` +
         `RSS +${row.rssGrowthMiB.toFixed(0)} MiB (${row.rssVsBudget.toFixed(2)}× budget)${row.mode === 'plain' ? '' : `, held ≤ ${row.heldPeakMiB.toFixed(0)} MiB, ${row.requests} GETs`}`,
     );
   }
