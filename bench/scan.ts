@@ -40,9 +40,11 @@ export const SCAN_RSS_TARGET = 1.2;
 /**
  * Regression guards while the targets are not met on every run (bench/targets.ts): before the
  * sliding scan window a scan reached 35–36 % of the plain GETs with RSS at 1.44–1.57× the budget;
- * after it, 41–87 % and 0.91–1.11× on the loaded shared machine (48–55 % in a clean-clone CI run).
- * The throughput guard sits just under the old level: it fails a scan worse than before the window,
- * not a noisy run of the new one.
+ * with a 32 MiB window of 1 MiB parts, 44–74 % and 0.91–1.23×; with half the budget in flight
+ * (2 MiB parts) 48–87 % and 0.91–1.22× on the loaded shared machine, in the same runs. On this
+ * 2-core machine the plain GETs are CPU-bound and the scans' share swings with the load (a read
+ * loop measured 44–49 % in the worst runs), so the throughput guard stays under the pre-window
+ * level: it fails a scan worse than before the window, not a noisy run of this one.
  */
 const SCAN_THROUGHPUT_GUARD = 0.33;
 const SCAN_RSS_GUARD = 1.5;

@@ -16,7 +16,7 @@
  *   bytes a prefetch already holds fetch nothing more.
  * - Bytes fetched and not yet read stay within `SCAN_AHEAD_FACTOR × max` of the position: a part
  *   that lands while an earlier one is still in flight makes room for a new one, until then.
- * - The window is most of the budget (`scanWindowFor`), not a fixed size: with a fixed number of
+ * - The window is half the budget (`scanWindowFor`), not a fixed size: with a fixed number of
  *   connections, bigger parts mean fewer first-byte waits per byte and fewer requests.
  * - While the object's size is unknown a scan fetches only what the read waits for: parts past an
  *   unknown end would be requests for nothing. The cursor tops up when a response tells the size.
@@ -29,8 +29,9 @@ import { READAHEAD_SEQUENTIAL_SLACK, type ReadAheadWindow } from './readahead.js
  * multiple of the window in flight: 9/8, i.e. room for a few parts (4 of 32) that land before the
  * one the reader waits for; each frees its connection for the next part at once. More slack only
  * holds bytes nobody reads yet: parts of one size issued in order land nearly in order, and a
- * budget byte spent on slack is one not in flight. (It was 2 with a quarter-budget window; the
- * same budget in flight measured faster: bench/scan.ts, README "Scans: read-ahead and memory".)
+ * budget byte spent on slack is one not in flight. (It was 2, a whole window of slack, when the
+ * window was a quarter of the budget; that budget now goes in flight: README "Scans: read-ahead and
+ * memory" has the measurements.)
  */
 export const SCAN_AHEAD_FACTOR = 1.125;
 
@@ -40,8 +41,9 @@ export const SCAN_AHEAD_FACTOR = 1.125;
  * of it at 32 connections. The rest is headroom for bytes the runtime has not collected yet: V8
  * frees dropped buffers and the bodies' socket chunks only at its next collection, which it starts
  * some 64 MB of such garbage later, so the process's memory peaks well above what the reader holds
- * (bench/scan.ts checks peak RSS growth ≤ 1.2 × maxMemory). Measured in one run each: 5/8 was as
- * fast within the noise but peaked at 1.25–1.4 × the budget in RSS on 3 runs of 5; 1/2 stayed ≤ 1.06×.
+ * (bench/scan.ts checks peak RSS growth ≤ 1.2 × maxMemory). Measured against each other in the same
+ * runs: 5/8 (2.5 MiB parts) was as fast within the noise, but its peak RSS reached 1.23–1.41 × the
+ * budget in 4 runs of 5; 1/2 measured 0.91–1.18 × (for await).
  */
 export const SCAN_BUDGET_SHARE = 1 / 2;
 
