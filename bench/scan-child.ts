@@ -7,6 +7,9 @@
  *   taken whole (`arrayBuffer()`, what a user of `fetch`/undici writes), over the same keep-alive pool.
  * - `iterate`: `for await (const chunk of reader)` over a BufferReader on the HTTP backend.
  * - `read`: a `reader.read(buf)` loop with a 1 MiB buffer.
+ * - `split` runs only (where the gap to `plain` goes): `plainParts`, the reader's request list as
+ *   plain GETs (parts of the scan's part size, 32 at a time, `arrayBuffer()`); `backendParts`, the
+ *   same requests through the HTTP backend (`read` + `collectBody`) without a reader.
  *
  * RSS is sampled at every chunk and every few ms; a pass reports its time and the peak RSS above
  * the process's RSS before its first pass (after a full collection), so warm-up passes count too.
@@ -15,9 +18,12 @@ import '../src/runtime-node.js';
 import { request } from 'undici';
 import { httpBackend } from '../src/backends/http/backend.js';
 import { sharedDispatcher } from '../src/backends/http/pool.js';
+import { collectBody } from '../src/body.js';
 import { BufferReader } from '../src/buffer-reader/buffer-reader.js';
+import { DEFAULT_MAX_RANGE_SIZE } from '../src/buffer-reader/cost-model.js';
+import { scanPartSize, scanWindowFor } from '../src/buffer-reader/scan-ahead.js';
 
-export type ScanMode = 'plain' | 'iterate' | 'read';
+export type ScanMode = 'plain' | 'iterate' | 'read' | 'plainParts' | 'backendParts';
 
 export interface ScanChildStart {
   op: 'start';
@@ -37,6 +43,8 @@ export interface ScanPassResult {
   /** The reader's own accounting at its peak (buffered + in flight + pinned), in bytes; 0 for `plain`. */
   heldPeak: number;
   requests: number;
+  /** CPU time of this process during the pass (user + system), ms: on a loaded 2-core machine the plain GETs are CPU-bound, so CPU per pass says where a gap comes from. */
+  cpuMs: number;
 }
 
 /** Interval of the background RSS sampler (the per-chunk samples catch the rest). */
@@ -63,6 +71,35 @@ async function plain(s: ScanChildStart, sample: () => void): Promise<{ bytes: nu
     }),
   );
   return { bytes: parts.reduce((n, p) => n + p.byteLength, 0), requests: s.parts };
+}
+
+/** `plainParts` / `backendParts`: parts of the scan's own size, `s.parts` at a time, each taken whole. */
+async function parts(s: ScanChildStart, sample: () => void): Promise<{ bytes: number; requests: number }> {
+  const part = scanPartSize(scanWindowFor(s.maxMemory), s.parts, DEFAULT_MAX_RANGE_SIZE, s.size);
+  const count = Math.ceil(s.size / part);
+  const backend = httpBackend({ baseUrl: s.url });
+  const dispatcher = sharedDispatcher();
+  let next = 0;
+  let bytes = 0;
+  const one = async (from: number, to: number): Promise<number> => {
+    if (s.mode === 'backendParts') {
+      const res = await backend.read(s.key, { offset: from, length: to - from });
+      return (await collectBody(res.body, res.range.length)).byteLength;
+    }
+    const res = await request(`${s.url}/${s.key}`, { headers: { range: `bytes=${from}-${to - 1}` }, dispatcher });
+    if (res.statusCode !== 206) throw new Error(`plain GET answered ${res.statusCode}`);
+    return (await res.body.arrayBuffer()).byteLength;
+  };
+  await Promise.all(
+    Array.from({ length: s.parts }, async () => {
+      for (let i = next++; i < count; i = next++) {
+        const got = await one(i * part, Math.min(s.size, (i + 1) * part));
+        bytes += got;
+        sample();
+      }
+    }),
+  );
+  return { bytes, requests: count };
 }
 
 async function scan(s: ScanChildStart, sample: () => void): Promise<{ bytes: number; requests: number; heldPeak: number }> {
@@ -99,12 +136,15 @@ async function pass(): Promise<ScanPassResult> {
   };
   const timer = setInterval(sample, SAMPLE_MS);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   try {
-    const out = s.mode === 'plain' ? { ...(await plain(s, sample)), heldPeak: 0 } : await scan(s, sample);
+    const out =
+      s.mode === 'plain' ? { ...(await plain(s, sample)), heldPeak: 0 } : s.mode === 'iterate' || s.mode === 'read' ? await scan(s, sample) : { ...(await parts(s, sample)), heldPeak: 0 };
     const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
     if (out.bytes !== s.size) throw new Error(`${s.mode} read ${out.bytes} bytes of ${s.size}`);
     sample();
-    return { ms, bytes: out.bytes, rssGrowth: peak - baseline, heldPeak: out.heldPeak, requests: out.requests };
+    return { ms, bytes: out.bytes, rssGrowth: peak - baseline, heldPeak: out.heldPeak, requests: out.requests, cpuMs: (cpu.user + cpu.system) / 1000 };
   } finally {
     clearInterval(timer);
     gc?.(); // garbage of this pass is not the next one's growth (RSS may stay up: that still counts)

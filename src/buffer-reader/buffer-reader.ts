@@ -12,7 +12,7 @@ import { Batcher, DEFAULT_BATCH_WINDOW_MS, type BatchEntry } from './batch.js';
 import { Fetcher, type Coverage, type FetcherCounts } from './fetcher.js';
 import { withCostObserver } from './observe.js';
 import { READAHEAD_INITIAL, READAHEAD_MAX, ReadAhead } from './readahead.js';
-import { SCAN_AHEAD_FACTOR, ScanAhead } from './scan-ahead.js';
+import { ScanAhead, scanWindowFor } from './scan-ahead.js';
 import { Cursor } from './sequential.js';
 import { checkCount, type BufferReaderOptions, type ReadCallOptions } from './options.js';
 import { BufferPool, type PoolMemory } from './pool.js';
@@ -95,16 +95,16 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     this.batch = new Batcher(options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS, (entries) => this.flushBatch(entries));
     const ra = options.readahead ?? true;
     let initial = READAHEAD_INITIAL;
-    let max = READAHEAD_MAX;
-    if (ra === false || ra === 0) initial = max = 0;
-    else if (typeof ra === 'number') max = ra;
-    else if (typeof ra === 'object') ({ initial = READAHEAD_INITIAL, max = READAHEAD_MAX } = ra);
+    let asked: number | undefined; // the largest window the caller set, if any
+    if (ra === false || ra === 0) initial = asked = 0;
+    else if (typeof ra === 'number') asked = ra;
+    else if (typeof ra === 'object') ({ initial = READAHEAD_INITIAL, max: asked } = ra);
     checkCount(initial, 'readahead.initial', context);
-    checkCount(max, 'readahead.max', context);
-    // Half the budget at most, so the next window never evicts the one being read; a scan may hold
-    // twice its window ahead (SCAN_AHEAD_FACTOR), so its window is a quarter of the budget at most.
-    max = Math.min(max, Math.floor(this.pool.maxMemory / 2));
-    const scanMax = Math.min(max, Math.floor(this.pool.maxMemory / (2 * SCAN_AHEAD_FACTOR)));
+    if (asked !== undefined) checkCount(asked, 'readahead.max', context);
+    // Positional windows: half the budget at most, so the next window never evicts the one being read.
+    const max = Math.min(asked ?? READAHEAD_MAX, Math.floor(this.pool.maxMemory / 2));
+    // A scan's window: most of the budget (scanWindowFor), or less when the caller asked for less.
+    const scanMax = scanWindowFor(this.pool.maxMemory, asked);
     this.cursor = new Cursor(this.fetcher, this.pool, new ScanAhead(Math.min(initial, scanMax), scanMax), (spans) => this.batch.add(spans), (op) => this.ensureOpen(op));
     this.positional = new ReadAhead(Math.min(initial, max), max);
   }

@@ -13,8 +13,9 @@ export interface BufferReaderOptions {
   /**
    * Sequential read-ahead for `read()` / `for await`, and for `readAt()` calls that follow each
    * other: false/0 turns it off, a number sets the largest window. Default: positional reads 1 MiB
-   * doubling to 32 MiB; scans a 1 MiB peek, then a sliding window of up to 32 MiB (at most a quarter
-   * of the budget) in flight as parts spread over `concurrency` connections (scan-ahead.ts).
+   * doubling to 32 MiB (at most half the budget); scans a 1 MiB peek, then a sliding window of half
+   * the budget (64 MiB of the default 128 MiB; a number caps it) in flight as parts spread over
+   * `concurrency` connections (scan-ahead.ts).
    */
   readahead?: boolean | number | { initial?: number; max?: number };
   /** The byte budget for this reader's buffers (ignored when `pool` is given). Default DEFAULT_MAX_MEMORY. */

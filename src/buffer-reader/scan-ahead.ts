@@ -16,6 +16,8 @@
  *   bytes a prefetch already holds fetch nothing more.
  * - Bytes fetched and not yet read stay within `SCAN_AHEAD_FACTOR × max` of the position: a part
  *   that lands while an earlier one is still in flight makes room for a new one, until then.
+ * - The window is half the budget (`scanWindowFor`), not a fixed size: with a fixed number of
+ *   connections, bigger parts mean fewer first-byte waits per byte and fewer requests.
  * - While the object's size is unknown a scan fetches only what the read waits for: parts past an
  *   unknown end would be requests for nothing. The cursor tops up when a response tells the size.
  * - A jump starts over.
@@ -24,10 +26,38 @@ import { READAHEAD_SEQUENTIAL_SLACK, type ReadAheadWindow } from './readahead.js
 
 /**
  * Bytes a scan may hold ahead of its position (in flight plus landed and not yet read), as a
- * multiple of the window in flight: 2, so that parts landing out of order (or while the reader waits
- * for an earlier one) can be replaced at once by new requests, without waiting for the reads.
+ * multiple of the window in flight: 9/8, i.e. room for a few parts (4 of 32) that land before the
+ * one the reader waits for; each frees its connection for the next part at once. More slack only
+ * holds bytes nobody reads yet: parts of one size issued in order land nearly in order, and a
+ * budget byte spent on slack is one not in flight. (It was 2, a whole window of slack, when the
+ * window was a quarter of the budget; that budget now goes in flight: README "Scans: read-ahead and
+ * memory" has the measurements.)
  */
-export const SCAN_AHEAD_FACTOR = 2;
+export const SCAN_AHEAD_FACTOR = 1.125;
+
+/**
+ * Share of the budget a scan keeps in flight: 1/2. With the slack (SCAN_AHEAD_FACTOR) a scan then
+ * holds 9/16 of the budget ahead, plus the block being read and one behind it (2 parts): about 60 %
+ * of it at 32 connections. The rest is headroom for bytes the runtime has not collected yet: V8
+ * frees dropped buffers and the bodies' socket chunks only at its next collection, which it starts
+ * some 64 MB of such garbage later, so the process's memory peaks well above what the reader holds
+ * (bench/scan.ts checks peak RSS growth ≤ 1.2 × maxMemory). Measured against each other in the same
+ * runs: 5/8 (2.5 MiB parts) was as fast within the noise, but its peak RSS reached 1.23–1.41 × the
+ * budget in 4 runs of 5; 1/2 measured 0.91–1.18 × (for await).
+ */
+export const SCAN_BUDGET_SHARE = 1 / 2;
+
+/**
+ * The window a scan keeps in flight for a budget: SCAN_BUDGET_SHARE of it (64 MiB of the default
+ * 128 MiB), or `max` when the caller asked for less (`readahead: n`). A connection's throughput is
+ * `part / (first-byte wait + part / bandwidth)`: at 40 MB/s and 25 ms, 1 MiB parts keep a connection
+ * busy half the time, 2 MiB parts 68 %; and a window of the same bytes in fewer, larger parts costs
+ * fewer requests (per-request work on both ends, S3's price per GET). So the window is as large as
+ * the budget allows, rather than a fixed 32 MiB (the positional read-ahead's READAHEAD_MAX).
+ */
+export function scanWindowFor(maxMemory: number, max = Infinity): number {
+  return Math.max(0, Math.min(max, Math.floor(maxMemory * SCAN_BUDGET_SHARE)));
+}
 
 /**
  * Smallest part of a scan: 1 MiB. In a pipeline a part's first-byte wait overlaps the transfers of
@@ -55,10 +85,14 @@ export interface ScanPlanInput {
 
 /**
  * The part size of a scan's window: the window over `concurrency` connections, at least
- * SCAN_MIN_PART and at most `blockCap` (a part is a block) and the window itself.
+ * SCAN_MIN_PART and at most `blockCap` (a part is a block) and the window itself. With the size
+ * known, a smaller object is spread over all the connections at once (its size over `concurrency`):
+ * for a fixed window, parts over every connection beat fewer, larger ones (bytes in flight over the
+ * time a part takes: Little's law), and they finish together.
  */
-export function scanPartSize(window: number, concurrency: number, blockCap: number): number {
-  return Math.max(1, Math.min(window, blockCap, Math.max(SCAN_MIN_PART, Math.ceil(window / concurrency))));
+export function scanPartSize(window: number, concurrency: number, blockCap: number, size?: number): number {
+  const spread = Math.ceil(Math.min(window, size ?? Infinity) / concurrency);
+  return Math.max(1, Math.min(window, blockCap, Math.max(SCAN_MIN_PART, spread)));
 }
 
 const NONE: ReadAheadWindow[] = [];
@@ -114,7 +148,7 @@ export class ScanAhead {
    */
   topUp(pos: number, size: number | undefined, part: () => number, inFlight: number, concurrency = Infinity): ReadAheadWindow[] {
     if (!this.scanning || size === undefined || this.max === 0) return NONE;
-    const target = Math.min(size, pos + SCAN_AHEAD_FACTOR * this.max);
+    const target = Math.min(size, pos + Math.floor(SCAN_AHEAD_FACTOR * this.max));
     let at = Math.max(this.frontier, pos);
     // Nothing to do unless a whole part (the last size seen) or the last one fits: the common case, kept cheap.
     if (at >= target || inFlight >= this.max || (target - at < this.lastPart && target !== size)) return NONE;

@@ -9,7 +9,7 @@ import { ObjectServer } from '../../bench/object-server.js';
 import { httpBackend } from '../../src/backends/http/backend.js';
 import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { BufferReader } from '../../src/buffer-reader/buffer-reader.js';
-import { SCAN_AHEAD_FACTOR, SCAN_MIN_PART, ScanAhead, scanPartSize } from '../../src/buffer-reader/scan-ahead.js';
+import { SCAN_AHEAD_FACTOR, SCAN_BUDGET_SHARE, SCAN_MIN_PART, ScanAhead, scanPartSize, scanWindowFor } from '../../src/buffer-reader/scan-ahead.js';
 import { READAHEAD_SEQUENTIAL_SLACK } from '../../src/buffer-reader/readahead.js';
 import { withMetrics } from '../../src/layers/metrics.js';
 import type { Backend } from '../../src/types.js';
@@ -21,7 +21,7 @@ const part = (n: number) => () => n;
 const input = (o: Partial<Parameters<ScanAhead['plan']>[1]> = {}) => ({ covered: false, want: 10, size: 10_000, part: part(100), scan: false, inFlight: 0, concurrency: 32, ...o });
 
 describe('ScanAhead (the state machine)', () => {
-  it('a first read is a peek; the next one opens the window to max, as parts, within twice max ahead', () => {
+  it('a first read is a peek; the next one opens the window to max, as parts, within SCAN_AHEAD_FACTOR × max ahead', () => {
     const sa = new ScanAhead(50, 400);
     expect(sa.plan(0, input())).toEqual([{ offset: 0, length: 50, sync: true }]);
     sa.advance(0, 10);
@@ -31,17 +31,14 @@ describe('ScanAhead (the state machine)', () => {
     sa.advance(10, 40);
     // Nothing lands yet: the window is full.
     expect(sa.plan(50, input({ covered: true, inFlight: 400 }))).toEqual([]);
-    // Two parts land: two more, never past pos + SCAN_AHEAD_FACTOR × max.
-    expect(sa.topUp(50, 10_000, part(100), 200)).toEqual([
-      { offset: 450, length: 100, sync: false },
-      { offset: 550, length: 100, sync: false },
-    ]);
-    expect(sa.topUp(50, 10_000, part(100), 0)).toEqual([
-      { offset: 650, length: 100, sync: false },
-      { offset: 750, length: 100, sync: false },
-    ]);
-    expect(750 + 100).toBe(50 + SCAN_AHEAD_FACTOR * 400);
-    expect(sa.topUp(50, 10_000, part(100), 0)).toEqual([]);
+    // Two parts land while the reads are still at 50: bytes ahead stay within 50 + 9/8 × 400 = 500,
+    // so no whole part fits (the next would end at 550).
+    expect(50 + SCAN_AHEAD_FACTOR * 400).toBe(500);
+    expect(sa.topUp(50, 10_000, part(100), 200)).toEqual([]);
+    // The reads move on: one part fits before 150 + 450 = 600, then one more before 700.
+    expect(sa.topUp(150, 10_000, part(100), 200)).toEqual([{ offset: 450, length: 100, sync: false }]);
+    expect(sa.topUp(250, 10_000, part(100), 0)).toEqual([{ offset: 550, length: 100, sync: false }]);
+    expect(sa.topUp(250, 10_000, part(100), 0)).toEqual([]);
   });
 
   it('the iterator opens the window on its first read; the last part stops at EOF; nothing before the size is known', () => {
@@ -79,12 +76,28 @@ describe('ScanAhead (the state machine)', () => {
     expect(sa.topUp(0, 10_000, part(10), 20, 3)).toEqual([{ offset: 30, length: 10, sync: false }]);
   });
 
-  it('part size: the window over the connections, at least SCAN_MIN_PART, at most a block and the window', () => {
-    expect(scanPartSize(32 * MiB, 32, 16 * MiB)).toBe(1 * MiB);
+  it('part size: the window over the connections, at least SCAN_MIN_PART, at most a block and the window; a smaller object over all connections', () => {
     expect(scanPartSize(64 * MiB, 32, 16 * MiB)).toBe(2 * MiB);
+    expect(scanPartSize(32 * MiB, 32, 16 * MiB)).toBe(1 * MiB);
     expect(scanPartSize(8 * MiB, 32, 16 * MiB)).toBe(SCAN_MIN_PART);
     expect(scanPartSize(256 * KiB, 32, 16 * MiB)).toBe(256 * KiB);
     expect(scanPartSize(32 * MiB, 32, 512 * KiB)).toBe(512 * KiB);
+    // The size known: an object smaller than the window is cut into one part per connection.
+    expect(scanPartSize(64 * MiB, 32, 16 * MiB, 48 * MiB)).toBe(1.5 * MiB);
+    expect(scanPartSize(64 * MiB, 32, 16 * MiB, 1000 * MiB)).toBe(2 * MiB);
+    expect(scanPartSize(64 * MiB, 32, 16 * MiB, 8 * MiB)).toBe(SCAN_MIN_PART);
+  });
+
+  it('the window: SCAN_BUDGET_SHARE of the budget (64 MiB of the default 128 MiB), or less when asked', () => {
+    expect(SCAN_BUDGET_SHARE).toBe(1 / 2);
+    expect(scanWindowFor(128 * MiB)).toBe(64 * MiB);
+    expect(scanWindowFor(128 * MiB, 32 * MiB)).toBe(32 * MiB);
+    expect(scanWindowFor(8 * MiB)).toBe(4 * MiB);
+    expect(scanWindowFor(128 * MiB, 0)).toBe(0);
+    // Held ahead (the window and its slack) plus the block being read and one behind stay within the budget.
+    const budget = 128 * MiB;
+    const window = scanWindowFor(budget);
+    expect(window * SCAN_AHEAD_FACTOR + 2 * scanPartSize(window, 32, 16 * MiB)).toBeLessThan(0.65 * budget);
   });
 });
 
@@ -116,7 +129,7 @@ describe('BufferReader scans over HTTP: the window is spread over the connection
     return { parts, peak: peakConcurrency(log), firstWindow: log.filter((r) => r.start < firstEnd).length };
   }
 
-  it('for await with the size known: 32 requests of 1 MiB at once, before any answer completes', async () => {
+  it('for await with the size known: the 48 MiB object in 32 requests of 1.5 MiB at once, before any answer completes', async () => {
     server.resetLog();
     const reader = new BufferReader(httpBackend({ baseUrl: server.url }), 'scan.bin', { adaptive: false, size: data.byteLength, metrics: true });
     // No answer leaves the server until the whole first window has arrived (or 5 s pass, and then the
@@ -126,7 +139,8 @@ describe('BufferReader scans over HTTP: the window is spread over the connection
     for await (const c of reader) chunks.push(c);
     expect(same(Buffer.concat(chunks), data)).toBe(true);
     const { parts, peak, firstWindow } = seen();
-    expect(parts).toEqual(Array.from({ length: 48 }, (_, i) => [i, 1]));
+    // The window (64 MiB) holds the whole object: one part per connection, all sent at once.
+    expect(parts).toEqual(Array.from({ length: 32 }, (_, i) => [i * 1.5, 1.5]));
     expect(firstWindow).toBe(reader.concurrency);
     expect(peak).toBe(reader.concurrency);
     // The client's list is the server's.
@@ -170,7 +184,9 @@ describe('BufferReader scans over HTTP: the window is spread over the connection
     for await (const c of reader) bytes += c.byteLength;
     expect(bytes).toBe(data.byteLength);
     expect(openWhileFirst).toBe(reader.concurrency); // one round trip, not a ramp
-    expect(gets(backend.metrics.snapshot().requests).map(([o, l]) => [o / MiB, l / MiB])).toEqual(Array.from({ length: 48 }, (_, i) => [i, 1]));
+    // The first part is cut for the window (64 MiB over 32 connections); once the size is known the
+    // rest of the object is spread over the other connections: 46 MiB in 30 parts of 1.5 MiB and a last one.
+    expect(gets(backend.metrics.snapshot().requests).map(([o, l]) => [o / MiB, l / MiB])).toEqual([[0, 2], ...Array.from({ length: 30 }, (_, i) => [2 + i * 1.5, 1.5]), [47, 1]]);
     await reader.close();
   });
 
@@ -189,7 +205,8 @@ describe('BufferReader scans over HTTP: the window is spread over the connection
     const second = log.slice(1);
     const firstEnd = Math.min(...second.map((r) => r.end));
     expect(second.filter((r) => r.start < firstEnd).length).toBe(reader.concurrency);
-    expect(seen().parts).toEqual(Array.from({ length: 48 }, (_, i) => [i, 1]));
+    // The window from 1 MiB: the other 47 MiB over the 32 connections (1.5 MiB each, the last one shorter).
+    expect(seen().parts).toEqual([[0, 1], [1, 1.5], ...Array.from({ length: 30 }, (_, i) => [2.5 + i * 1.5, 1.5]), [47.5, 0.5]]);
     await reader.close();
   });
 });
@@ -230,6 +247,26 @@ describe('BufferReader scans: memory accounting (held + in flight + the block th
     }
     expect(peak).toBeLessThanOrEqual(budget);
     expect(reader.stats().memory.peak).toBeLessThanOrEqual(budget);
+    await reader.close();
+  });
+});
+
+describe('BufferReader scans: drop-behind', () => {
+  it('a scan larger than the budget keeps one part behind the block it reads and lets older blocks go', async () => {
+    const data = patternBytes(40 * MiB, 14);
+    const budget = 16 * MiB; // a window of 8 MiB: parts of 1 MiB
+    const backend = withMetrics(memoryBackend({ obj: data }));
+    const reader = new BufferReader(backend, 'obj', { adaptive: false, maxMemory: budget, size: data.byteLength });
+    expect(scanPartSize(scanWindowFor(budget), reader.concurrency, reader.blockCap, data.byteLength)).toBe(1 * MiB);
+    const buf = new Uint8Array(256 * KiB);
+    while (reader.position < 20 * MiB) await reader.read(buf);
+    // The block being read is [19, 20) MiB. Let the parts in flight land (and their top-ups), then count.
+    while (reader.stats().memory.inFlight > 0) await new Promise((r) => setTimeout(r, 5));
+    const sent = backend.metrics.snapshot().gets;
+    expect(same(await reader.readAt(18 * MiB, 4 * KiB), data.subarray(18 * MiB, 18 * MiB + 4 * KiB))).toBe(true);
+    expect(backend.metrics.snapshot().gets).toBe(sent); // one part behind: still buffered
+    expect(same(await reader.readAt(17 * MiB, 4 * KiB), data.subarray(17 * MiB, 17 * MiB + 4 * KiB))).toBe(true);
+    expect(backend.metrics.snapshot().gets).toBe(sent + 1); // older: let go, fetched again
     await reader.close();
   });
 });
