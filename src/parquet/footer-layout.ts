@@ -6,8 +6,8 @@
  * a fraction of hyparquet's full `parquetMetadata`, which is what lets an open send its data request
  * that much sooner. The full metadata is parsed later, on first use (see `ParsedFooter`).
  *
- * It is not a second Thrift decoder: it walks with hyparquet's own primitives (src/parquet/thrift-walk.ts, on `readVarInt`,
- * `readZigZag`, `readZigZagBigInt`), and the head of the FileMetaData (version, schema, num_rows,
+ * It is not a second Thrift decoder: it walks with hyparquet's primitives (src/parquet/thrift-walk.ts:
+ * its varint and zigzag readers on the bytes, its own `readZigZagBigInt`), and the head of the FileMetaData (version, schema, num_rows,
  * key/value metadata, created_by) is converted by hyparquet's `parquetMetadata` itself, run on those
  * fields alone. The walk fails wherever hyparquet's parse of the same bytes would (truncation, an
  * unknown Thrift type, a struct without STOP, a value its conversion cannot take), and in a few more

@@ -1,8 +1,9 @@
 /**
  * The Thrift TCompactProtocol primitives the footer layout walk (footer-layout.ts) reads and skips
  * with: field and list headers, integers, strings, truthiness and skipping, each as hyparquet's
- * `deserializeTCompactProtocol` reads the same bytes (same values, same errors), built on its own
- * `readVarInt`, `readZigZag` and `readZigZagBigInt`.
+ * `deserializeTCompactProtocol` reads the same bytes (same values, same errors): its `readVarInt`
+ * and `readZigZag` re-done on the bytes (the hot path: tens of thousands of calls on a wide footer),
+ * its own `readZigZagBigInt` for i64s past 49 bits.
  */
 import { readZigZagBigInt } from 'hyparquet/src/thrift.js';
 
