@@ -1,7 +1,7 @@
 /**
  * Whole reads: what counts as one (no selection), and `readBatches()` of the whole file or of a
- * projection in one wave when what the open does not hold fits the budget comfortably. (The open's side of whole reads,
- * `expect: 'whole'`, is `openWindow` in open.ts.)
+ * projection in one wave when what the open does not hold fits the budget comfortably. (The open's
+ * side of whole reads, `expect: 'whole'`, is `openWindow` in open.ts.)
  */
 import type { RecordBatch } from 'apache-arrow';
 import { DEFAULT_MAX_MEMORY } from '../buffer-reader/pool.js';
