@@ -20,7 +20,7 @@ import { guardedTarget, type Check } from './targets.js';
  * cannot avoid on top is the tail window's over-read (786 KiB fetched for a 166 KiB footer: ~8 ms
  * at 80 MB/s, 0.15× of the floor; the footer is the last part of that answer, so nothing can start
  * the data wave sooner), which leaves ~7 ms for everything between the tail's last byte and the
- * data request (README "Wide footers": 4–6 ms at load 4–5, 10–35 ms at load 6). Its guard is the
+ * data request (README "Wide footers": 2–3 ms of CPU, 5–35 ms measured on the shared machine). Its guard is the
  * 1.5× every cell holds (measured 1.26–1.38× on the shared machine, 1.8× before the footer layout
  * walk).
  */
