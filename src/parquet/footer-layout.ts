@@ -6,8 +6,8 @@
  * a fraction of hyparquet's full `parquetMetadata`, which is what lets an open send its data request
  * that much sooner. The full metadata is parsed later, on first use (see `ParsedFooter`).
  *
- * It is not a second Thrift decoder: it walks with hyparquet's own primitives (src/parquet/thrift-walk.ts, on `readVarInt`,
- * `readZigZag`, `readZigZagBigInt`), and the head of the FileMetaData (version, schema, num_rows,
+ * It is not a second Thrift decoder: it walks with hyparquet's primitives (src/parquet/thrift-walk.ts:
+ * its varint and zigzag readers on the bytes, its own `readZigZagBigInt`), and the head of the FileMetaData (version, schema, num_rows,
  * key/value metadata, created_by) is converted by hyparquet's `parquetMetadata` itself, run on those
  * fields alone. The walk fails wherever hyparquet's parse of the same bytes would (truncation, an
  * unknown Thrift type, a struct without STOP, a value its conversion cannot take), and in a few more
@@ -17,7 +17,7 @@
  */
 import { parquetMetadata, type FileMetaData, type KeyValue, type SchemaElement } from 'hyparquet';
 import { markGeoColumns } from 'hyparquet/src/geoparquet.js';
-import { BINARY, LIST, listHeader, nextField, readInt, readString, skip, skipElement, STOP, STRUCT, truthy, type ThriftCursor } from './thrift-walk.js';
+import { BINARY, LIST, listHeader, listSize, listType, nextField, readInt, readString, skip, skipElement, STOP, STRUCT, truthy, type ThriftCursor } from './thrift-walk.js';
 
 /** A Thrift integer as hyparquet gives it (bigint for i64) or as the walk gives it (number). */
 export type ThriftInt = number | bigint;
@@ -95,7 +95,9 @@ export function readFooterLayout(footer: Uint8Array): MetadataLayout {
     const type = h & 0x0f;
     if (fid === ROW_GROUPS_FIELD) {
       if (type !== LIST) throw new Error('parquet metadata: row_groups is not a list');
-      const { elemType, size } = listHeader(r);
+      const header = listHeader(r);
+      const elemType = listType(header);
+      const size = listSize(header);
       if (size > 0 && elemType !== STRUCT) throw new Error('parquet metadata: a row group is not a struct');
       rowGroups = [];
       for (let i = 0; i < size; i++) rowGroups.push(readRowGroup(r, stats));
@@ -187,7 +189,9 @@ function readRowGroup(r: Reader, stats: StatsSeen): RowGroupLayout {
     const type = h & 0x0f;
     if (fid === 1) {
       if (type !== LIST) throw new Error("parquet metadata: a row group's columns is not a list");
-      const { elemType, size } = listHeader(r);
+      const header = listHeader(r);
+      const elemType = listType(header);
+      const size = listSize(header);
       columns = [];
       // hyparquet reads an element that is not a struct as a chunk with no fields.
       for (let i = 0; i < size; i++) columns.push(elemType === STRUCT ? readColumnChunk(r, i, stats) : (skipElement(r, elemType), {}));
@@ -323,7 +327,9 @@ function readPath(r: Reader, column: number): string[] {
       return seen.value;
     }
   }
-  const { elemType, size } = listHeader(r);
+  const header = listHeader(r);
+  const elemType = listType(header);
+  const size = listSize(header);
   if (size > 0 && elemType !== BINARY) throw new Error('parquet metadata: path_in_schema is not a list of strings');
   const path: string[] = [];
   for (let i = 0; i < size; i++) path.push(readString(r, BINARY, 'path_in_schema') as string);
@@ -346,7 +352,9 @@ function statistics(r: Reader): ColumnStats {
 /** A list of KeyValue structs: hyparquet decodes each key and value as a string. */
 function keyValues(r: Reader, type: number): void {
   if (type !== LIST) return mappable(r, type, 'key_value_metadata');
-  const { elemType, size } = listHeader(r);
+  const header = listHeader(r);
+  const elemType = listType(header);
+  const size = listSize(header);
   for (let i = 0; i < size; i++) {
     if (elemType !== STRUCT) {
       skipElement(r, elemType);

@@ -1,10 +1,11 @@
 /**
  * The Thrift TCompactProtocol primitives the footer layout walk (footer-layout.ts) reads and skips
  * with: field and list headers, integers, strings, truthiness and skipping, each as hyparquet's
- * `deserializeTCompactProtocol` reads the same bytes (same values, same errors), built on its own
- * `readVarInt`, `readZigZag` and `readZigZagBigInt`.
+ * `deserializeTCompactProtocol` reads the same bytes (same values, same errors): its `readVarInt`
+ * and `readZigZag` re-done on the bytes (the hot path: tens of thousands of calls on a wide footer),
+ * its own `readZigZagBigInt` for i64s past 49 bits.
  */
-import { readVarInt, readZigZag, readZigZagBigInt } from 'hyparquet/src/thrift.js';
+import { readZigZagBigInt } from 'hyparquet/src/thrift.js';
 
 /** Where a walk is: the bytes (as a DataView and as bytes, for the hot loops) and the offset it has reached. */
 export interface ThriftCursor {
@@ -38,21 +39,64 @@ const decoder = new TextDecoder();
  * previous field's id (the header holds a delta from it).
  */
 export function nextField(r: ThriftCursor, fid: number): number {
-  if (r.offset >= r.bytes.byteLength) throw new Error('thrift struct ended without STOP');
-  const byte = r.bytes[r.offset++] as number;
+  const bytes = r.bytes;
+  if (r.offset >= bytes.length) throw new Error('thrift struct ended without STOP');
+  const byte = bytes[r.offset++] as number;
   const type = byte & 0x0f;
   if (type === STOP) return STOP;
   const delta = byte >> 4;
-  return ((delta ? fid + delta : readZigZag(r)) << 4) | type;
+  return ((delta ? fid + delta : zigzag(r)) << 4) | type;
 }
 
-/** A list header: its elements' type and count. */
-export function listHeader(r: ThriftCursor): { elemType: number; size: number } {
-  const byte = r.view.getUint8(r.offset++);
+/**
+ * hyparquet's `readVarInt` (32-bit, as it shifts), on the bytes rather than through the DataView: the
+ * walk reads tens of thousands of them on a wide footer. Past the end it throws what hyparquet's
+ * `getUint8` throws.
+ */
+function varint(r: ThriftCursor): number {
+  const bytes = r.bytes;
+  let at = r.offset;
+  let result = 0;
+  let shift = 0;
+  for (;;) {
+    if (at >= bytes.length) throw new RangeError('Offset is outside the bounds of the DataView');
+    const byte = bytes[at++] as number;
+    result |= (byte & 0x7f) << shift;
+    if (!(byte & 0x80)) {
+      r.offset = at;
+      return result;
+    }
+    shift += 7;
+  }
+}
+
+/** hyparquet's `readZigZag`, on `varint`. */
+function zigzag(r: ThriftCursor): number {
+  const z = varint(r);
+  return (z >>> 1) ^ -(z & 1);
+}
+
+/**
+ * A list header, packed in one number (no object per list on the walk's hot path): the element type
+ * in the low 4 bits, the count above them (`listType`, `listSize`).
+ */
+export function listHeader(r: ThriftCursor): number {
+  if (r.offset >= r.bytes.length) throw new RangeError('Offset is outside the bounds of the DataView');
+  const byte = r.bytes[r.offset++] as number;
   let size = byte >> 4;
-  if (size === 15) size = readVarInt(r);
+  if (size === 15) size = varint(r);
   if (size < 0) throw new RangeError('Invalid array length'); // hyparquet's `new Array(size)`
-  return { elemType: byte & 0x0f, size };
+  return size * 16 + (byte & 0x0f);
+}
+
+/** The element type of a packed list header. */
+export function listType(header: number): number {
+  return header % 16;
+}
+
+/** The element count of a packed list header. */
+export function listSize(header: number): number {
+  return Math.floor(header / 16);
 }
 
 /** An integer field as hyparquet gives it, then `Number(...)`: exact for i64 (bigint beyond 49 bits), and what `Number` makes of any other type. */
@@ -62,7 +106,7 @@ export function readInt(r: ThriftCursor, type: number): number {
       return r.view.getInt8(r.offset++);
     case I16:
     case I32:
-      return readZigZag(r);
+      return zigzag(r);
     case I64:
       return readI64(r);
     case TRUE:
@@ -89,7 +133,9 @@ function objectNumber(r: ThriftCursor, type: number): number {
     return v;
   }
   if (type === LIST) {
-    const { elemType, size } = listHeader(r);
+    const header = listHeader(r);
+    const elemType = listType(header);
+    const size = listSize(header);
     let v = size === 0 ? 0 : Number.NaN; // String([a, b]) has a comma
     for (let i = 0; i < size; i++) {
       const e = elementNumber(r, elemType);
@@ -122,16 +168,21 @@ function elementNumber(r: ThriftCursor, elemType: number): number {
 }
 
 function readI64(r: ThriftCursor): number {
+  const bytes = r.bytes;
   const start = r.offset;
+  let at = start;
   let z = 0;
   let scale = 1;
   for (let i = 0; i < EXACT_VARINT_BYTES; i++) {
-    const byte = r.view.getUint8(r.offset++);
+    if (at >= bytes.length) throw new RangeError('Offset is outside the bounds of the DataView');
+    const byte = bytes[at++] as number;
     z += (byte & 0x7f) * scale;
-    if (!(byte & 0x80)) return z % 2 === 1 ? -(z + 1) / 2 : z / 2; // zigzag
+    if (!(byte & 0x80)) {
+      r.offset = at;
+      return z % 2 === 1 ? -(z + 1) / 2 : z / 2; // zigzag
+    }
     scale *= 128;
   }
-  r.offset = start;
   return Number(readZigZagBigInt(r));
 }
 
@@ -187,8 +238,8 @@ export function truthy(r: ThriftCursor, type: number): boolean {
 }
 
 function binaryLength(r: ThriftCursor): number {
-  const length = readVarInt(r);
-  const left = r.view.byteLength - r.offset;
+  const length = varint(r);
+  const left = r.bytes.length - r.offset;
   if (length < 0 || length > left) throw new Error(`thrift binary length ${length} exceeds remaining ${left} bytes`);
   return length;
 }
@@ -231,8 +282,9 @@ export function skip(r: ThriftCursor, type: number): void {
       return;
     }
     case LIST: {
-      const { elemType, size } = listHeader(r);
-      for (let i = 0; i < size; i++) skipElement(r, elemType);
+      const header = listHeader(r);
+      const elemType = listType(header);
+      for (let i = 0, size = listSize(header); i < size; i++) skipElement(r, elemType);
       return;
     }
     case STRUCT:

@@ -58,19 +58,74 @@ describe('readBatches() of the whole file after a plain open', () => {
     await source.close();
   });
 
-  it('a selection, or a rest beyond the budget share, still streams row group by row group', async () => {
+  it('a rest beyond the budget share still streams row group by row group', async () => {
     const budget = Math.floor((seedPlus.byteLength - DEFAULT_FOOTER_WINDOW) / WHOLE_BATCHES_BUDGET_SHARE) - 1; // the rest just over its share
-    for (const [opts, columns] of [[{}, ['id']], [{ reader: { maxMemory: budget } }, undefined]] as const) {
-      const { backend, roundTrips } = counted();
-      const source = await openParquet(backend, 'seedPlus', { metadataCache: false, ...opts });
-      const held = source.rowGroups.filter((g) => (source.columnChunks[g.index]?.[0]?.offset ?? 0) >= source.held.offset).length;
-      expect(await ids(source.readBatches(columns ? { columns: [...columns] } : {}))).toEqual(allIds());
-      // The open, then one wave per row group the tail window does not hold.
-      expect(roundTrips()).toBe(1 + source.rowGroups.length - held);
-      await source.close();
-    }
+    const { backend, roundTrips } = counted();
+    const source = await openParquet(backend, 'seedPlus', { metadataCache: false, reader: { maxMemory: budget } });
+    const held = source.rowGroups.filter((g) => (source.columnChunks[g.index]?.[0]?.offset ?? 0) >= source.held.offset).length;
+    expect(await ids(source.readBatches())).toEqual(allIds());
+    // The open, then one wave per row group the tail window does not hold.
+    expect(roundTrips()).toBe(1 + source.rowGroups.length - held);
+    await source.close();
+  });
+});
+
+describe('readBatches() of a projection after a plain open', () => {
+  /** The `id` chunks of `rowGroups` the open's tail window does not hold, in file order. */
+  const missingIds = (source: Awaited<ReturnType<typeof openParquet>>, rowGroups?: number[]) =>
+    source.columnChunks
+      .flat()
+      .filter((c) => c.column === 'id' && (!rowGroups || rowGroups.includes(c.rowGroup)) && c.offset + c.length <= source.held.offset)
+      .map((c) => ({ offset: c.offset, length: c.length }));
+
+  it('one wave for the selected chunks the open does not hold (merged across their gaps), every row', async () => {
+    const { backend, list, roundTrips } = counted();
+    const source = await openParquet(backend, 'seedPlus', { metadataCache: false });
+    const missing = missingIds(source);
+    expect(missing.length).toBe(25); // 75 row groups, 50 of whose id chunks the tail window holds
+    expect(await ids(source.readBatches({ columns: ['id'] }))).toEqual(allIds());
+    // The open, then one GET from the first missing id chunk to the end of the last (the gaps
+    // between them are under the merge gap): not 25 round trips, one per row group.
+    const first = missing[0] as { offset: number };
+    const last = missing.at(-1) as { offset: number; length: number };
+    expect(list()).toEqual([`GET bytes=-${DEFAULT_FOOTER_WINDOW}`, `GET bytes=${first.offset}-${last.offset + last.length - 1}`]);
+    expect(roundTrips()).toBe(2);
+    // What went out is the selection's plan, as `plan()` shows it.
+    const plan = source.plan({ columns: ['id'], pageIndex: true });
+    expect(plan.ranges.map((r) => ({ offset: r.offset, length: r.length }))).toEqual(missing);
+    expect(plan.requests.map((r) => `GET bytes=${r.offset}-${r.offset + r.length - 1}`)).toEqual(list().slice(1));
+    await source.close();
   });
 
+  it('row groups and columns: one wave for those chunks only, the batches of those row groups', async () => {
+    const { backend, list, roundTrips } = counted();
+    const source = await openParquet(backend, 'seedPlus', { metadataCache: false });
+    const rowGroups = [1, 7, 30]; // the tail window holds row group 30's
+    const missing = missingIds(source, rowGroups);
+    expect(missing.length).toBe(2);
+    const rows = await ids(source.readBatches({ columns: ['id'], rowGroups }));
+    const starts = source.rowGroups.map((_, g) => source.rowGroups.slice(0, g).reduce((n, x) => n + x.numRows, 0));
+    expect(rows).toEqual(rowGroups.flatMap((g) => allIds().slice(starts[g], (starts[g] as number) + (source.rowGroups[g]?.numRows ?? 0))));
+    // Two chunks 80 KB apart: two GETs of one wave (the planner does not merge across that gap).
+    expect(list()).toEqual([`GET bytes=-${DEFAULT_FOOTER_WINDOW}`, ...missing.map((r) => `GET bytes=${r.offset}-${r.offset + r.length - 1}`)]);
+    expect(roundTrips()).toBe(2);
+    await source.close();
+  });
+
+  it('a projection beyond the budget share streams row group by row group', async () => {
+    const probe = await openParquet(httpBackend({ baseUrl: server.url }), 'seedPlus', { metadataCache: false });
+    const share = probe.plan({ columns: ['id'], pageIndex: true }).bytesToFetch;
+    await probe.close();
+    const { backend, roundTrips } = counted();
+    const source = await openParquet(backend, 'seedPlus', { metadataCache: false, reader: { maxMemory: Math.floor(share / WHOLE_BATCHES_BUDGET_SHARE) - 1 } });
+    const held = source.rowGroups.filter((g) => (source.columnChunks[g.index]?.[0]?.offset ?? 0) >= source.held.offset).length;
+    expect(await ids(source.readBatches({ columns: ['id'] }))).toEqual(allIds());
+    expect(roundTrips()).toBe(1 + source.rowGroups.length - held);
+    await source.close();
+  });
+});
+
+describe('readBatches() waits', () => {
   it('an abort while the wave is in flight rejects the first batch with AbortError at once, not when the wave ends', async () => {
     const slow = await new ObjectServer({ ttfbMs: 1500 }).start();
     try {
