@@ -115,7 +115,7 @@ export class ObjectServer {
   private server: Server | undefined;
   private base = '';
   private readonly upstreamPool = new Agent({ connections: UPSTREAM_CONNECTIONS });
-  private hold: { done: Promise<void>; check: () => void } | undefined;
+  private hold: { done: Promise<void>; arrived: () => void } | undefined;
 
   constructor(readonly options: ObjectServerOptions = {}) {}
 
@@ -147,19 +147,22 @@ export class ObjectServer {
    * answer before sending the next sends one, waits `maxMs`, and the log shows it.
    */
   holdUntil(count: number, maxMs: number): void {
-    const from = this.requests.length;
+    let arrived = 0; // counted here, not from the log: resetLog() during a hold changes nothing
     let release: () => void = () => undefined;
     const released = new Promise<void>((r) => (release = r));
     const timer = setTimeout(release, maxMs);
     timer.unref();
-    const check = () => {
-      if (this.requests.length - from < count) return;
-      clearTimeout(timer);
-      release();
+    const hold = {
+      done: released,
+      arrived: () => {
+        if (++arrived < count) return;
+        clearTimeout(timer);
+        release();
+      },
     };
-    this.hold = { done: released, check };
+    this.hold = hold;
     void released.then(() => {
-      this.hold = undefined;
+      if (this.hold === hold) this.hold = undefined; // a newer hold stays
     });
   }
 
@@ -211,7 +214,7 @@ export class ObjectServer {
     });
     const hold = this.hold;
     if (hold) {
-      hold.check();
+      hold.arrived();
       await hold.done;
     }
     if (this.options.upstream) return this.forward(req, res, log, finish);

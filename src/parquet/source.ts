@@ -277,8 +277,10 @@ export class ParquetSource {
 
   /**
    * The selection as apache-arrow RecordBatches, row group by row group, under the memory budget.
-   * With no selection, the bytes the open does not hold come first in one wave when they fit a
-   * quarter of the budget (`WHOLE_BATCHES_BUDGET_SHARE`): one round trip, not one per row group.
+   * Without a filter (no selection, or a projection of columns and/or row groups), the selected bytes
+   * the open does not hold come first in one wave when they fit a quarter of the budget
+   * (`WHOLE_BATCHES_BUDGET_SHARE`): one round trip, not one per row group. (A caller that stops after
+   * the first batch has then paid for the whole selection's bytes.)
    * Until the first batch is yielded, a changed object is re-opened as in `readTable`; after it, a
    * change fails the iteration with `ConditionNotMatch` (the batches already yielded are of the old
    * version, and later ones are never of another).
