@@ -27,8 +27,7 @@ import { READAHEAD_SEQUENTIAL_SLACK, type ReadAheadWindow } from './readahead.js
 /**
  * Bytes a scan may hold ahead of its position (in flight plus landed and not yet read), as a
  * multiple of the window in flight: 9/8, i.e. room for a few parts (4 of 32) that land before the
- * one the reader waits for; each frees its connection for the next part at once (and never less
- * than one part: `topUp`, so a window of one or two parts still overlaps). More slack only
+ * one the reader waits for; each frees its connection for the next part at once. More slack only
  * holds bytes nobody reads yet: parts of one size issued in order land nearly in order, and a
  * budget byte spent on slack is one not in flight. (It was 2, a whole window of slack, when the
  * window was a quarter of the budget; that budget now goes in flight: README "Scans: read-ahead and
@@ -144,15 +143,12 @@ export class ScanAhead {
 
   /**
    * The background parts that bring `inFlight` back to `max` bytes (and at most `concurrency` parts),
-   * within SCAN_AHEAD_FACTOR × max of `pos`, and at least one part more than max (none unless scanning and the size is known; a part is issued only whole, or as the
+   * within SCAN_AHEAD_FACTOR × max of `pos` (none unless scanning and the size is known; a part is issued only whole, or as the
    * last one before EOF).
    */
   topUp(pos: number, size: number | undefined, part: () => number, inFlight: number, concurrency = Infinity): ReadAheadWindow[] {
     if (!this.scanning || size === undefined || this.max === 0) return NONE;
-    // At least one part of slack past the window: a window of one or two parts (a small
-    // `readahead`, a small budget) must still have the next part in flight while the current one is read.
-    const ahead = Math.max(Math.floor(SCAN_AHEAD_FACTOR * this.max), this.max + (this.lastPart || part()));
-    const target = Math.min(size, pos + ahead);
+    const target = Math.min(size, pos + Math.floor(SCAN_AHEAD_FACTOR * this.max));
     let at = Math.max(this.frontier, pos);
     // Nothing to do unless a whole part (the last size seen) or the last one fits: the common case, kept cheap.
     if (at >= target || inFlight >= this.max || (target - at < this.lastPart && target !== size)) return NONE;
