@@ -105,7 +105,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     const max = Math.min(asked ?? READAHEAD_MAX, Math.floor(this.pool.maxMemory / 2));
     // A scan's window: most of the budget (scanWindowFor), or less when the caller asked for less.
     const scanMax = scanWindowFor(this.pool.maxMemory, asked);
-    this.cursor = new Cursor(this.fetcher, this.pool, new ScanAhead(Math.min(initial, scanMax), scanMax), (spans) => this.batch.add(spans), (op) => this.ensureOpen(op));
+    this.cursor = new Cursor(this.fetcher, this.pool, new ScanAhead(Math.min(initial, scanMax), scanMax, scanWindowFor(this.pool.maxMemory)), (spans) => this.batch.add(spans), (op) => this.ensureOpen(op));
     this.positional = new ReadAhead(Math.min(initial, max), max);
   }
 

@@ -105,10 +105,16 @@ export class ScanAhead {
   /** The part size of the last top-up (0 before the first). */
   private lastPart = 0;
 
-  /** `initial` and `max` in bytes; `max` 0 turns read-ahead off (a miss fetches what the read asks for). */
+  /**
+   * `initial` and `max` in bytes; `max` 0 turns read-ahead off (a miss fetches what the read asks
+   * for). `aheadCap`: the most a scan may hold ahead of its position when the window is small (see
+   * `topUp`): the budget's SCAN_BUDGET_SHARE, so that what is ahead plus the block being read stay
+   * within the budget.
+   */
   constructor(
     readonly initial: number,
     readonly max: number,
+    readonly aheadCap = Infinity,
   ) {}
 
   /** Whether the window is open (the reads are a scan). */
@@ -143,12 +149,16 @@ export class ScanAhead {
 
   /**
    * The background parts that bring `inFlight` back to `max` bytes (and at most `concurrency` parts),
-   * within SCAN_AHEAD_FACTOR × max of `pos` (none unless scanning and the size is known; a part is issued only whole, or as the
+   * within SCAN_AHEAD_FACTOR × max of `pos`, or the window plus one part where `aheadCap` allows (none unless scanning and the size is known; a part is issued only whole, or as the
    * last one before EOF).
    */
   topUp(pos: number, size: number | undefined, part: () => number, inFlight: number, concurrency = Infinity): ReadAheadWindow[] {
     if (!this.scanning || size === undefined || this.max === 0) return NONE;
-    const target = Math.min(size, pos + Math.floor(SCAN_AHEAD_FACTOR * this.max));
+    // At least one part of slack past the window where the budget allows (aheadCap): a window of one
+    // or two parts (a small `readahead`) then still has its next part in flight while the current
+    // one is read, instead of sending it at 7/8 of it.
+    const slack = Math.min(this.max + (this.lastPart || part()), this.aheadCap);
+    const target = Math.min(size, pos + Math.max(Math.floor(SCAN_AHEAD_FACTOR * this.max), slack));
     let at = Math.max(this.frontier, pos);
     // Nothing to do unless a whole part (the last size seen) or the last one fits: the common case, kept cheap.
     if (at >= target || inFlight >= this.max || (target - at < this.lastPart && target !== size)) return NONE;

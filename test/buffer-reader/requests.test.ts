@@ -67,8 +67,8 @@ describe('BufferReader: request lists', () => {
     const backend = withMetrics(memoryBackend({ obj: data }));
     const reader = new BufferReader(backend, 'obj', { adaptive: false, gap: 0, readahead: { initial: 16 * KiB, max: 256 * KiB } });
     const buf = new Uint8Array(4 * KiB);
-    // Reads at 0..32K: a 16K window (sync, at 0); the read at 4K opens the scan: a 256K part (the next
-    // only once the reads move on: bytes ahead stay within SCAN_AHEAD_FACTOR × 256K of the position).
+    // Reads at 0..32K: a 16K window (sync, at 0); the read at 4K opens the scan: a 256K part, and
+    // once it lands the next one (bytes ahead stay within the window plus one part of the position).
     for (let i = 0; i <= 8; i++) await reader.read(buf);
     await reader.seek(SeekFrom.start(1 * MiB));
     // The jump starts over: 16K (sync), then a part at 1M+16K.
@@ -76,6 +76,7 @@ describe('BufferReader: request lists', () => {
     expect(gets(backend.metrics.snapshot().requests).map(([o, l]) => [o / KiB, l / KiB])).toEqual([
       [0, 16],
       [16, 256],
+      [272, 256],
       [1024, 16],
       [1040, 256],
     ]);
