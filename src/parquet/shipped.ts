@@ -23,14 +23,14 @@ export interface ShippedBytes {
 export function cutAt(spans: readonly Span[], cuts: readonly number[]): Span[] {
   const at = [...new Set(cuts)].sort((a, b) => a - b);
   const out: Span[] = [];
+  let i = 0; // both lists are sorted: one pass over the cuts for all the spans
   for (const s of spans) {
     let from = s.offset;
     const end = s.offset + s.length;
-    for (const c of at) {
-      if (c <= from) continue;
-      if (c >= end) break;
-      out.push({ offset: from, length: c - from });
-      from = c;
+    while (i < at.length && (at[i] as number) <= from) i++;
+    for (; i < at.length && (at[i] as number) < end; i++) {
+      out.push({ offset: from, length: (at[i] as number) - from });
+      from = at[i] as number;
     }
     out.push({ offset: from, length: end - from });
   }
