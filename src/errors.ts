@@ -93,6 +93,7 @@ export const READER_ERROR_CODES = [
   'DECODER_PANIC',
   'DECODE_FAILED',
   'DECODER_TIMEOUT',
+  'DECODER_START_FAILED',
   'SCHEMA_MISMATCH',
   // Anything else (a bug or an unknown failure): report it.
   'INTERNAL',

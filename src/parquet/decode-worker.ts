@@ -16,6 +16,7 @@
  *   and transfers that buffer back: the main thread's `tableFromIPC` reads it without a copy.
  */
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { toArrayBuffer } from '../adapters/random-access.js';
 import { ReaderError, isReaderError } from '../errors.js';
@@ -176,19 +177,49 @@ interface Pooled {
 }
 
 /**
- * Each read runs alone on its own worker, so a panic fails exactly the read that caused it. Healthy
- * workers go back to a small idle pool (unref'd, ended after DECODER_IDLE_TIMEOUT_MS); crashed,
- * aborted and timed-out ones are terminated.
+ * Most workers decoding at once: one per core (at least DECODER_IDLE_WORKERS). A decode is CPU-bound
+ * and each worker holds a wasm heap as large as the biggest file it decoded, so more workers than
+ * cores only add memory (100 concurrent reads were 100 workers and 100 heaps): later reads wait, in
+ * the order they came, for a worker to come free.
+ */
+export const DECODER_MAX_WORKERS = Math.max(DECODER_IDLE_WORKERS, availableParallelism());
+
+/** A read handed to the pool: waiting for a worker, then running on one. */
+interface Pending {
+  job: DecodeJob;
+  resolve: (out: DecodedIpc) => void;
+  reject: (err: ReaderError) => void;
+  settled: boolean;
+  /** Set once it runs: fails it and ends its worker. */
+  stop?: (err: ReaderError) => void;
+}
+
+/**
+ * Each read runs alone on its own worker, so a panic fails exactly the read that caused it. At most
+ * `maxWorkers` (DECODER_MAX_WORKERS) run at once; later reads wait in order. Healthy workers go back
+ * to a small idle pool (unref'd, ended after DECODER_IDLE_TIMEOUT_MS); crashed, aborted and
+ * timed-out ones are terminated.
  */
 export class DecoderPool implements Decoder {
   private readonly idle: Pooled[] = [];
+  private readonly waiting: Pending[] = [];
+  private busy = 0;
   private nextJob = 1;
 
-  constructor(private readonly limits: { idleWorkers?: number; idleTimeoutMs?: number } = {}) {}
+  constructor(private readonly limits: { idleWorkers?: number; idleTimeoutMs?: number; maxWorkers?: number } = {}) {}
 
   /** Workers idle now (for tests and diagnostics). */
   get idleCount(): number {
     return this.idle.length;
+  }
+
+  /** Reads decoding now, and reads waiting for a worker (for tests and diagnostics). */
+  get load(): { running: number; waiting: number } {
+    return { running: this.busy, waiting: this.waiting.length };
+  }
+
+  private get maxWorkers(): number {
+    return Math.max(1, this.limits.maxWorkers ?? DECODER_MAX_WORKERS);
   }
 
   private spawn(): Pooled {
@@ -214,7 +245,7 @@ export class DecoderPool implements Decoder {
 
   /** Starts a worker now if none is idle, so its start-up (tens of ms) overlaps the caller's I/O. */
   prewarm(): void {
-    if (this.idle.length === 0) this.park(this.spawn());
+    if (this.idle.length === 0 && this.busy < this.maxWorkers) this.park(this.spawn());
   }
 
   /** Puts a worker in the idle pool (or ends it when the pool is full), unref'd, with its idle timer. */
@@ -251,41 +282,74 @@ export class DecoderPool implements Decoder {
    * back, not copied) and the stage times. The shipped bytes are copied once into buffers that are
    * transferred: the caller's (the reader's buffered blocks, which later reads still use) are never
    * detached — but those marked `owned`, packed for this job, which are transferred as they are.
+   * When `maxWorkers` reads are running, the read waits for one of them to end; `cancel` while it
+   * waits takes it out of the line.
    */
   read(job: DecodeJob): WorkerRead {
-    const { size, options, readAt, context, shipped = [], syncOk = false } = job;
+    let pending!: Pending;
+    const promise = new Promise<DecodedIpc>((resolve, reject) => {
+      pending = { job, resolve, reject, settled: false };
+    });
+    if (this.busy < this.maxWorkers) this.run(pending);
+    else this.waiting.push(pending);
+    const cancel = (err: Error) => {
+      const reason = isReaderError(err) ? err : new ReaderError('Aborted', String(err), job.context, { code: 'ABORTED', cause: err });
+      if (pending.stop) return pending.stop(reason);
+      if (pending.settled) return;
+      pending.settled = true;
+      this.waiting.splice(this.waiting.indexOf(pending), 1);
+      pending.reject(reason);
+    };
+    return { promise, cancel };
+  }
+
+  /** A worker came free (or a waiting read was cancelled while running): the next waiting read runs. */
+  private next(): void {
+    while (this.busy < this.maxWorkers && this.waiting.length > 0) this.run(this.waiting.shift() as Pending);
+  }
+
+  /** Runs a read on a worker (the pool's slot for it is taken here and given back when it settles). */
+  private run(pending: Pending): void {
+    const { size, options, readAt, context, shipped = [], syncOk = false } = pending.job;
+    this.busy++;
     const started = epochNow();
-    const pooled = this.take();
+    let pooled: Pooled;
+    try {
+      pooled = this.take();
+    } catch (err) {
+      // No worker could start (out of threads or memory): this read fails, the others go on.
+      this.busy--;
+      pending.settled = true;
+      pending.reject(new ReaderError('Unavailable', `could not start a decoder worker: ${String(err)}`, { ...context, op: 'decode' }, { code: 'DECODER_START_FAILED', cause: err }));
+      this.next();
+      return;
+    }
     const { worker } = pooled;
     const ranOn = pooled.ready ? 'warm-worker' : 'cold-worker';
     worker.ref();
     const id = this.nextJob++;
-    let settled = false;
-    let resolveP!: (out: DecodedIpc) => void;
-    let rejectP!: (err: ReaderError) => void;
-    const promise = new Promise<DecodedIpc>((resolve, reject) => {
-      resolveP = resolve;
-      rejectP = reject;
-    });
     const cleanup = (reusable: boolean) => {
       worker.off('message', onMessage);
       worker.off('error', onError);
       worker.off('exit', onExit);
+      this.busy--;
       if (reusable) this.park(pooled);
       else void worker.terminate();
+      this.next();
     };
     const fail = (err: ReaderError, reusable: boolean) => {
-      if (settled) return;
-      settled = true;
+      if (pending.settled) return;
+      pending.settled = true;
       cleanup(reusable);
-      rejectP(err);
+      pending.reject(err);
     };
+    pending.stop = (err) => fail(err, false);
     const crashed = (why: string, cause?: unknown) =>
       fail(new ReaderError('InvalidData', `parquet-wasm crashed decoding the file (${why}); the file is probably corrupt`, { ...context, op: 'decode' }, { code: 'DECODER_PANIC', cause }), false);
     const onError = (err: Error) => crashed(String(err), err);
     const onExit = (code: number) => crashed(`worker exited with code ${code}`);
     const onMessage = (msg: Message) => {
-      if (msg.job !== id || settled) return;
+      if (msg.job !== id || pending.settled) return;
       if (msg.type === 'slice') {
         const { id: slice, start = 0, end = 0 } = msg;
         readAt(start, end - start)
@@ -293,7 +357,7 @@ export class DecoderPool implements Decoder {
             if (bytes.byteLength !== end - start) {
               throw new ReaderError('Unexpected', `short read: ${bytes.byteLength} of ${end - start} bytes at ${start}`, context, { code: 'SHORT_BODY' });
             }
-            if (settled) return;
+            if (pending.settled) return;
             // An exact copy: `bytes` may be a Node Buffer (from the HTTP body) whose `.slice()` is a view
             // and whose `.buffer` is a shared pool; transferring that would send the wrong bytes and
             // detach memory the reader still holds.
@@ -307,9 +371,9 @@ export class DecoderPool implements Decoder {
       } else if (msg.type === 'done') {
         const got = epochNow();
         const t = msg.times as WorkerTimes;
-        settled = true;
+        pending.settled = true;
         cleanup(true);
-        resolveP({ ipc: new Uint8Array(msg.ipc as ArrayBuffer), shipMs: t.received - started + (got - t.sent), decodeMs: t.decodeMs, ipcMs: t.ipcMs, ranOn });
+        pending.resolve({ ipc: new Uint8Array(msg.ipc as ArrayBuffer), shipMs: t.received - started + (got - t.sent), decodeMs: t.decodeMs, ipcMs: t.ipcMs, ranOn });
       } else if (msg.type === 'error') {
         if (msg.panic) crashed(`panic: ${msg.message}`);
         else fail(new ReaderError('InvalidData', `parquet-wasm could not decode the file: ${msg.message}`, { ...context, op: 'decode' }, { code: 'DECODE_FAILED' }), msg.reusable === true);
@@ -322,7 +386,6 @@ export class DecoderPool implements Decoder {
     // parquet-wasm then copies into its own memory, as it does in-process.
     const chunks = shipped.map((c) => ({ offset: c.offset, buffer: transferable(c) }));
     worker.postMessage({ type: 'read', job: id, size, options, chunks, syncOk }, chunks.map((c) => c.buffer));
-    return { promise, cancel: (err) => fail(isReaderError(err) ? err : new ReaderError('Aborted', String(err), context, { code: 'ABORTED', cause: err }), false) };
   }
 }
 

@@ -5,14 +5,16 @@
  * result comes back as a buffer of its own.
  */
 import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { ReaderError } from '../../src/errors.js';
 import { withMetrics } from '../../src/layers/metrics.js';
 import type { DecodeTimings } from '../../src/parquet/decode.js';
-import { DECODER_IDLE_TIMEOUT_MS, DecoderPool, decoderPool } from '../../src/parquet/decode-worker.js';
+import { DECODER_IDLE_TIMEOUT_MS, DECODER_IDLE_WORKERS, DECODER_MAX_WORKERS, DecoderPool, decoderPool } from '../../src/parquet/decode-worker.js';
 import { openParquet } from '../../src/parquet/source.js';
 import type { DecodeJob } from '../../src/runtime.js';
 import { testParquet } from '../support/parquet-files.js';
@@ -83,6 +85,78 @@ describe('warm reuse', () => {
     const outs = await Promise.all([0, 1, 2, 3].map(() => pool.read(wholeJob(GOOD)).promise));
     expect(outs.map((o) => o.ipc.byteLength > 0)).toEqual([true, true, true, true]);
     expect(pool.idleCount).toBe(2);
+  });
+});
+
+describe('at most maxWorkers decode at once; the others wait in order', () => {
+  /** A job whose bytes all come through readAt (nothing shipped), logging when its decode asks first. */
+  function sliced(n: number, started: number[], load?: () => void): DecodeJob {
+    let first = true;
+    return {
+      ...wholeJob(GOOD),
+      shipped: [],
+      syncOk: false,
+      readAt: async (offset, length) => {
+        if (first) (first = false), started.push(n), load?.();
+        return GOOD.subarray(offset, offset + length);
+      },
+    };
+  }
+
+  it('five reads on a pool of two: two run, three wait, each starts in the order it came, all decode', async () => {
+    const pool = new DecoderPool({ maxWorkers: 2 });
+    const started: number[] = [];
+    const seen: { running: number; waiting: number }[] = [];
+    const reads = [0, 1, 2, 3, 4].map((n) => pool.read(sliced(n, started, () => seen.push(pool.load))));
+    expect(pool.load).toEqual({ running: 2, waiting: 3 });
+    const outs = await Promise.all(reads.map((r) => r.promise));
+    for (const out of outs) {
+      const table = tableFromIPC(out.ipc);
+      expect(table.numRows).toBe(5_000);
+      expect(Array.from(table.getChild('id')?.toArray() ?? []).slice(0, 3)).toEqual([0, 1, 2]);
+    }
+    expect(Math.max(...seen.map((l) => l.running))).toBeLessThanOrEqual(2);
+    expect(pool.load).toEqual({ running: 0, waiting: 0 });
+    // With one worker, each read can only start after the one before it ended: the order is the line's.
+    const one = new DecoderPool({ maxWorkers: 1 });
+    const order: number[] = [];
+    await Promise.all([0, 1, 2, 3].map((n) => one.read(sliced(n, order)).promise));
+    expect(order).toEqual([0, 1, 2, 3]);
+  });
+
+  it('cancel while waiting rejects at once and leaves the line; cancel of the running read lets the next one run', async () => {
+    const pool = new DecoderPool({ maxWorkers: 1 });
+    let asked!: () => void;
+    const stuck = new Promise<void>((r) => (asked = r));
+    const blocked = pool.read({ ...wholeJob(GOOD), shipped: [], syncOk: false, readAt: () => (asked(), new Promise<Uint8Array>(() => {})) });
+    const waiting = pool.read(wholeJob(GOOD));
+    const third = pool.read(wholeJob(GOOD));
+    expect(pool.load).toEqual({ running: 1, waiting: 2 });
+    const gone = new ReaderError('Aborted', 'the caller aborted', {}, { code: 'ABORTED' });
+    waiting.cancel(gone);
+    await expect(waiting.promise).rejects.toBe(gone);
+    expect(pool.load).toEqual({ running: 1, waiting: 1 });
+    await stuck;
+    blocked.cancel(new Error('stop'));
+    await expect(blocked.promise).rejects.toMatchObject({ kind: 'Aborted', code: 'ABORTED' });
+    expect((await third.promise).ipc.byteLength).toBeGreaterThan(0);
+    expect(pool.load).toEqual({ running: 0, waiting: 0 });
+    waiting.cancel(gone); // a second cancel, or one after the end, changes nothing
+    third.cancel(gone);
+    expect(pool.load).toEqual({ running: 0, waiting: 0 });
+  });
+
+  it('a panic in a running read hands its slot to the next waiting read', async () => {
+    const pool = new DecoderPool({ maxWorkers: 1 });
+    const bad = pool.read(wholeJob(panicking()));
+    const good = pool.read(wholeJob(GOOD));
+    await expect(bad.promise).rejects.toMatchObject({ code: 'DECODER_PANIC' });
+    expect((await good.promise).ipc.byteLength).toBeGreaterThan(0);
+    expect(pool.load).toEqual({ running: 0, waiting: 0 });
+  });
+
+  it('the default cap is one worker per core, and never fewer than the idle workers kept warm', () => {
+    expect(DECODER_MAX_WORKERS).toBe(Math.max(DECODER_IDLE_WORKERS, availableParallelism()));
   });
 });
 
