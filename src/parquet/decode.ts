@@ -8,7 +8,7 @@ import type { RecordBatch, Table } from 'apache-arrow';
 import { ReaderError } from '../errors.js';
 import { Deadline } from '../layers/timeouts.js';
 import type { WorkerReadOptions } from './decode-worker.js';
-import { onlyMatching, prepareRowFilter, withFilterFields, type FilterSource } from './filtered-read.js';
+import { onlyMatching, prepareRowFilter, withFilterFields, type FilterSource, type RowFilter } from './filtered-read.js';
 import { pageDecoder } from './decode-page.js';
 import { runtime, type DecodedIpc, type Decoder } from '../runtime.js';
 import { unionRanges } from '../buffer-reader/coalesce.js';
@@ -228,14 +228,30 @@ export async function readTable(source: DecodeFilterSource, opts: ReadTableOptio
 }
 
 /**
+ * What `readBatches` reads: the prepared row filter (if any), the columns it decodes (the caller's
+ * plus the filter's) and the row groups left after pruning (statistics, page index, bloom filters
+ * the open holds). Prepared once: `batchesOf` (whole.ts) plans its one wave from it and hands it on.
+ */
+export interface BatchSelection {
+  filter: RowFilter | undefined;
+  columns: string[] | undefined;
+  rowGroups: number[];
+}
+
+export async function batchSelection(source: DecodeFilterSource, opts: ReadTableOptions): Promise<BatchSelection> {
+  const filter = opts.filter ? await prepareRowFilter(source, opts.filter) : undefined;
+  const columns = withFilterFields(opts.columns, filter);
+  const { rowGroups } = source.plan({ ...opts, ...(columns ? { columns } : {}), pages: false });
+  return { filter, columns, rowGroups };
+}
+
+/**
  * Streams record batches row group by row group: each row group's chunks are prefetched just before
  * it is decoded, so memory holds about one row group at a time (the reader's budget evicts the rest).
  */
-export async function* readBatches(source: DecodeFilterSource, opts: ReadTableOptions = {}): AsyncGenerator<RecordBatch> {
-  const filter = opts.filter ? await prepareRowFilter(source, opts.filter) : undefined;
-  const columns = withFilterFields(opts.columns, filter);
-  const whole = source.plan({ ...opts, ...(columns ? { columns } : {}), pages: false });
-  for (const g of whole.rowGroups) {
+export async function* readBatches(source: DecodeFilterSource, opts: ReadTableOptions = {}, selection?: BatchSelection): AsyncGenerator<RecordBatch> {
+  const { filter, columns, rowGroups } = selection ?? (await batchSelection(source, opts));
+  for (const g of rowGroups) {
     const guard = decodeGuard(opts.signal, opts.timeoutMs ?? DEFAULT_DECODE_TIMEOUT_MS, { path: source.path, backend: source.backend.kind });
     const clock = new StageClock();
     let table: Table;

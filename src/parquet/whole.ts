@@ -7,17 +7,16 @@ import type { RecordBatch } from 'apache-arrow';
 import { DEFAULT_MAX_MEMORY } from '../buffer-reader/pool.js';
 import { ReaderError } from '../errors.js';
 import { Deadline } from '../layers/timeouts.js';
-import { DEFAULT_DECODE_TIMEOUT_MS, readBatches, type ReadTableOptions } from './decode.js';
+import { DEFAULT_DECODE_TIMEOUT_MS, batchSelection, readBatches, type BatchSelection, type ReadTableOptions } from './decode.js';
 import type { BoundFile } from './open.js';
 import type { PlanSelection, ReadPlan } from './planner.js';
 
 /**
- * Share of the reader's memory budget up to which `readBatches()` without a filter fetches every
- * byte of its selection the open does not hold in one wave before its first batch (32 MiB of the
- * default 128 MiB): one round trip instead of one per row group (a 1.1 MB file of 75 row groups
+ * Share of the reader's memory budget up to which `readBatches()` fetches every byte of its
+ * selection (with a filter: of the row groups it keeps) the open does not hold in one wave before
+ * its first batch (32 MiB of the default 128 MiB): one round trip instead of one per row group (a 1.1 MB file of 75 row groups
  * after a plain open: 26 round trips), while the budget keeps those bytes with room for the
- * decoder's copies and read-ahead. Larger selections stream row group by row group, as filtered
- * reads do.
+ * decoder's copies and read-ahead. Larger selections stream row group by row group.
  */
 export const WHOLE_BATCHES_BUDGET_SHARE = 0.25;
 
@@ -28,25 +27,26 @@ export function isWholeRead(selection: Pick<PlanSelection, 'columns' | 'rowGroup
 
 /**
  * The one wave `readBatches` fetches before its first batch: for a whole read, the plan `readTable`
- * makes (every byte, the page index and the leading magic); for a projection (columns and/or row
- * groups, no filter), the union of the per-row-group plans it then makes (the selected chunks and the
- * page index). A filter's row groups are known only once it is prepared (inside `readBatches`): none.
+ * makes (every byte, the page index and the leading magic); otherwise the union of the per-row-group
+ * plans it then makes: the selection's columns (with a filter, its columns too) of the row groups
+ * left after pruning, and the page index. Undefined when no row group is left.
  */
-export function batchesWave(bound: Pick<BoundFile, 'plan'>, opts: ReadTableOptions): ReadPlan | undefined {
-  if (opts.filter) return undefined;
+export function batchesWave(bound: Pick<BoundFile, 'plan'>, opts: ReadTableOptions, selection: BatchSelection): ReadPlan | undefined {
   if (isWholeRead(opts)) return bound.plan({ pages: false, pageIndex: true, leadingMagic: true });
-  return bound.plan({ ...(opts.columns ? { columns: opts.columns } : {}), ...(opts.rowGroups ? { rowGroups: opts.rowGroups } : {}), pageIndex: true });
+  if (selection.rowGroups.length === 0) return undefined;
+  return bound.plan({ ...(selection.columns ? { columns: selection.columns } : {}), rowGroups: selection.rowGroups, pageIndex: true });
 }
 
 /**
- * `readBatches` of a bound file; without a filter and with the missing bytes within
- * WHOLE_BATCHES_BUDGET_SHARE of the budget, those bytes come first in one wave (`batchesWave`), so
- * the per-row-group plans find them held: one round trip after the open, not one per row group the
- * open does not hold. The wave is part of the first `next()`: a changed object found there is found
- * before anything is yielded.
+ * `readBatches` of a bound file; with the missing bytes within WHOLE_BATCHES_BUDGET_SHARE of the
+ * budget, those bytes come first in one wave (`batchesWave`), so the per-row-group plans find them
+ * held: one round trip after the open, not one per row group the open does not hold (with a filter:
+ * per row group it keeps). The wave is part of the first `next()`: a changed object found there is
+ * found before anything is yielded.
  */
 export async function* batchesOf(bound: BoundFile, opts: ReadTableOptions): AsyncGenerator<RecordBatch> {
-  const plan = batchesWave(bound, opts);
+  const selection = await batchSelection(bound, opts);
+  const plan = batchesWave(bound, opts, selection);
   const budget = bound.reader.caps().maxMemory ?? DEFAULT_MAX_MEMORY;
   if (plan && plan.bytesToFetch > 0 && plan.bytesToFetch <= WHOLE_BATCHES_BUDGET_SHARE * budget) {
     const context = { backend: bound.backend.kind, op: 'read', path: bound.path };
@@ -62,5 +62,5 @@ export async function* batchesOf(bound: BoundFile, opts: ReadTableOptions): Asyn
       guard.dispose();
     }
   }
-  yield* readBatches(bound, opts);
+  yield* readBatches(bound, opts, selection);
 }

@@ -146,3 +146,55 @@ describe('readBatches() waits', () => {
     }
   }, 30_000);
 });
+
+describe('readBatches({ filter }) after a plain open', () => {
+  /** The first row of each row group, and the id there (seedPlus's ids are its row numbers' order). */
+  const rowStarts = (source: Awaited<ReturnType<typeof openParquet>>) => source.rowGroups.map((_, g) => source.rowGroups.slice(0, g).reduce((n, x) => n + x.numRows, 0));
+
+  it('one wave for the row groups the filter keeps (not one per row group), exactly the matching rows', async () => {
+    const { backend, list, roundTrips } = counted();
+    const source = await openParquet(backend, 'seedPlus', { metadataCache: false });
+    const all = allIds();
+    const starts = rowStarts(source);
+    // Rows of row groups 2–5 (none held by the tail window), by value: statistics keep those four.
+    const lo = all[starts[2] as number] as bigint;
+    const hi = all[(starts[6] as number) - 1] as bigint;
+    const filter = { and: [{ column: 'id', gte: Number(lo) + 3 }, { column: 'id', lte: Number(hi) - 3 }] };
+    const kept = source.plan({ columns: ['id'], filter, pages: false }).rowGroups;
+    expect(kept).toEqual([2, 3, 4, 5]);
+    const rows = await ids(source.readBatches({ columns: ['id'], filter }));
+    expect(rows).toEqual(all.filter((v) => v >= lo + 3n && v <= hi - 3n));
+    const wave = source.plan({ columns: ['id'], rowGroups: kept, pageIndex: true });
+    expect(wave.requests.length).toBeGreaterThan(0);
+    expect(list()).toEqual([`GET bytes=-${DEFAULT_FOOTER_WINDOW}`, ...wave.requests.map((r) => `GET bytes=${r.offset}-${r.offset + r.length - 1}`)]);
+    expect(roundTrips()).toBe(2);
+    await source.close();
+  });
+
+  it('a filter no row group can match reads nothing after the open and yields nothing', async () => {
+    const { backend, list } = counted();
+    const source = await openParquet(backend, 'seedPlus', { metadataCache: false });
+    expect(await ids(source.readBatches({ columns: ['id'], filter: { column: 'id', lt: -1 } }))).toEqual([]);
+    expect(list()).toEqual([`GET bytes=-${DEFAULT_FOOTER_WINDOW}`]);
+    await source.close();
+  });
+
+  it('kept row groups beyond the budget share stream one wave per row group', async () => {
+    const { backend, list, roundTrips } = counted();
+    const probe = await openParquet(httpBackend({ baseUrl: server.url }), 'seedPlus', { metadataCache: false });
+    const starts = rowStarts(probe);
+    const all = allIds();
+    // Row groups 0–24: the 25 the tail window does not hold (a budget under the window's size would
+    // not keep the window itself, and each decode would fetch it again).
+    const kept = Array.from({ length: 25 }, (_, g) => g);
+    const filter = { column: 'id', lt: Number(all[starts[25] as number]) };
+    const share = probe.plan({ rowGroups: kept, pageIndex: true }).bytesToFetch;
+    await probe.close();
+    const source = await openParquet(backend, 'seedPlus', { metadataCache: false, reader: { maxMemory: Math.floor(share / WHOLE_BATCHES_BUDGET_SHARE) - 1 } });
+    const rows = await ids(source.readBatches({ filter }));
+    expect(rows).toEqual(all.slice(0, starts[25]));
+    expect(list().length).toBe(1 + 25);
+    expect(roundTrips()).toBe(1 + 25);
+    await source.close();
+  });
+});
