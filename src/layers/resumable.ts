@@ -42,7 +42,7 @@ function sameVersion(first: ObjectMeta, next: ReadResponse, at: number, op: Dead
  * The body of `first`, resumed on retryable failures. Everything it holds (the request's watch, the
  * operation) ends with the body: consumed, failed, or abandoned (`break`/`return()`).
  */
-export function resumableBody<Op extends Deadline & { streak: number; dispose(): void }>(
+export function resumableBody<Op extends Deadline & { progressed(): void; dispose(): void }>(
   runner: ResumeRunner<Op>,
   op: Op,
   path: string,
@@ -127,7 +127,7 @@ export function resumableBody<Op extends Deadline & { streak: number; dispose():
         if (step.value.byteLength > length - received) {
           throw new ReaderError('Unexpected', 'body is longer than the requested range', op.context, { code: 'LONG_BODY', retryable: false });
         }
-        if (step.value.byteLength > 0) op.streak = 0;
+        if (step.value.byteLength > 0) op.progressed();
         received += step.value.byteLength;
         yield step.value;
       }

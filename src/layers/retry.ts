@@ -9,7 +9,7 @@ import { ReaderError, abortError, toReaderError, type ErrorContext } from '../er
 import { listMembers } from '../list.js';
 import type { Backend, ByteRange, ListPage, ListPageOptions, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../types.js';
 import { resumableBody, type ResumeRunner } from './resumable.js';
-import { RETRY_BASE_MS, RETRY_CAP_MS, RETRY_MAX_ATTEMPTS, RETRY_STALL_MS, RETRY_TOTAL_MS, nextDelay, type RetryPolicy } from './retry-policy.js';
+import { RETRY_BASE_MS, RETRY_CAP_MS, RETRY_MAX_ATTEMPTS, RETRY_STALL_MS, RETRY_TOTAL_MS, nextDelay, stallLimit, type RetryPolicy } from './retry-policy.js';
 import { Deadline, StallWatch, release } from './timeouts.js';
 
 export { RETRY_BASE_MS, RETRY_CAP_MS, RETRY_MAX_ATTEMPTS, RETRY_STALL_MS, RETRY_TOTAL_MS, DNS_RETRIES, nextDelay } from './retry-policy.js';
@@ -24,7 +24,11 @@ export interface RetryOptions {
   capMs?: number;
   /** No retry starts after this many ms from the start of the operation. Default RETRY_TOTAL_MS. */
   totalMs?: number;
-  /** No headers or body bytes for this many ms: abort the request and retry it. 0 turns it off. Default RETRY_STALL_MS. */
+  /**
+   * No headers or body bytes for this many ms: abort the request and retry it. 0 turns it off. Default
+   * RETRY_STALL_MS. Each stall of an operation (until bytes arrive) doubles its next attempt's limit,
+   * within the retry budget: a server slower than the limit is waited for, not given up on (`stallLimit`).
+   */
   stallMs?: number;
   /**
    * The whole operation (a stat, or a read with all its retries until its body is consumed) must end
@@ -98,6 +102,8 @@ class Operation extends Deadline {
   attempts = 0;
   /** Failures since the last attempt that delivered bytes (the backoff exponent). */
   streak = 0;
+  /** Of those, stalls (the stall limit's exponent: `stallLimit`). */
+  stalls = 0;
   dnsFailures = 0;
 
   constructor(s: Settings, context: ErrorContext, signal: AbortSignal | undefined, counters: RetryCounters) {
@@ -107,6 +113,12 @@ class Operation extends Deadline {
       timeoutError: (ms) => new ReaderError('Timeout', `deadline of ${ms} ms exceeded`, context, { code: 'TIMEOUT', retryable: false }),
       onTimeout: () => counters.deadlines++,
     });
+  }
+
+  /** A response delivered bytes: the backoff and the stall limit start over. */
+  progressed(): void {
+    this.streak = 0;
+    this.stalls = 0;
   }
 }
 
@@ -177,7 +189,11 @@ export function withRetry<B extends Backend>(inner: B, options: RetryOptions = {
     for (;;) {
       const stopped = op.stopped;
       if (stopped) throw stopped;
-      const attempt = new StallWatch(op, s.stallMs, () => counters.stalls++);
+      const limit = stallLimit(s.stallMs, op.stalls, performance.now() - op.started, s.totalMs);
+      const attempt = new StallWatch(op, limit, () => {
+        counters.stalls++;
+        op.stalls++;
+      });
       op.attempts++;
       counters.attempts++;
       try {

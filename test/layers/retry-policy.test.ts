@@ -1,7 +1,7 @@
 /** The retry policy alone (src/layers/retry-policy.ts): a pure function, tested without I/O or clocks. */
 import { describe, expect, it } from 'vitest';
 import { ReaderError, type ReaderErrorCode, type ReaderErrorKind } from '../../src/errors.js';
-import { DEFAULT_RETRY_POLICY, DNS_RETRIES, RETRY_BASE_MS, RETRY_CAP_MS, RETRY_MAX_ATTEMPTS, RETRY_TOTAL_MS, nextDelay, type RetryPolicy } from '../../src/layers/retry-policy.js';
+import { DEFAULT_RETRY_POLICY, DNS_RETRIES, RETRY_BASE_MS, RETRY_CAP_MS, RETRY_MAX_ATTEMPTS, RETRY_TOTAL_MS, STALL_GROWTH, nextDelay, stallLimit, type RetryPolicy } from '../../src/layers/retry-policy.js';
 
 const err = (kind: ReaderErrorKind, code?: ReaderErrorCode, extra: { retryable?: boolean; retryAfterMs?: number } = {}) =>
   new ReaderError(kind, 'x', {}, { ...(code ? { code } : {}), ...extra });
@@ -65,5 +65,27 @@ describe('nextDelay', () => {
     const a = nextDelay(err('Unavailable'), { made: 2, streak: 2 }, 10, frozen);
     expect(nextDelay(err('Unavailable'), { made: 2, streak: 2 }, 10, frozen)).toEqual(a);
     expect(a).toEqual({ retry: true, delayMs: 50 });
+  });
+});
+
+describe('stallLimit', () => {
+  it('doubles per stall since bytes last arrived: 100, 200, 400, 800 ms', () => {
+    expect(STALL_GROWTH).toBe(2);
+    expect([0, 1, 2, 3].map((stalls) => stallLimit(100, stalls, 0, 60_000))).toEqual([100, 200, 400, 800]);
+  });
+
+  it('never past the time left of the retry budget, never below stallMs', () => {
+    expect(stallLimit(100, 10, 0, 60_000)).toBe(60_000);
+    expect(stallLimit(100, 10, 59_000, 60_000)).toBe(1_000);
+    expect(stallLimit(100, 3, 59_950, 60_000)).toBe(100);
+    expect(stallLimit(100, 3, 70_000, 60_000)).toBe(100);
+    // the defaults: a dead store fails when the fixed 30 s limit would have (the second attempt gets the 30 s left)
+    expect(stallLimit(30_000, 1, 30_000, RETRY_TOTAL_MS)).toBe(30_000);
+  });
+
+  it('0 stays off; a huge streak does not overflow', () => {
+    expect(stallLimit(0, 5, 0, 60_000)).toBe(0);
+    expect(stallLimit(100, 5_000, 0, 60_000)).toBe(60_000);
+    expect(stallLimit(Infinity, 1, 0, 60_000)).toBe(Infinity);
   });
 });

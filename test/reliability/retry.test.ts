@@ -8,16 +8,21 @@ import { Agent } from 'undici';
 import { collectBody } from '../../src/body.js';
 import { backendFromUrl } from '../../src/backends/url.js';
 import { httpBackend } from '../../src/backends/http/backend.js';
+import { s3Backend } from '../../src/backends/s3/backend.js';
+import { BufferReader } from '../../src/buffer-reader/buffer-reader.js';
 import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { ReaderError } from '../../src/errors.js';
 import { withMetrics } from '../../src/layers/metrics.js';
 import { RETRY_BASE_MS, RETRY_CAP_MS, RETRY_MAX_ATTEMPTS, RETRY_STALL_MS, RETRY_TOTAL_MS, withRetry, type RetryEvent, type RetryOptions } from '../../src/layers/retry.js';
 import { openParquet } from '../../src/parquet/source.js';
 import { randomBytes } from '../support/data.js';
+import { FaultProxy } from '../support/fault-proxy.js';
+import { requireMotoInCi, startMoto, type MotoServer } from '../support/moto.js';
 import { testingFile } from '../support/parquet-testing.js';
 import { activeTimers, agentBusy, eventually, failure, readBytes, same, startRig, within, type Rig } from './helpers.js';
 
 const data = randomBytes(200_000, 21);
+const motoOk = requireMotoInCi('test/reliability/retry.test.ts');
 let rig: Rig;
 let agent: Agent;
 
@@ -342,6 +347,56 @@ describe('withRetry: stalls, the deadline, aborts — and nothing left behind', 
     await untouched.body[Symbol.asyncIterator]().return?.();
     await eventually(() => agentBusy(agent).running === 0);
     expect(activeTimers()).toBeLessThanOrEqual(timers);
+  });
+});
+
+describe.skipIf(!motoOk)('withRetry: a server slower than stallMs (moto behind the proxy) is waited for longer, not given up on', () => {
+  /** The proxy holds every GET this long before forwarding it: moto answers each in 2⅔ stall limits. */
+  const STALL_MS = 150;
+  const SLOW_MS = 400;
+  let moto: MotoServer;
+  let proxy: FaultProxy;
+  /** Sockets for a whole wave: every request of it is on the wire (none waits in the pool). */
+  let pool: Agent;
+  const s3 = () => s3Backend({ bucket: 'slow', endpoint: proxy.url, region: 'us-east-1', credentials: { accessKeyId: 'k', secretAccessKey: 's' }, dispatcher: pool, env: {} });
+
+  beforeAll(async () => {
+    pool = new Agent({ connections: 32 });
+    moto = await startMoto();
+    await moto.createBucket('slow');
+    await moto.put('slow', 'o.bin', data);
+    proxy = await FaultProxy.start(moto.endpoint);
+  }, 60_000);
+  afterAll(async () => {
+    await pool?.close();
+    await proxy?.stop();
+    await moto?.stop();
+  });
+  beforeEach(() => proxy?.reset());
+
+  it('each stall of a request doubles the next attempt\'s limit: 150 and 300 ms stall, 600 ms gets the answer', async () => {
+    proxy.script([{ match: 'GET', action: 'pass', delayMs: SLOW_MS, times: 1_000 }]);
+    const events: RetryEvent[] = [];
+    const b = withRetry(s3(), { baseMs: 1, capMs: 5, stallMs: STALL_MS, onRetry: (e) => events.push(e) });
+    const bytes = await within(readBytes(b, 'o.bin', { offset: 1000, length: 5000 }), 10_000);
+    expect(same(bytes, data.subarray(1000, 6000))).toBe(true);
+    // at least the 150 and 300 ms attempts stall (a loaded machine may stall the 600 ms one too); all ask the same range
+    expect(b.retryCounters().stalls).toBeGreaterThanOrEqual(2);
+    expect(events.every((e) => e.error.code === 'STALLED')).toBe(true);
+    expect(new Set(proxy.log.map((r) => r.range))).toEqual(new Set(['bytes=1000-5999']));
+    expect(b.retryCounters().exhausted).toBe(0);
+  });
+
+  it('a wave of parallel GETs that all stall together is read on a later attempt (it was RETRIES_EXHAUSTED)', async () => {
+    proxy.script([{ match: 'GET', action: 'pass', delayMs: SLOW_MS, times: 1_000 }]);
+    const b = withRetry(s3(), { baseMs: 1, capMs: 5, stallMs: STALL_MS });
+    const reader = new BufferReader(b, 'o.bin', { size: data.byteLength, maxRangeSize: 4096, concurrency: 16, readahead: false });
+    const bytes = await within(reader.readAt(0, 16 * 4096), 10_000);
+    await reader.close();
+    expect(same(bytes, data.subarray(0, 16 * 4096))).toBe(true);
+    const c = b.retryCounters();
+    expect(c.stalls).toBeGreaterThanOrEqual(2 * 16);
+    expect(c.exhausted).toBe(0);
   });
 });
 
