@@ -59,7 +59,7 @@ function faultPolicy(rnd: () => number): (req: ProxyRequest) => FaultStep | unde
     if (r < 0.2) return { action: 'truncate', after };
     if (r < 0.35) return { action: 'reset', after };
     if (r < 0.42) return { action: 'drop' };
-    if (r < 0.43) return { action: 'stall', after: rnd() < 0.3 ? -1 : after }; // each costs a stallMs wait
+    if (r < 0.43) return { action: 'stall', after: rnd() < 0.3 ? -1 : after }; // each costs a stall limit's wait (stallMs, doubled per stall in a row: stallLimit)
     if (r < 0.52) return { action: 'status', status: 503, body: '<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>' };
     if (r < 0.6) return { action: 'status', status: 500 };
     if (r < 0.65) return { action: 'status', status: 502 };
