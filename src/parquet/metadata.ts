@@ -105,8 +105,10 @@ export class ParsedFooter {
   static read(tail: Tail, context: ErrorContext): ParsedFooter {
     const layout = checkedParse(tail, context, readFooterLayout);
     const footer = footerOf(tail);
-    // A copy of only the footer: the tail window may be a whole small file, or a view of a larger buffer.
-    const bytes = new Uint8Array(footer);
+    // A copy of only the footer when the bytes are a view of more (the tail window may be a whole
+    // small file, or a view of a larger buffer); a footer in its own buffer is kept as it is.
+    const own = footer.byteOffset === 0 && footer.byteLength === footer.buffer.byteLength;
+    const bytes = own ? footer : new Uint8Array(footer);
     return new ParsedFooter(layout, bytes, tail.metadataLength, tail.meta.size, context);
   }
 
