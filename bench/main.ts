@@ -3,7 +3,9 @@
  *
  *   npm run bench                      full matrix on the embedded default (generated fixtures)
  *   npm run bench -- --check           reduced matrix + assert the targets (CI)
- *   flags: --ttfb MS  --mbps N  --iterations N  --files N (many-files count)
+ *   npm run bench -- --only wide       one file's cells alone (no other section): the narrow run of a cell
+ *   npm run bench -- --check --only wide/projection   ... and only that scenario, its targets checked
+ *   flags: --ttfb MS  --mbps N  --iterations N  --files N (many-files count)  --only FILE[/SCENARIO]
  * The seed file is also read through the S3 backend, on moto behind the same latency model
  * (bench/s3-cells.ts). Your own object on your own store: `brr bench s3://bucket/key` (or https://…).
  */
@@ -108,39 +110,68 @@ async function main(): Promise<void> {
       mbps: { type: 'string' },
       iterations: { type: 'string' },
       files: { type: 'string' },
+      only: { type: 'string' },
     },
   });
   const check = values.check ?? false;
   const model: Model = { ttfbMs: Number(values.ttfb ?? DEFAULT_TTFB_MS), bytesPerSecond: Number(values.mbps ?? DEFAULT_MBPS) * 1e6 };
   const iterations = Number(values.iterations ?? 3);
   const manyCount = Number(values.files ?? (check ? MANY_FILES_CHECK : MANY_FILES));
+  const only = values.only === undefined ? undefined : parseOnly(values.only);
 
   // --check runs on a shared, noisy machine: a timing miss gets one fresh run before it fails CI.
   const attempts = check ? 2 : 1;
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    const failed = await runMatrix(check, model, iterations, manyCount);
+    const failed = await runMatrix(check, model, iterations, manyCount, only);
     if (!failed) return;
     if (attempt < attempts) console.log('\n--check: a target failed; measuring once more before failing (the machine is shared)\n');
     else process.exitCode = 1;
   }
 }
 
+/** `--only FILE[/SCENARIO]`: one file of the matrix (and one of its scenarios), nothing else. */
+interface Only {
+  file: string;
+  scenario?: Scenario['id'];
+}
+
+function parseOnly(value: string): Only {
+  const [file = '', scenario] = value.split('/');
+  if (!(file in FILES)) throw new Error(`--only: no file ${JSON.stringify(file)} in the matrix (${Object.keys(FILES).join(', ')})`);
+  return { file, ...(scenario ? { scenario: scenario as Scenario['id'] } : {}) };
+}
+
+/** The matrix's files: all, --check's reduced set, or --only's one file (its --check scenarios with --check). */
+function matrixFiles(check: boolean, only: Only | undefined): Record<string, FileCase> {
+  const pick = (name: string, ...ids: Scenario['id'][]): FileCase => ({ ...(FILES[name] as FileCase), scenarios: (m: FileMetaData) => (FILES[name] as FileCase).scenarios(m).filter((s) => ids.includes(s.id)) });
+  // --check: the seed file, the wide file's projection (its own I/O target) and the big file but its filter.
+  const reduced: Record<string, FileCase> = { seed: FILES.seed as FileCase, wide: pick('wide', 'projection'), big: pick('big', 'projection', 'rowgroup', 'metadata') };
+  const files = check ? reduced : FILES;
+  if (!only) return files;
+  const f = files[only.file] as FileCase;
+  if (!only.scenario) return { [only.file]: f };
+  const id = only.scenario;
+  return { [only.file]: { ...f, scenarios: (m) => f.scenarios(m).filter((s) => s.id === id) } };
+}
+
 /** Runs the matrix once; returns whether the run failed (a check, an error or a count mismatch). */
-async function runMatrix(check: boolean, model: Model, iterations: number, manyCount: number): Promise<boolean> {
-  let failed = false;
+async function runMatrix(check: boolean, model: Model, iterations: number, manyCount: number, only?: Only): Promise<boolean> {
   console.log(`buffered-range-reader benchmark${check ? ' (--check: reduced matrix, targets asserted)' : ''}`);
   console.log(`object server: ${model.ttfbMs} ms to first byte, ${model.bytesPerSecond / 1e6} MB/s per connection (S3 one region away); counts from the server's own log`);
   process.stderr.write('preparing fixtures (generated on first run, cached in bench/.fixtures)…\n');
-  const only = (name: string, ...ids: Scenario['id'][]): FileCase => ({ ...(FILES[name] as FileCase), scenarios: (m: FileMetaData) => (FILES[name] as FileCase).scenarios(m).filter((s) => ids.includes(s.id)) });
-  // --check: the seed file, the wide file's projection (its own I/O target) and the big file but its filter.
-  const files = check ? { seed: FILES.seed as FileCase, wide: only('wide', 'projection'), big: only('big', 'projection', 'rowgroup', 'metadata') } : FILES;
+  const files = matrixFiles(check, only);
   const bytes: Record<string, Uint8Array> = {};
-  for (const f of [...Object.values(files).map((f) => f.spec), FIXTURES.small, FIXTURES.ipc]) bytes[f.name] = await fixture(f);
+  // --only: the file's cells and nothing else (no IPC cells, S3, many-files or other sections).
+  const extra = only ? [] : [FIXTURES.small, FIXTURES.ipc];
+  for (const f of [...Object.values(files).map((f) => f.spec), ...extra]) bytes[f.name] = await fixture(f);
 
   const server = await new ServerClient().start({ ttfbMs: model.ttfbMs, bytesPerSecond: model.bytesPerSecond });
   try {
-    for (const f of [...Object.values(files).map((f) => f.spec), FIXTURES.ipc]) await server.put(f.file, join(FIXTURE_DIR, f.file));
-    await server.put('many/{i}.parquet', join(FIXTURE_DIR, FIXTURES.small.file), manyCount);
+    for (const f of Object.values(files).map((f) => f.spec)) await server.put(f.file, join(FIXTURE_DIR, f.file));
+    if (!only) {
+      await server.put(FIXTURES.ipc.file, join(FIXTURE_DIR, FIXTURES.ipc.file));
+      await server.put('many/{i}.parquet', join(FIXTURE_DIR, FIXTURES.small.file), manyCount);
+    }
     const backend = (): Backend => httpBackend({ baseUrl: server.url });
 
     type Job = { file: string; target: ReadTarget; scenario: Scenario; reader: ReaderDef; expect: Expectation };
@@ -155,18 +186,28 @@ async function runMatrix(check: boolean, model: Model, iterations: number, manyC
         for (const reader of PARQUET_READERS) jobs.push({ file: f.name, target, scenario: s, reader, expect });
       }
     }
-    const ipc = bytes.ipc as Uint8Array;
-    const ipcTarget = { backend, key: FIXTURES.ipc.file, httpUrl: `${server.url}/${FIXTURES.ipc.file}`, size: ipc.byteLength, metadata: {} as FileMetaData, metadataLength: 0 };
-    for (const reader of IPC_READERS) {
-      jobs.push({ file: 'ipc', target: ipcTarget, scenario: { id: 'full', label: 'all record batches' }, reader, expect: { bytesNeeded: ipc.byteLength, floorRoundTrips: ipc.byteLength <= DEFAULT_FOOTER_WINDOW ? 1 : 2 } });
+    const ipc = bytes.ipc;
+    if (ipc) {
+      const ipcTarget = { backend, key: FIXTURES.ipc.file, httpUrl: `${server.url}/${FIXTURES.ipc.file}`, size: ipc.byteLength, metadata: {} as FileMetaData, metadataLength: 0 };
+      for (const reader of IPC_READERS) {
+        jobs.push({ file: 'ipc', target: ipcTarget, scenario: { id: 'full', label: 'all record batches' }, reader, expect: { bytesNeeded: ipc.byteLength, floorRoundTrips: ipc.byteLength <= DEFAULT_FOOTER_WINDOW ? 1 : 2 } });
+      }
     }
 
     const seedCase = FILES.seed as FileCase;
-    const progress = new Progress(jobs.length + s3CellCount(check, seedCase.scenarios(parquetMetadata(bytes.seed as Uint8Array)).length) + 2 + MANY_FILES_PEERS.length + DROPIN_CELLS + 1);
+    const sections = only ? 0 : s3CellCount(check, seedCase.scenarios(parquetMetadata(bytes.seed as Uint8Array)).length) + 2 + MANY_FILES_PEERS.length + DROPIN_CELLS + 1;
+    const progress = new Progress(jobs.length + sections);
     const cells: CellResult[] = [];
     for (const j of jobs) {
       progress.step(`${j.file} · ${j.scenario.id} · ${j.reader.id}`);
       cells.push(await runCell(server, j.file, j.target, j.scenario, j.reader, j.expect, { iterations, budgetMs: CELL_BUDGET_MS, model }));
+    }
+    if (only) {
+      progress.end();
+      const results: BenchResults = { when: new Date().toISOString(), model, countsFrom: 'server', cells: withRatios(cells), manyFiles: [], only: only.file };
+      results.checks = checkTargets(results);
+      await writeOutputs(results, check, only);
+      return reportFailures(results, cells, [], check);
     }
     const s3 = await runS3Cells({ check, spec: seedCase.spec, scenarios: seedCase.scenarios, cell: { iterations, budgetMs: CELL_BUDGET_MS, model }, step: (w) => progress.step(w) });
     cells.push(...s3.cells);
@@ -215,24 +256,30 @@ async function runMatrix(check: boolean, model: Model, iterations: number, manyC
     const results: BenchResults = { when: new Date().toISOString(), model, countsFrom: 'server', cells: withRatios(cells), manyFiles, dataset, dropin, decode, scan };
     results.checks = checkTargets(results);
     await writeOutputs(results, check);
-    const disagree = [...cells.filter((c) => c.clientAgrees === false), ...manyFiles.filter((m) => m.clientAgrees === false)];
-    if (disagree.length) {
-      console.error(`\nCLIENT AND SERVER REQUEST COUNTS DISAGREE for: ${disagree.map((d) => ('file' in d ? `${d.file}/${d.scenario}/${d.reader}` : `many/${d.reader}`)).join(', ')}`);
-      failed = true;
-    }
-    const errors = cells.filter((c) => c.error);
-    if (errors.length) {
-      console.error(`\n${errors.length} cells failed: ${errors.map((e) => `${e.file}/${e.scenario}/${e.reader}: ${e.error}`).join('; ')}`);
-      failed = true;
-    }
-    if (check && checksFail(results.checks)) failed = true;
+    return reportFailures(results, cells, manyFiles, check);
   } finally {
     await server.stop();
   }
+}
+
+/** Prints what makes the run fail (counts that disagree, cells that failed) and tells whether it does. */
+function reportFailures(results: BenchResults, cells: readonly CellResult[], manyFiles: readonly ManyFilesResult[], check: boolean): boolean {
+  let failed = false;
+  const disagree = [...cells.filter((c) => c.clientAgrees === false), ...manyFiles.filter((m) => m.clientAgrees === false)];
+  if (disagree.length) {
+    console.error(`\nCLIENT AND SERVER REQUEST COUNTS DISAGREE for: ${disagree.map((d) => ('file' in d ? `${d.file}/${d.scenario}/${d.reader}` : `many/${d.reader}`)).join(', ')}`);
+    failed = true;
+  }
+  const errors = cells.filter((c) => c.error);
+  if (errors.length) {
+    console.error(`\n${errors.length} cells failed: ${errors.map((e) => `${e.file}/${e.scenario}/${e.reader}: ${e.error}`).join('; ')}`);
+    failed = true;
+  }
+  if (check && results.checks && checksFail(results.checks)) failed = true;
   return failed;
 }
 
-async function writeOutputs(results: BenchResults, check: boolean): Promise<void> {
+async function writeOutputs(results: BenchResults, check: boolean, only?: Only): Promise<void> {
   console.log(`\n${terminalTable(results)}`);
   if (results.dropin) console.log(`\ndrop-in decoders:\n${dropInTable(results.dropin)}`);
   if (results.checks) {
@@ -242,10 +289,15 @@ async function writeOutputs(results: BenchResults, check: boolean): Promise<void
     }
   }
   await mkdir(RESULTS_DIR, { recursive: true });
-  const base = check ? 'check' : 'latest';
+  // An --only run writes its own files (the full run's stay as they were).
+  const base = `${check ? 'check' : 'latest'}${only ? `-${only.file}${only.scenario ? `-${only.scenario}` : ''}` : ''}`;
   await writeFile(join(RESULTS_DIR, `${base}.json`), `${JSON.stringify(results, null, 2)}\n`);
   await writeFile(join(RESULTS_DIR, `${base}.md`), `${markdownTable(results)}\n${results.dropin ? `\n${dropInTable(results.dropin)}\n` : ''}`);
   await writeFile(join(RESULTS_DIR, `${base}.html`), htmlReport(results));
+  if (only) {
+    console.log(`\nwrote bench/results/${base}.json, ${base}.md and ${base}.html`);
+    return;
+  }
   // The README's picture: the seed file's full read alone.
   const seedFull = { ...results, cells: results.cells.filter((c) => c.file === 'seed' && c.scenario === 'full') };
   await writeFile(join(RESULTS_DIR, `${base}-seed-full.html`), htmlReport(seedFull));

@@ -36,6 +36,14 @@ export interface CellResult {
   wallMs: number;
   /** Median time from the first request's start to the last response's end, on the server's clock. */
   ioMs: number;
+  /** `ioMs` of each iteration, in run order: whether a miss is every run or one slow one. */
+  ioRuns: number[];
+  /**
+   * Each iteration's gap, on the server's clock, from the first response's last byte to the next
+   * request (`gapMs`): the client's parse and planning between the open's answer and the data wave.
+   * Absent for a reader whose iterations were one round trip.
+   */
+  gapRuns?: number[];
   floorMs: number;
   floorRoundTrips: number;
   peakMemMB: number;
@@ -76,6 +84,18 @@ async function withMemoryPeak<T>(fn: () => Promise<T>): Promise<{ value: T; peak
   }
 }
 
+/**
+ * The gap from the first response's last byte to the first request that starts after it (the
+ * client's parse and planning before the next round trip), or undefined when no request follows.
+ */
+export function gapMs(waterfall: readonly WaterfallBar[]): number | undefined {
+  const first = waterfall.reduce<WaterfallBar | undefined>((a, b) => (a === undefined || b.start < a.start ? b : a), undefined);
+  if (!first) return undefined;
+  let next = Infinity;
+  for (const b of waterfall) if (b !== first && b.start >= first.end) next = Math.min(next, b.start);
+  return Number.isFinite(next) ? next - first.end : undefined;
+}
+
 export function summarizeLog(log: ServerRequestLog[]): { gets: number; heads: number; bytes: number; roundTrips: number; ioMs: number; waterfall: WaterfallBar[] } {
   const t0 = Math.min(...log.map((r) => r.start));
   return {
@@ -108,6 +128,7 @@ export async function runCell(
 ): Promise<CellResult> {
   const walls: number[] = [];
   const ios: number[] = [];
+  const gaps: number[] = [];
   const peaks: number[] = [];
   let last: ReturnType<typeof summarizeLog> | undefined;
   let outcome: ReaderOutcome | undefined;
@@ -134,13 +155,15 @@ export async function runCell(
       outcome = value;
       last = summarizeLog(await server.log());
       ios.push(last.ioMs);
+      const gap = gapMs(last.waterfall);
+      if (gap !== undefined) gaps.push(gap);
       if (value.client) {
         const ok = value.client.gets === last.gets && value.client.heads === last.heads;
         agrees = (agrees ?? true) && ok;
       }
     }
   } catch (err) {
-    return { ...base, iterations: walls.length, gets: 0, heads: 0, bytesMoved: 0, roundTrips: 0, wallMs: NaN, ioMs: NaN, peakMemMB: 0, rows: 0, waterfall: [], error: String(err) };
+    return { ...base, iterations: walls.length, gets: 0, heads: 0, bytesMoved: 0, roundTrips: 0, wallMs: NaN, ioMs: NaN, ioRuns: ios, peakMemMB: 0, rows: 0, waterfall: [], error: String(err) };
   }
   const s = last as ReturnType<typeof summarizeLog>;
   return {
@@ -152,6 +175,8 @@ export async function runCell(
     roundTrips: s.roundTrips,
     wallMs: median(walls),
     ioMs: median(ios),
+    ioRuns: ios,
+    ...(gaps.length ? { gapRuns: gaps } : {}),
     peakMemMB: median(peaks),
     rows: outcome?.rows ?? 0,
     ...(agrees === undefined ? {} : { clientAgrees: agrees }),

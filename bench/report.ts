@@ -20,6 +20,8 @@ export interface BenchResults {
   countsFrom: 'server' | 'client metrics';
   cells: (CellResult & { vsNaive?: number; vsBestPeer?: number })[];
   manyFiles: ManyFilesResult[];
+  /** The one file this run measured (`--only`), if it was one. */
+  only?: string;
   /** The "dataset" section (bench/dataset.ts). */
   dataset?: import('./dataset.js').DatasetBench;
   checks?: { name: string; ok: boolean; detail: string; advisory?: string }[];
@@ -83,7 +85,7 @@ export function terminalTable(r: BenchResults): string {
     prev = key;
     lines.push(fmt(x));
   }
-  lines.push('', 'many files (metadata of each file, concurrently):');
+  if (r.manyFiles.length) lines.push('', 'many files (metadata of each file, concurrently):');
   for (const m of r.manyFiles) {
     lines.push(
       `  ${m.reader.padEnd(14)} ${m.pass.padEnd(5)} ${String(m.files).padStart(5)} files  ${String(m.gets).padStart(6)} GETs ${String(m.heads).padStart(6)} HEADs  ${(m.gets / m.files).toFixed(2)} GET/file  ${ms(m.wallMs)} ms`,

@@ -54,6 +54,31 @@ export async function collectBody(body: AsyncIterable<Uint8Array>, sizeHint = 0)
   return joined;
 }
 
+/**
+ * A whole body as the chunks it arrived in (plain views: no copy, nothing joined). For a body kept
+ * only in parts — the open's tail window, of which only the footer must be contiguous — this saves
+ * the copy into one buffer that `collectBody` makes, and that buffer's allocation.
+ */
+export async function collectChunks(body: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) if (chunk.byteLength > 0) chunks.push(plainBytes(chunk));
+  return chunks;
+}
+
+/** The last `length` bytes of consecutive chunks, in a buffer of their own (a copy of those bytes only). */
+export function lastBytes(chunks: readonly Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let end = length;
+  for (let i = chunks.length - 1; i >= 0 && end > 0; i--) {
+    const chunk = chunks[i] as Uint8Array;
+    const take = Math.min(end, chunk.byteLength);
+    out.set(chunk.subarray(chunk.byteLength - take), end - take);
+    end -= take;
+  }
+  if (end > 0) throw new RangeError(`lastBytes: ${length} bytes asked of ${length - end}`);
+  return out;
+}
+
 export interface WindowOptions {
   /** Bytes to drop from the start of the source (a server that sent more than asked for). */
   skip: number;

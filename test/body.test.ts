@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { collectBody, plainBytes, windowBody } from '../src/body.js';
+import { collectBody, collectChunks, lastBytes, plainBytes, windowBody } from '../src/body.js';
 import { sliceOrCopy } from '../src/buffer-reader/assemble.js';
 import { memoryBackend } from '../src/backends/memory/backend.js';
 
@@ -38,3 +38,25 @@ describe('bytes handed on are plain Uint8Arrays, so slice() copies', () => {
     expect(small.buffer.byteLength).toBe(10);
   });
 });
+
+describe('collectChunks and lastBytes: a body kept in the chunks it arrived in', () => {
+  it('keeps each chunk as a plain view of its own memory (no copy, no joined buffer), and drops empty ones', async () => {
+    const a = Buffer.from('abc');
+    const b = Buffer.from('defg');
+    const out = await collectChunks(chunks(a, new Uint8Array(0), b));
+    expect(out.map((c) => c.buffer)).toEqual([a.buffer, b.buffer]);
+    expect(out.every((c) => !Buffer.isBuffer(c))).toBe(true);
+    expect(Buffer.concat(out).toString()).toBe('abcdefg');
+  });
+
+  it('lastBytes copies just the last n bytes, across chunk boundaries, into a buffer of their own', () => {
+    const parts = [new Uint8Array([1, 2, 3]), new Uint8Array([4]), new Uint8Array([5, 6])];
+    for (let n = 0; n <= 6; n++) {
+      const got = lastBytes(parts, n);
+      expect([...got]).toEqual([1, 2, 3, 4, 5, 6].slice(6 - n));
+      expect(got.buffer.byteLength).toBe(n);
+    }
+    expect(() => lastBytes(parts, 7)).toThrow(RangeError);
+  });
+});
+

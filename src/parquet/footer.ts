@@ -1,4 +1,4 @@
-import { collectBody } from '../body.js';
+import { collectBody, collectChunks, lastBytes } from '../body.js';
 import { DEFAULT_BYTES_PER_SECOND, DEFAULT_TTFB_MS } from '../buffer-reader/cost-model.js';
 import { ReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ObjectMeta } from '../types.js';
@@ -73,16 +73,61 @@ export function parseFooter(last8: Uint8Array, size: number, context: ErrorConte
  * The second request carries If-Match with the first response's ETag, so the two halves are of one version.
  */
 export async function readTail(backend: Backend, path: string, opts: FooterOptions = {}): Promise<Tail> {
+  const { chunks, ...tail } = await readTailParts(backend, path, opts, 'joined');
+  return { ...tail, bytes: chunks[0] ?? new Uint8Array(0) };
+}
+
+/**
+ * How an open keeps the bytes of its tail: `'joined'`, one buffer (each chunk copied into place as
+ * it arrives, while the wait for the rest leaves the CPU idle); `'chunks'`, the chunks as they
+ * arrived, no copy — for an open that will read little of the window beyond the footer (a
+ * projection of a wide file: 786 KiB fetched, 166 KiB of it footer), the footer alone is then copied
+ * out (`lastBytes`), and the window's 786 KiB buffer is never allocated.
+ */
+export type TailKeeping = 'joined' | 'chunks';
+
+/** A tail as consecutive chunks (one, when joined): `chunks` cover `[offset, meta.size)`. */
+export interface TailParts extends Omit<Tail, 'bytes'> {
+  chunks: Uint8Array[];
+}
+
+/** `readTail`, keeping the bytes as `keep` says. */
+export async function readTailParts(backend: Backend, path: string, opts: FooterOptions, keep: TailKeeping): Promise<TailParts> {
   const window = Math.max(8, Math.floor(opts.footerSizeHint ?? DEFAULT_FOOTER_WINDOW));
   const context: ErrorContext = { backend: backend.kind, op: 'open', path };
-  const first = await readSuffix(backend, path, window, opts.signal, (size) => {
+  const first = await suffixParts(backend, path, window, keep, opts.signal, (size) => {
     if (size < PARQUET_MIN_SIZE) parseFooter(new Uint8Array(8), size, context);
   });
-  const { meta, bytes } = first;
-  if (bytes.byteLength < 8) parseFooter(new Uint8Array(8), meta.size, context); // throws: too small
-  const metadataLength = parseFooter(bytes.subarray(bytes.byteLength - 8), meta.size, context);
-  const tail = await extendSuffix(backend, path, first, metadataLength + 8, opts.signal);
+  const { meta } = first;
+  if (partsLength(first.chunks) < 8) parseFooter(new Uint8Array(8), meta.size, context); // throws: too small
+  const metadataLength = parseFooter(lastBytes(first.chunks, 8), meta.size, context);
+  const tail = await extendParts(backend, path, first, metadataLength + 8, keep, opts.signal);
   return { ...tail, metadataLength };
+}
+
+function partsLength(chunks: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const c of chunks) n += c.byteLength;
+  return n;
+}
+
+/** A body kept as `keep` says: one buffer (of the announced `length`), or its chunks. */
+async function keepBody(body: AsyncIterable<Uint8Array>, length: number | undefined, keep: TailKeeping): Promise<Uint8Array[]> {
+  if (keep === 'chunks') return collectChunks(body);
+  const bytes = await collectBody(body, length);
+  return bytes.byteLength ? [bytes] : [];
+}
+
+/** Joins chunks into one buffer (none to copy when there is one). */
+function joinParts(chunks: readonly Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const out = new Uint8Array(partsLength(chunks));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }
 
 /**
@@ -92,16 +137,22 @@ export async function readTail(backend: Backend, path: string, opts: FooterOptio
  */
 export async function extendSuffix(backend: Backend, path: string, tail: Suffix, need: number, signal?: AbortSignal): Promise<Suffix> {
   if (need <= tail.bytes.byteLength) return tail;
+  const { bytes, ...rest } = tail;
+  const { chunks, ...extended } = await extendParts(backend, path, { ...rest, chunks: bytes.byteLength ? [bytes] : [] }, need, 'joined', signal);
+  return { ...extended, bytes: joinParts(chunks) };
+}
+
+/** `extendSuffix` on a suffix in chunks; the bytes before it are kept as `keep` says (joined: with the rest, in one buffer). */
+async function extendParts(backend: Backend, path: string, tail: SuffixParts, need: number, keep: TailKeeping, signal?: AbortSignal): Promise<SuffixParts> {
+  if (need <= partsLength(tail.chunks)) return tail;
   const context: ErrorContext = { backend: backend.kind, op: 'open', path };
   const { meta } = tail;
   const start = meta.size - need;
   const res = await backend.read(path, { offset: start, length: tail.offset - start }, { ...(signal ? { signal } : {}), ...ifMatch(meta) });
   sameVersion(meta, res, context);
-  const head = await collectBody(res.body);
-  const joined = new Uint8Array(head.byteLength + tail.bytes.byteLength);
-  joined.set(head, 0);
-  joined.set(tail.bytes, head.byteLength);
-  return { meta, bytes: joined, offset: start, requests: tail.requests + 1 };
+  const head = await keepBody(res.body, undefined, keep);
+  const chunks = keep === 'joined' ? [joinParts([...head, ...tail.chunks])] : [...head, ...tail.chunks];
+  return { meta, chunks, offset: start, requests: tail.requests + 1 };
 }
 
 /** The last bytes of an object, with its size and version: what one suffix GET tells. */
@@ -114,27 +165,37 @@ export interface Suffix {
   requests: number;
 }
 
+/** A suffix as consecutive chunks. */
+interface SuffixParts extends Omit<Suffix, 'bytes'> {
+  chunks: Uint8Array[];
+}
+
 /**
  * The last `window` bytes of an object in one suffix GET (its Content-Range gives the size: no
  * HEAD). Backends without suffix ranges get a stat and a bounded read pinned with If-Match;
  * `checkSize` sees the size between the two (it may throw to skip the read).
  */
 export async function readSuffix(backend: Backend, path: string, window: number, signal?: AbortSignal, checkSize?: (size: number) => void): Promise<Suffix> {
+  const { chunks, ...suffix } = await suffixParts(backend, path, window, 'joined', signal, checkSize);
+  return { ...suffix, bytes: chunks[0] ?? new Uint8Array(0) };
+}
+
+/** `readSuffix`, keeping the bytes as `keep` says. */
+async function suffixParts(backend: Backend, path: string, window: number, keep: TailKeeping, signal?: AbortSignal, checkSize?: (size: number) => void): Promise<SuffixParts> {
   const context: ErrorContext = { backend: backend.kind, op: 'open', path };
   const opts = signal ? { signal } : {};
   if (backend.capabilities.suffix) {
     const res = await backend.read(path, { suffix: window }, opts);
-    // The announced length: each chunk is copied into place as it arrives, while the wait for the
-    // rest leaves the CPU idle, instead of all of them once the last is in (when the open is waited for).
-    return { meta: res.meta, bytes: await collectBody(res.body, res.range.length), offset: res.range.offset, requests: 1 };
+    // Joined: with the announced length, each chunk is copied into place as it arrives.
+    return { meta: res.meta, chunks: await keepBody(res.body, res.range.length, keep), offset: res.range.offset, requests: 1 };
   }
   const meta = await backend.stat(path, opts);
   checkSize?.(meta.size);
   const offset = Math.max(0, meta.size - window);
-  if (meta.size === 0) return { meta, bytes: new Uint8Array(0), offset, requests: 1 }; // catalogue case 9: no ranged request
+  if (meta.size === 0) return { meta, chunks: [], offset, requests: 1 }; // catalogue case 9: no ranged request
   const res = await backend.read(path, { offset, length: meta.size - offset }, { ...opts, ...ifMatch(meta) });
   sameVersion(meta, res, context);
-  return { meta, bytes: await collectBody(res.body, res.range.length), offset, requests: 2 };
+  return { meta, chunks: await keepBody(res.body, res.range.length, keep), offset, requests: 2 };
 }
 
 /**

@@ -105,8 +105,10 @@ export class ParsedFooter {
   static read(tail: Tail, context: ErrorContext): ParsedFooter {
     const layout = checkedParse(tail, context, readFooterLayout);
     const footer = footerOf(tail);
-    // A copy of only the footer: the tail window may be a whole small file, or a view of a larger buffer.
-    const bytes = new Uint8Array(footer);
+    // A copy of only the footer when the bytes are a view of more (the tail window may be a whole
+    // small file, or a view of a larger buffer); a footer in its own buffer is kept as it is.
+    const own = footer.byteOffset === 0 && footer.byteLength === footer.buffer.byteLength;
+    const bytes = own ? footer : new Uint8Array(footer);
     return new ParsedFooter(layout, bytes, tail.metadataLength, tail.meta.size, context);
   }
 
@@ -186,34 +188,59 @@ export function columnChunkRanges(metadata: MetadataLayout, size: number, metada
 /**
  * The byte span holding every column and offset index, if the file has a page index. An index entry
  * that is not a safe integer or lies outside the data region `[4, size - footer)` is `InvalidData`
- * (like a column chunk outside the file: catalogue case 22), before anything is fetched.
+ * (like a column chunk outside the file: catalogue case 22), before anything is fetched. One pass
+ * over the chunks with no allocation per chunk (a wide file has thousands): only the min and max.
  */
 export function pageIndexRange(metadata: MetadataLayout, size: number, metadataLength: number, context: ErrorContext): ResolvedRange | undefined {
   const dataEnd = size - metadataLength - 8;
   let lo = Infinity;
   let hi = -Infinity;
-  metadata.row_groups.forEach((rg, rowGroup) => {
-    for (const c of rg.columns) {
-      for (const [what, off, len] of [
-        ['column index', c.column_index_offset, c.column_index_length],
-        ['offset index', c.offset_index_offset, c.offset_index_length],
-      ] as const) {
-        if (off === undefined || len === undefined) continue;
-        const offset = Number(off);
-        const length = Number(len);
-        if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 4 || length < 0 || offset + length > dataEnd) {
-          const column = c.meta_data?.path_in_schema.join('.') ?? '?';
-          throw new ReaderError(
-            'InvalidData',
-            `corrupt Parquet metadata: the ${what} of column ${column} in row group ${rowGroup} (bytes ${String(off)}+${String(len)}) lies outside the data region [4, ${dataEnd})`,
-            { ...context, rowGroup, column },
-          { code: 'CHUNK_OUT_OF_FILE' },
-          );
-        }
-        lo = Math.min(lo, offset);
-        hi = Math.max(hi, offset + length);
+  const groups = metadata.row_groups;
+  for (let rowGroup = 0; rowGroup < groups.length; rowGroup++) {
+    const columns = (groups[rowGroup] as MetadataLayout['row_groups'][number]).columns;
+    for (let i = 0; i < columns.length; i++) {
+      const c = columns[i] as MetadataLayout['row_groups'][number]['columns'][number];
+      const ci = c.column_index_offset;
+      const cl = c.column_index_length;
+      if (ci !== undefined && cl !== undefined) {
+        const offset = Number(ci);
+        const end = offset + Number(cl);
+        if (!indexInData(offset, Number(cl), dataEnd)) throw indexOutOfFile('column index', c, rowGroup, ci, cl, dataEnd, context);
+        if (offset < lo) lo = offset;
+        if (end > hi) hi = end;
+      }
+      const oi = c.offset_index_offset;
+      const ol = c.offset_index_length;
+      if (oi !== undefined && ol !== undefined) {
+        const offset = Number(oi);
+        const end = offset + Number(ol);
+        if (!indexInData(offset, Number(ol), dataEnd)) throw indexOutOfFile('offset index', c, rowGroup, oi, ol, dataEnd, context);
+        if (offset < lo) lo = offset;
+        if (end > hi) hi = end;
       }
     }
-  });
+  }
   return lo < hi ? { offset: lo, length: hi - lo } : undefined;
+}
+
+function indexInData(offset: number, length: number, dataEnd: number): boolean {
+  return Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 4 && length >= 0 && offset + length <= dataEnd;
+}
+
+function indexOutOfFile(
+  what: string,
+  c: MetadataLayout['row_groups'][number]['columns'][number],
+  rowGroup: number,
+  off: unknown,
+  len: unknown,
+  dataEnd: number,
+  context: ErrorContext,
+): ReaderError {
+  const column = c.meta_data?.path_in_schema.join('.') ?? '?';
+  return new ReaderError(
+    'InvalidData',
+    `corrupt Parquet metadata: the ${what} of column ${column} in row group ${rowGroup} (bytes ${String(off)}+${String(len)}) lies outside the data region [4, ${dataEnd})`,
+    { ...context, rowGroup, column },
+    { code: 'CHUNK_OUT_OF_FILE' },
+  );
 }

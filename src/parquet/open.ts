@@ -22,7 +22,8 @@ import type { ObjectVersion } from '../version.js';
 import { bloomRanges, parseBlooms, type BloomIndex, type BloomRange } from './bloom.js';
 import type { CachedFooter, MetadataCache } from './cache.js';
 import type { DecodeSource } from './decode.js';
-import { DEFAULT_FOOTER_WINDOW, readTail } from './footer.js';
+import { lastBytes } from '../body.js';
+import { DEFAULT_FOOTER_WINDOW, readTailParts } from './footer.js';
 import type { MetadataLayout } from './footer-layout.js';
 import { ParsedFooter, columnChunkRanges, pageIndexRange, schemaOf, type ColumnChunkRange } from './metadata.js';
 import { parsePageIndex, type PageIndex } from './page-index.js';
@@ -276,11 +277,12 @@ export async function bindFile(target: OpenTarget): Promise<BoundFile> {
     return new BoundFile(backend, path, version, cachedParts(entry), entry.metadataLength, held, 0, reader, entry);
   }
 
-  const tail = await readTail(backend, path, {
-    footerSizeHint: openWindow(target),
-    ...(target.signal ? { signal: target.signal } : {}),
-  });
-  const footer = ParsedFooter.read(tail, context);
+  // A whole read decodes the window's bytes: they are kept in one buffer. Any other open reads little
+  // of the window but its footer: the chunks are kept as they arrived, and the footer alone copied.
+  const expect = target.expect ?? 'part';
+  const tail = await readTailParts(backend, path, { footerSizeHint: openWindow(target), ...(target.signal ? { signal: target.signal } : {}) }, expect === 'whole' ? 'joined' : 'chunks');
+  const footerBytes = lastBytes(tail.chunks, tail.metadataLength + 8);
+  const footer = ParsedFooter.read({ ...tail, bytes: footerBytes, offset: tail.meta.size - footerBytes.byteLength }, context);
   const version: ObjectVersion & { size: number } = {
     size: tail.meta.size,
     ...(tail.meta.etag ? { etag: tail.meta.etag } : {}),
@@ -288,8 +290,12 @@ export async function bindFile(target: OpenTarget): Promise<BoundFile> {
   };
   if (cache) entry = cacheEntry(version, footer);
   const reader = readerFor(version);
-  reader.insert(tail.offset, tail.bytes);
-  const held = { offset: tail.offset, length: tail.bytes.byteLength };
+  let at = tail.offset;
+  for (const chunk of tail.chunks) {
+    reader.insert(at, chunk);
+    at += chunk.byteLength;
+  }
+  const held = { offset: tail.offset, length: at - tail.offset };
   const bound = new BoundFile(backend, path, version, footer, tail.metadataLength, held, tail.requests, reader, entry);
   if (cache && entry) cache.set(target.cacheKey, entry); // after the layout checks: a bad footer is never cached
   return bound;

@@ -3,7 +3,8 @@
  * with: field and list headers, integers, strings, truthiness and skipping, each as hyparquet's
  * `deserializeTCompactProtocol` reads the same bytes (same values, same errors): its `readVarInt`
  * and `readZigZag` re-done on the bytes (the hot path: tens of thousands of calls on a wide footer),
- * its own `readZigZagBigInt` for i64s past 49 bits.
+ * its own `readZigZagBigInt` for i64s past 49 bits. Skipping (most of a wide footer) makes no values
+ * at all: a struct's fields, varints and binaries are walked over in tight loops on the bytes.
  */
 import { readZigZagBigInt } from 'hyparquet/src/thrift.js';
 
@@ -246,54 +247,135 @@ function binaryLength(r: ThriftCursor): number {
 
 /** Skips a list element: booleans are one byte there. */
 export function skipElement(r: ThriftCursor, type: number): void {
-  if (type === TRUE || type === FALSE) {
-    r.view.getInt8(r.offset++);
-    return;
-  }
-  skip(r, type);
+  r.offset = skipElementAt(r.bytes, r.offset, type);
 }
 
 /** Skips a value of a struct field, failing where hyparquet's `readElement` fails. */
 export function skip(r: ThriftCursor, type: number): void {
+  r.offset = skipAt(r.bytes, r.offset, type);
+}
+
+/*
+ * The skipping itself, on the bytes and an offset: no value is made (no bigint, no subarray, no
+ * list), no cursor is written until the value ends, and a struct's fields are skipped in one loop
+ * without a call per field header. Most of a wide footer is walked over here (statistics,
+ * encodings, encoding stats, key/value pairs). Each fails where hyparquet's reader of the same
+ * bytes fails: past the end (RangeError, as its DataView), an unknown type, a struct without STOP,
+ * a binary longer than what is left.
+ */
+
+const OUT_OF_BOUNDS = 'Offset is outside the bounds of the DataView';
+
+/** The offset just past a varint at `at` (RangeError if the bytes end inside it). */
+function skipVarint(bytes: Uint8Array, at: number): number {
+  const n = bytes.length;
+  while (at < n && (bytes[at] as number) & 0x80) at++;
+  if (at >= n) throw new RangeError(OUT_OF_BOUNDS);
+  return at + 1;
+}
+
+/** The offset just past a binary (length varint, then the bytes) at `at`. */
+function skipBinary(bytes: Uint8Array, at: number): number {
+  // The length as hyparquet's 32-bit `readVarInt` gives it (a long varint wraps, maybe negative).
+  const n = bytes.length;
+  let length = 0;
+  let shift = 0;
+  for (;;) {
+    if (at >= n) throw new RangeError(OUT_OF_BOUNDS);
+    const byte = bytes[at++] as number;
+    length |= (byte & 0x7f) << shift;
+    if (!(byte & 0x80)) break;
+    shift += 7;
+  }
+  const left = n - at;
+  if (length < 0 || length > left) throw new Error(`thrift binary length ${length} exceeds remaining ${left} bytes`);
+  return at + length;
+}
+
+/** The offset just past a value of `type` at `at`. */
+function skipAt(bytes: Uint8Array, at: number, type: number): number {
   switch (type) {
     case TRUE:
     case FALSE:
-      return;
+      return at;
     case BYTE:
-      r.view.getInt8(r.offset++);
-      return;
+      if (at >= bytes.length) throw new RangeError(OUT_OF_BOUNDS);
+      return at + 1;
     case I16:
     case I32:
-    case I64: {
-      const bytes = r.bytes;
-      let at = r.offset;
-      while ((bytes[at++] as number) & 0x80);
-      if (at > bytes.byteLength) throw new RangeError('Offset is outside the bounds of the DataView'); // as hyparquet's read
-      r.offset = at;
-      return;
-    }
+    case I64:
+      return skipVarint(bytes, at);
     case DOUBLE:
-      r.view.getFloat64(r.offset, true);
-      r.offset += 8;
-      return;
-    case BINARY: {
-      const length = binaryLength(r); // before reading r.offset: it moves past the length
-      r.offset += length;
-      return;
-    }
-    case LIST: {
-      const header = listHeader(r);
-      const elemType = listType(header);
-      for (let i = 0, size = listSize(header); i < size; i++) skipElement(r, elemType);
-      return;
-    }
+      if (at + 8 > bytes.length) throw new RangeError(OUT_OF_BOUNDS);
+      return at + 8;
+    case BINARY:
+      return skipBinary(bytes, at);
+    case LIST:
+      return skipList(bytes, at);
     case STRUCT:
-      for (let fid = 0, h = nextField(r, 0); h !== STOP; h = nextField(r, fid)) {
-        fid = h >> 4;
-        skip(r, h & 0x0f);
-      }
-      return;
+      return skipStruct(bytes, at);
     default:
       throw new Error(`thrift unhandled type: ${type}`);
   }
+}
+
+/** The offset just past a list element of `type` at `at`: booleans are one byte there. */
+function skipElementAt(bytes: Uint8Array, at: number, type: number): number {
+  if (type === TRUE || type === FALSE) type = BYTE;
+  return skipAt(bytes, at, type);
+}
+
+/** The offset just past a struct at `at` (its fields, then STOP). */
+function skipStruct(bytes: Uint8Array, at: number): number {
+  const n = bytes.length;
+  for (;;) {
+    if (at >= n) throw new Error('thrift struct ended without STOP');
+    const byte = bytes[at++] as number;
+    const type = byte & 0x0f;
+    if (type === STOP) return at;
+    if (byte < 0x10) at = skipVarint(bytes, at); // no delta: the field id follows, as a zigzag varint
+    // The common field types inline; the rest (and errors) through skipAt.
+    if (type === I32 || type === I64 || type === I16) at = skipVarint(bytes, at);
+    else if (type === BINARY) at = skipBinary(bytes, at);
+    else if (type !== TRUE && type !== FALSE) at = skipAt(bytes, at, type);
+  }
+}
+
+/** The offset just past a list at `at`: fixed-width elements in one step, the rest one by one. */
+function skipList(bytes: Uint8Array, at: number): number {
+  const n = bytes.length;
+  if (at >= n) throw new RangeError(OUT_OF_BOUNDS);
+  const byte = bytes[at++] as number;
+  let size = byte >> 4;
+  if (size === 15) {
+    // hyparquet's 32-bit `readVarInt`.
+    size = 0;
+    let shift = 0;
+    for (;;) {
+      if (at >= n) throw new RangeError(OUT_OF_BOUNDS);
+      const b = bytes[at++] as number;
+      size |= (b & 0x7f) << shift;
+      if (!(b & 0x80)) break;
+      shift += 7;
+    }
+  }
+  if (size < 0) throw new RangeError('Invalid array length'); // hyparquet's `new Array(size)`
+  if (size === 0) return at;
+  const type = byte & 0x0f;
+  const width = type === TRUE || type === FALSE || type === BYTE ? 1 : type === DOUBLE ? 8 : 0;
+  if (width) {
+    if (at + size * width > n) throw new RangeError(OUT_OF_BOUNDS);
+    return at + size * width;
+  }
+  if (type === I32 || type === I64 || type === I16) {
+    // Encodings: a list of small varints.
+    for (let i = 0; i < size; i++) at = skipVarint(bytes, at);
+    return at;
+  }
+  if (type === STRUCT) {
+    for (let i = 0; i < size; i++) at = skipStruct(bytes, at);
+    return at;
+  }
+  for (let i = 0; i < size; i++) at = skipAt(bytes, at, type);
+  return at;
 }

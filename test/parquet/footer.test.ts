@@ -3,7 +3,7 @@ import { FIXTURES, fixture } from '../../bench/fixtures.js';
 import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { ReaderError } from '../../src/errors.js';
 import { withMetrics } from '../../src/layers/metrics.js';
-import { DEFAULT_FOOTER_WINDOW, readTail } from '../../src/parquet/footer.js';
+import { DEFAULT_FOOTER_WINDOW, readTail, readTailParts } from '../../src/parquet/footer.js';
 import { parseMetadata } from '../../src/parquet/metadata.js';
 import type { Backend } from '../../src/types.js';
 import { testingFile } from '../support/parquet-testing.js';
@@ -118,3 +118,42 @@ describe('readTail: bad input is a typed error (catalogue 18–21)', () => {
     expect([(err as ReaderError).code, (err as ReaderError).context.metadataOffset]).toEqual(['METADATA_CORRUPT', metaStart]);
   });
 });
+
+describe('readTailParts: the tail kept joined or in the chunks it arrived in', () => {
+  const join = (parts: Uint8Array[]) => Buffer.concat(parts);
+
+  it('chunks: the body\'s own chunks, no window-sized buffer; joined: one buffer; the same bytes, offset and footer length as readTail', async () => {
+    const wide = await fixture(FIXTURES.wide);
+    const b = memoryBackend({ w: wide }, { chunkSize: 64 * 1024 });
+    const whole = await readTail(b, 'w');
+    const chunked = await readTailParts(b, 'w', {}, 'chunks');
+    const joined = await readTailParts(b, 'w', {}, 'joined');
+    expect(chunked.chunks.length).toBeGreaterThan(10);
+    expect(chunked.chunks.every((c) => c.buffer === wide.buffer)).toBe(true); // views of what the backend handed out
+    expect(joined.chunks.length).toBe(1);
+    for (const t of [chunked, joined]) {
+      expect(join(t.chunks).equals(Buffer.from(whole.bytes))).toBe(true);
+      expect([t.offset, t.metadataLength, t.requests, t.meta.size]).toEqual([whole.offset, whole.metadataLength, whole.requests, whole.meta.size]);
+    }
+  });
+
+  it('a footer longer than the window: one more GET in both keepings, the head before the window\'s chunks', async () => {
+    const wide = await fixture(FIXTURES.wide);
+    for (const keep of ['chunks', 'joined'] as const) {
+      const b = withMetrics(memoryBackend({ w: wide }, { chunkSize: 16 * 1024 }));
+      const t = await readTailParts(b, 'w', { footerSizeHint: 64 * 1024 }, keep);
+      expect(b.metrics.snapshot().gets).toBe(2);
+      expect(t.requests).toBe(2);
+      expect(t.offset).toBe(wide.byteLength - t.metadataLength - 8);
+      expect(join(t.chunks).equals(Buffer.from(wide.subarray(t.offset)))).toBe(true);
+    }
+  });
+
+  it('bad input is the same typed error in both keepings (a tail cut below the 8-byte footer)', async () => {
+    for (const keep of ['chunks', 'joined'] as const) {
+      const e = await failure(readTailParts(memoryBackend({ f: new Uint8Array(5) }), 'f', {}, keep));
+      expect(e.code).toBe('FOOTER_TOO_SHORT');
+    }
+  });
+});
+

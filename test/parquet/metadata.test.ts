@@ -26,7 +26,7 @@ const { withMetrics } = await import('../../src/layers/metrics.js');
 const { createMetadataCache } = await import('../../src/parquet/cache.js');
 const { readTail } = await import('../../src/parquet/footer.js');
 const { hyparquetMetadata } = await import('../../src/parquet/footer-layout.js');
-const { ParsedFooter, columnChunkRanges } = await import('../../src/parquet/metadata.js');
+const { ParsedFooter, columnChunkRanges, pageIndexRange } = await import('../../src/parquet/metadata.js');
 const { memoryBackend } = await import('../../src/backends/memory/backend.js');
 const { openParquet } = await import('../../src/parquet/source.js');
 
@@ -117,3 +117,41 @@ describe('openParquet on a wide file: planning never waits for the full metadata
     await warm.close();
   });
 });
+
+describe('pageIndexRange: the span of every column and offset index, in one pass', () => {
+  type Chunk = { column_index_offset?: number | bigint; column_index_length?: number | bigint; offset_index_offset?: number | bigint; offset_index_length?: number | bigint };
+  const layout = (groups: Chunk[][]) => ({
+    schema: [],
+    num_rows: 0,
+    row_groups: groups.map((columns) => ({ num_rows: 1, columns: columns.map((c, i) => ({ ...c, meta_data: { path_in_schema: [`c${i}`], total_compressed_size: 1, data_page_offset: 4 } })) })),
+  });
+
+  it('spans the lowest entry to the highest end across row groups, column and offset indexes alike; bigint entries too; half-given entries are none', () => {
+    const l = layout([
+      [{ column_index_offset: 500, column_index_length: 20 }, { offset_index_offset: 700, offset_index_length: 30 }],
+      [{ column_index_offset: 400n, column_index_length: 10n, offset_index_offset: 800n, offset_index_length: 50n }, { column_index_offset: 100 }],
+    ]);
+    expect(pageIndexRange(l, 10_000, 100, {})).toEqual({ offset: 400, length: 450 });
+  });
+
+  it('is undefined for a file without a page index (no entries, or only empty ones)', () => {
+    expect(pageIndexRange(layout([[{}, {}], [{}]]), 10_000, 100, {})).toBeUndefined();
+    expect(pageIndexRange(layout([[{ offset_index_offset: 600, offset_index_length: 0 }]]), 10_000, 100, {})).toBeUndefined();
+  });
+
+  it('an entry outside the data region is CHUNK_OUT_OF_FILE naming its row group and column, before anything is fetched', () => {
+    const past = layout([[{}], [{}, { offset_index_offset: 9_850, offset_index_length: 100 }]]); // data ends at 10,000 - 100 - 8
+    expect(() => pageIndexRange(past, 10_000, 100, { op: 'open', path: 'f' })).toThrow(
+      expect.objectContaining({ kind: 'InvalidData', code: 'CHUNK_OUT_OF_FILE', context: expect.objectContaining({ rowGroup: 1, column: 'c1' }) }),
+    );
+    expect(() => pageIndexRange(layout([[{ column_index_offset: 2, column_index_length: 1 }]]), 10_000, 100, {})).toThrow(expect.objectContaining({ code: 'CHUNK_OUT_OF_FILE' }));
+    expect(() => pageIndexRange(layout([[{ column_index_offset: 2n ** 60n, column_index_length: 1 }]]), 10_000, 100, {})).toThrow(expect.objectContaining({ code: 'CHUNK_OUT_OF_FILE' }));
+  });
+
+  it('on the wide footer (1,280 chunks) it agrees with hyparquet\'s full metadata', async () => {
+    const tail = await readTail(memoryBackend({ w: wide }), 'w');
+    const footer = ParsedFooter.read(tail, {});
+    expect(pageIndexRange(footer.layout, wide.byteLength, tail.metadataLength, {})).toEqual(pageIndexRange(footer.metadata, wide.byteLength, tail.metadataLength, {}));
+  });
+});
+

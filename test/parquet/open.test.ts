@@ -12,6 +12,7 @@ import { httpBackend } from '../../src/backends/http/backend.js';
 import { CostModel, DEFAULT_GAP } from '../../src/buffer-reader/cost-model.js';
 import { isReaderError } from '../../src/errors.js';
 import { withMetrics } from '../../src/layers/metrics.js';
+import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { createMetadataCache } from '../../src/parquet/cache.js';
 import { DEFAULT_FOOTER_WINDOW } from '../../src/parquet/footer.js';
 import { openWindow } from '../../src/parquet/open.js';
@@ -258,3 +259,29 @@ describe('without the hint', () => {
     await source.close();
   });
 });
+
+describe("expect: 'part' — the tail window kept in the chunks it arrived in", () => {
+  it('every byte of the window reads back right from the open\'s buffer, across chunk boundaries, with no request', async () => {
+    const wide = await fixture(FIXTURES.wide);
+    const backend = withMetrics(memoryBackend({ w: wide }, { chunkSize: 16 * 1024 + 3 }));
+    const source = await openParquet(backend, 'w', noCache);
+    try {
+      expect(backend.metrics.snapshot().gets).toBe(1);
+      const start = wide.byteLength - DEFAULT_FOOTER_WINDOW;
+      for (const [offset, length] of [
+        [start, 100],
+        [start + 16 * 1024 - 10, 30], // across the first chunk boundary
+        [start + 5, 200_000], // across many
+        [wide.byteLength - 9000, 9000], // the footer's end
+      ] as const) {
+        const got = await source.readAt(offset, length);
+        expect(Buffer.from(got).equals(Buffer.from(wide.subarray(offset, offset + length)))).toBe(true);
+      }
+      expect(backend.metrics.snapshot().gets).toBe(1);
+      expect(source.numRows).toBeGreaterThan(0);
+    } finally {
+      await source.close();
+    }
+  });
+});
+

@@ -1,7 +1,13 @@
 /** The Thrift compact-protocol walk's primitives on hand-built bytes (the footer layout tests run them on every parquet-testing file). */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readVarInt, readZigZag } from 'hyparquet/src/thrift.js';
+import { deserializeTCompactProtocol, readVarInt, readZigZag } from 'hyparquet/src/thrift.js';
+import { ReaderError } from '../../src/errors.js';
+import { ParsedFooter } from '../../src/parquet/metadata.js';
 import { BINARY, LIST, STOP, STRUCT, listHeader, listSize, listType, nextField, readInt, readString, skip, type ThriftCursor } from '../../src/parquet/thrift-walk.js';
+import { prng } from '../support/data.js';
+import { PARQUET_TESTING_DIR } from '../support/parquet-testing.js';
 
 const cursor = (bytes: number[]): ThriftCursor => {
   const u = new Uint8Array(bytes);
@@ -56,5 +62,116 @@ describe('thrift-walk', () => {
     expect(() => readVarInt(cursor(cut))).toThrow(RangeError);
     expect(() => readInt(cursor(cut), 6)).toThrow(RangeError); // an i64
     expect(() => listHeader(cursor([]))).toThrow(RangeError);
+  });
+
+  it('skips the values a footer walks over — lists of fixed-width, varint, struct and bool elements, long-form field ids and list sizes — to where hyparquet ends', () => {
+    const bytes = [
+      ...[0x19, 0x35, 0x02, 0x04, 0x06], // 1: list<i32> [1, 2, 3]
+      ...[0x19, 0xf7, 0x10, ...new Array(16 * 8).fill(0)], // 2: list<double>, 16 elements (long-form size)
+      ...[0x19, 0x21, 0x01, 0x00], // 3: list<bool> [true, false] (a byte each)
+      ...[0x19, 0x2c, 0x15, 0x00, 0x00, 0x18, 0x01, 0x61, 0x00], // 4: list<struct> [{1: 0}, {1: "a"}]
+      ...[0x06, 0xc8, 0x01, 0xac, 0x02], // field 100 (long form: zigzag 200), i64 150
+      ...[0x17, ...new Array(8).fill(0)], // 101: double
+      ...[0x11, 0x12], // 102: true, 103: false
+      ...[0x13, 0x7f], // 104: byte
+      ...[0x1c, 0x18, 0x00, 0x00], // 105: struct { 1: "" }
+      0x00,
+    ];
+    const ours = cursor([...bytes, 0xee]);
+    skip(ours, STRUCT);
+    const theirs = cursor(bytes);
+    deserializeTCompactProtocol(theirs);
+    expect(ours.offset).toBe(theirs.offset);
+    expect(ours.offset).toBe(bytes.length);
+  });
+
+  it('skips random structs as hyparquet reads them, and fails on every damaged copy hyparquet fails on (seeded)', () => {
+    const rand = prng(14);
+    const int = (n: number) => Math.floor(rand() * n);
+    const varint = (v: number): number[] => {
+      const out: number[] = [];
+      for (;;) {
+        if (v < 0x80) return [...out, v];
+        out.push((v & 0x7f) | 0x80);
+        v = Math.floor(v / 128);
+      }
+    };
+    const TYPES = [1, 2, 3, 4, 5, 6, 7, 8, 9, 12];
+    const value = (type: number, depth: number): number[] => {
+      switch (type) {
+        case 1:
+        case 2:
+          return [];
+        case 3:
+          return [int(256)];
+        case 4:
+        case 5:
+        case 6:
+          return varint(int(2 ** int(50)));
+        case 7:
+          return Array.from({ length: 8 }, () => int(256));
+        case 8: {
+          const n = int(20);
+          return [...varint(n), ...Array.from({ length: n }, () => int(256))];
+        }
+        case 9: {
+          const elem = TYPES[int(depth > 2 ? 8 : TYPES.length)] as number;
+          const n = int(20);
+          const head = n < 15 ? [(n << 4) | elem] : [0xf0 | elem, ...varint(n)];
+          const one = elem === 1 || elem === 2 ? () => [int(2)] : () => value(elem, depth + 1);
+          return [...head, ...Array.from({ length: n }, one).flat()];
+        }
+        default:
+          return struct(depth + 1);
+      }
+    };
+    const struct = (depth: number): number[] => {
+      const out: number[] = [];
+      let fid = 0;
+      for (let i = 0, fields = int(depth > 2 ? 3 : 8); i < fields; i++) {
+        const type = TYPES[int(depth > 2 ? 8 : TYPES.length)] as number;
+        const next = fid + 1 + int(20);
+        out.push(...(next - fid < 16 ? [((next - fid) << 4) | type] : [type, ...varint(next * 2)]), ...value(type, depth));
+        fid = next;
+      }
+      return [...out, 0];
+    };
+    const outcome = (bytes: number[], walk: (r: ThriftCursor) => void): number | 'throws' => {
+      const r = cursor(bytes);
+      try {
+        walk(r);
+        return r.offset;
+      } catch {
+        return 'throws';
+      }
+    };
+    let damagedThrows = 0;
+    for (let i = 0; i < 400; i++) {
+      const bytes = struct(0);
+      expect(outcome(bytes, (r) => skip(r, STRUCT))).toBe(bytes.length);
+      expect(outcome(bytes, (r) => void deserializeTCompactProtocol(r))).toBe(bytes.length);
+      const damaged = rand() < 0.5 ? bytes.slice(0, int(bytes.length)) : bytes.map((b) => (rand() < 0.05 ? int(256) : b));
+      const ours = outcome(damaged, (r) => skip(r, STRUCT));
+      expect(ours).toBe(outcome(damaged, (r) => void deserializeTCompactProtocol(r)));
+      if (ours === 'throws') damagedThrows++;
+    }
+    expect(damagedThrows).toBeGreaterThan(100); // the damage reached the error paths
+  });
+
+  it('a footer cut inside a skipped value is METADATA_CORRUPT (InvalidData), not a hang or wrong offsets', () => {
+    const file = readFileSync(join(PARQUET_TESTING_DIR, 'data', 'alltypes_plain.parquet'));
+    const length = file.readUInt32LE(file.byteLength - 8);
+    const metadata = file.subarray(file.byteLength - 8 - length, file.byteLength - 8);
+    // (A cut of the last byte alone is not one: both walks then read into the length field after it, as hyparquet does.)
+    for (const keep of [Math.floor(length / 3), Math.floor(length / 2), length - 40]) {
+      const footer = new Uint8Array(keep + 8);
+      footer.set(metadata.subarray(0, keep));
+      new DataView(footer.buffer).setUint32(keep, keep, true);
+      footer.set([0x50, 0x41, 0x52, 0x31], keep + 4);
+      const size = 4 + footer.byteLength;
+      const read = () => ParsedFooter.read({ meta: { size }, bytes: footer, offset: 4, metadataLength: keep, requests: 1 }, { op: 'open', path: 'cut.parquet' });
+      expect(read).toThrow(ReaderError);
+      expect(read).toThrow(expect.objectContaining({ kind: 'InvalidData', code: 'METADATA_CORRUPT' }));
+    }
   });
 });
