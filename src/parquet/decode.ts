@@ -219,7 +219,7 @@ export async function readTable(source: DecodeFilterSource, opts: ReadTableOptio
     // Nothing to fetch: no prefetch, whose promise chain costs ~0.1 ms before the bytes ship (measured).
     if (plan && plan.ranges.length > 0) await clock.time('ioMs', () => guard.race(source.prefetch(plan)));
     const table = await decode(source, guard, read, wasmOptions({ ...opts, ...(columns ? { columns } : {}) }, read.rowGroups), clock);
-    const out = filter ? await onlyMatching(table, source.schema, filter, fieldNames(opts.columns)) : table;
+    const out = filter ? await onlyMatching(table, source.schema, filter, fieldNames(opts.columns), { backend: source.backend.kind, path: source.path }) : table;
     opts.onTimings?.(clock.finish());
     return out;
   } finally {
@@ -246,7 +246,7 @@ export async function* readBatches(source: DecodeFilterSource, opts: ReadTableOp
     } finally {
       guard.dispose();
     }
-    if (filter) table = await onlyMatching(table, source.schema, filter, fieldNames(opts.columns));
+    if (filter) table = await onlyMatching(table, source.schema, filter, fieldNames(opts.columns), { backend: source.backend.kind, path: source.path });
     opts.onTimings?.(clock.finish());
     yield* table.batches;
   }
