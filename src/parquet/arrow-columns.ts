@@ -22,12 +22,13 @@ export type Missing = Uint8Array | undefined;
  * - `values`: the exact JS value of each row that is not missing (a typed array or an array);
  * - `dates`: the epoch milliseconds of each row's `Date` (NaN: an Invalid Date);
  * - `utf8`: each row's string as UTF-8 bytes (`offsets[i]..offsets[i+1]` of `bytes`), `strings()` decoded;
+ *   `ascii` when every byte is below 0x80 (then each byte is one UTF-16 code unit of the string);
  * - `rows`: each row's value as hyparquet has it (null, undefined, or the value).
  */
 export type PlainColumn =
   | { form: 'values'; length: number; values: ArrayLike<number | bigint | boolean>; missing: Missing }
   | { form: 'dates'; length: number; ms: Float64Array; missing: Missing }
-  | { form: 'utf8'; length: number; offsets: ArrayLike<number | bigint>; bytes: Uint8Array; missing: Missing; strings(): string[] }
+  | { form: 'utf8'; length: number; offsets: ArrayLike<number | bigint>; bytes: Uint8Array; ascii: boolean; missing: Missing; strings(): string[] }
   | { form: 'rows'; length: number; values: unknown[] };
 
 /** Milliseconds per unit of an Arrow `TimeUnit` (SECOND, MILLISECOND, MICROSECOND, NANOSECOND), as divisors or a factor. */
@@ -160,6 +161,11 @@ function normalise(arrow: Arrow, v: unknown, kind: ValueKind, scale: number, uui
   }
 }
 
+function isAscii(bytes: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if ((bytes[i] as number) >= 0x80) return false;
+  return true;
+}
+
 /** Booleans of a bit-packed Arrow buffer from bit `offset`. */
 function bits(values: Uint8Array, offset: number, n: number): boolean[] {
   const out = new Array<boolean>(n);
@@ -202,14 +208,23 @@ export function plainColumn(arrow: Arrow, batch: RecordBatch, tree: SchemaTree, 
   if (kind === 'string' && !uuid && (T.isUtf8(type) || T.isBinary(type) || T.isLargeUtf8(type) || T.isLargeBinary(type))) {
     const offsets = leaf.valueOffsets as unknown as ArrayLike<number | bigint>;
     const bytes = leaf.values as Uint8Array;
+    const from = n > 0 ? Number(offsets[0]) : 0;
+    const to = n > 0 ? Number(offsets[n]) : 0;
+    const ascii = isAscii(bytes, from, to);
     let decoded: string[] | undefined;
     const strings = (): string[] => {
       if (decoded) return decoded;
       decoded = new Array<string>(n);
-      for (let i = 0; i < n; i++) decoded[i] = missing?.[i] ? '' : decoder.decode(bytes.subarray(Number(offsets[i]), Number(offsets[i + 1])));
+      if (ascii) {
+        // One decode of the whole range; each row's string is a slice (one byte, one code unit).
+        const all = decoder.decode(bytes.subarray(from, to));
+        for (let i = 0; i < n; i++) decoded[i] = all.slice(Number(offsets[i]) - from, Number(offsets[i + 1]) - from);
+      } else {
+        for (let i = 0; i < n; i++) decoded[i] = missing?.[i] ? '' : decoder.decode(bytes.subarray(Number(offsets[i]), Number(offsets[i + 1])));
+      }
       return decoded;
     };
-    return { form: 'utf8', length: n, offsets, bytes, missing, strings };
+    return { form: 'utf8', length: n, offsets, bytes, ascii, missing, strings };
   }
   return rowsFrom(arrow, batch, segments, kind, element?.scale ?? 0, uuid, context);
 }

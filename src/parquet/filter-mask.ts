@@ -56,25 +56,66 @@ function isPrimitive(t: unknown): t is Primitive {
   return t === null || (typeof t !== 'object' && typeof t !== 'function' && typeof t !== 'symbol');
 }
 
+/** |t| below 2^53: an int64 within it is exact as a double, one beyond it is farther from 0 than t (see `int64Numbers`). */
+const EXACT = 2 ** 53;
+const EXACT_BIG = 2n ** 53n;
+
+/**
+ * An int64 column as doubles that order and equal like the bigints against any target of |t| <
+ * 2^53: exact within ±2^53, ±Infinity beyond (no bigint made per row). Made once per column.
+ */
+const asNumbers = new WeakMap<object, Float64Array>();
+function int64Numbers(values: BigInt64Array): Float64Array {
+  let out = asNumbers.get(values);
+  if (out) return out;
+  const words = new Int32Array(values.buffer, values.byteOffset, values.length * 2);
+  out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const hi = words[2 * i + 1] as number;
+    out[i] = hi >= -SAFE_HIGH && hi < SAFE_HIGH ? hi * TWO_32 + ((words[2 * i] as number) >>> 0) : hi > 0 ? Infinity : -Infinity;
+  }
+  asNumbers.set(values, out);
+  return out;
+}
+const TWO_32 = 4_294_967_296;
+/** A high word in [-2^21, 2^21): the int64 is within [-2^53, 2^53). */
+const SAFE_HIGH = 2_097_152;
+
+function nearZero(t: unknown): boolean {
+  return (typeof t === 'number' && Math.abs(t) < EXACT) || (typeof t === 'bigint' && t > -EXACT_BIG && t < EXACT_BIG);
+}
+
+type NumberArray = Float64Array | Float32Array | Int32Array | Int16Array | Int8Array | Uint32Array | Uint16Array | Uint8Array;
+function isNumberArray(v: ArrayLike<unknown>): v is NumberArray {
+  return ArrayBuffer.isView(v) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array);
+}
+
+/** `v OP t` for number values and a number target: the loop V8 compiles to float compares. */
+function orderNumbers(vs: NumberArray, op: Rel, t: number, out: Mask): void {
+  const n = out.length;
+  if (op === '$gt') for (let i = 0; i < n; i++) out[i] = (vs[i] as number) > t ? 1 : 0;
+  else if (op === '$gte') for (let i = 0; i < n; i++) out[i] = (vs[i] as number) >= t ? 1 : 0;
+  else if (op === '$lt') for (let i = 0; i < n; i++) out[i] = (vs[i] as number) < t ? 1 : 0;
+  else for (let i = 0; i < n; i++) out[i] = (vs[i] as number) <= t ? 1 : 0;
+}
+
+/** `v OP t` for anything else (bigints, strings, booleans, mixed types): JS's own comparison. */
+function orderAny(vs: ArrayLike<unknown>, op: Rel, t: Primitive, out: Mask): void {
+  const n = out.length;
+  const a = vs as ArrayLike<number>; // any primitive: JS orders mixed types itself
+  const b = t as number;
+  if (op === '$gt') for (let i = 0; i < n; i++) out[i] = (a[i] as number) > b ? 1 : 0;
+  else if (op === '$gte') for (let i = 0; i < n; i++) out[i] = (a[i] as number) >= b ? 1 : 0;
+  else if (op === '$lt') for (let i = 0; i < n; i++) out[i] = (a[i] as number) < b ? 1 : 0;
+  else for (let i = 0; i < n; i++) out[i] = (a[i] as number) <= b ? 1 : 0;
+}
+
 /** `v OP t` over the rows that are not missing (hyparquet: a null or undefined value never satisfies an order). */
 function relational(values: ArrayLike<unknown>, missing: Uint8Array | undefined, op: Rel, t: Primitive, n: number): Mask {
   const out = new Uint8Array(n);
-  const vs = values as ArrayLike<number>; // any primitive: JS orders mixed types itself
-  const tt = t as number;
-  switch (op) {
-    case '$gt':
-      for (let i = 0; i < n; i++) out[i] = (vs[i] as number) > tt ? 1 : 0;
-      break;
-    case '$gte':
-      for (let i = 0; i < n; i++) out[i] = (vs[i] as number) >= tt ? 1 : 0;
-      break;
-    case '$lt':
-      for (let i = 0; i < n; i++) out[i] = (vs[i] as number) < tt ? 1 : 0;
-      break;
-    case '$lte':
-      for (let i = 0; i < n; i++) out[i] = (vs[i] as number) <= tt ? 1 : 0;
-      break;
-  }
+  if (typeof t === 'number' && isNumberArray(values)) orderNumbers(values, op, t, out);
+  else if (values instanceof BigInt64Array && nearZero(t)) orderNumbers(int64Numbers(values), op, Number(t), out);
+  else orderAny(values, op, t, out);
   if (missing) for (let i = 0; i < n; i++) if (missing[i]) out[i] = 0;
   return out;
 }
@@ -108,7 +149,16 @@ function equalsAny(col: Exclude<PlainColumn, { form: 'rows' }>, targets: readonl
     }
     return out;
   }
-  const values = col.form === 'dates' ? col.ms : col.values;
+  let values: ArrayLike<unknown> = col.form === 'dates' ? col.ms : col.values;
+  if (values instanceof BigInt64Array) {
+    // Only a bigint equals a bigint (===); near 0 they compare as the doubles of `int64Numbers`.
+    keys = keys.filter((k) => typeof k === 'bigint');
+    if (keys.length === 0) return out;
+    if (keys.every(nearZero)) {
+      values = int64Numbers(values);
+      keys = keys.map(Number);
+    }
+  }
   if (keys.length === 1) {
     const k = keys[0] as number;
     for (let i = 0; i < n; i++) if ((values[i] as number) === k && !missing?.[i]) out[i] = 1;
@@ -149,6 +199,32 @@ function equalBytes(col: Extract<PlainColumn, { form: 'utf8' }>, want: Uint8Arra
   }
 }
 
+/**
+ * `s OP t` for an ASCII column without decoding it: JS orders strings by UTF-16 code units, and
+ * each byte of an ASCII string is one, so the bytes compare with t's code units directly.
+ */
+function asciiOrder(col: Extract<PlainColumn, { form: 'utf8' }>, op: Rel, t: string): Mask {
+  const { offsets, bytes, missing } = col;
+  const n = col.length;
+  const units = new Uint16Array(t.length);
+  for (let k = 0; k < t.length; k++) units[k] = t.charCodeAt(k);
+  const tl = units.length;
+  const out = new Uint8Array(n);
+  const sign = op === '$gt' || op === '$gte' ? 1 : -1; // the order that satisfies op
+  const orEqual = op === '$gte' || op === '$lte';
+  for (let i = 0; i < n; i++) {
+    const s = Number(offsets[i]);
+    const len = Number(offsets[i + 1]) - s;
+    const m = len < tl ? len : tl;
+    let k = 0;
+    while (k < m && bytes[s + k] === units[k]) k++;
+    const c = k < m ? ((bytes[s + k] as number) < (units[k] as number) ? -1 : 1) : len < tl ? -1 : len > tl ? 1 : 0;
+    out[i] = c === sign || (orEqual && c === 0) ? 1 : 0;
+  }
+  if (missing) for (let i = 0; i < n; i++) if (missing[i]) out[i] = 0;
+  return out;
+}
+
 /** One operator of a field condition on a column (hyparquet's `matchFilter` cases, column-wise). */
 function opMask(col: PlainColumn, op: string, target: unknown): Mask {
   const n = col.length;
@@ -157,7 +233,7 @@ function opMask(col: PlainColumn, op: string, target: unknown): Mask {
     // A Date orders by its time (its valueOf); another object would be converted by its own code: per row.
     const t = target instanceof Date ? target.getTime() : target;
     if (!isPrimitive(t)) return perRow(col, { [op]: target });
-    if (col.form === 'utf8') return relational(col.strings(), col.missing, op as Rel, t, n);
+    if (col.form === 'utf8') return col.ascii && typeof t === 'string' ? asciiOrder(col, op as Rel, t) : relational(col.strings(), col.missing, op as Rel, t, n);
     return relational(col.form === 'dates' ? col.ms : col.values, col.missing, op as Rel, t, n);
   }
   switch (op) {

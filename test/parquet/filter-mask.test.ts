@@ -144,6 +144,10 @@ describe('filterMask equals the per-row reference', () => {
       { tus: { $gte: new Date(-1) } }, // -999 µs truncates to 0 ms (toward zero), not -1
       { tns: { $lt: new Date(1) } },
       { i64: { $gt: 9_007_199_254_740_992n } },
+      { i64: { $gt: 0n, $lte: 3 } }, // near 0: doubles stand in for the int64s, ±Infinity past 2^53
+      { i64: { $lt: -1 } },
+      { i64: { $in: [0n, 2n ** 63n - 1n, 3] } },
+      { i64: { $in: [1n, 3n, -1n] } },
       { i64: 9_007_199_254_740_993n } as unknown as ParquetQueryFilter,
       { f64: { $eq: 0 } }, // 0 and -0
       { f64: { $in: [NaN, Infinity] } },
