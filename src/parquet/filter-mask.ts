@@ -294,11 +294,19 @@ export function filterMask(filter: ParquetQueryFilter, n: number, column: (path:
   };
   const walk = (f: ParquetQueryFilter): Mask => {
     const q = f as Record<string, unknown>;
-    if (Array.isArray(q.$and)) return (q.$and as ParquetQueryFilter[]).reduce((m, g) => andInto(m, walk(g)), ones(n));
-    if (Array.isArray(q.$or)) return (q.$or as ParquetQueryFilter[]).reduce((m, g) => orInto(m, walk(g)), new Uint8Array(n));
-    if (Array.isArray(q.$nor)) return invert((q.$nor as ParquetQueryFilter[]).reduce((m, g) => orInto(m, walk(g)), new Uint8Array(n)));
-    let out = ones(n);
-    for (const [field, condition] of Object.entries(q)) out = andInto(out, conditionMask(columnOf(field), condition));
+    if (Array.isArray(q.$and)) return combine(q.$and as ParquetQueryFilter[], andInto) ?? ones(n);
+    if (Array.isArray(q.$or)) return combine(q.$or as ParquetQueryFilter[], orInto) ?? new Uint8Array(n);
+    if (Array.isArray(q.$nor)) return invert(combine(q.$nor as ParquetQueryFilter[], orInto) ?? new Uint8Array(n));
+    let out: Mask | undefined;
+    for (const [field, condition] of Object.entries(q)) {
+      const m = conditionMask(columnOf(field), condition);
+      out = out ? andInto(out, m) : m;
+    }
+    return out ?? ones(n);
+  };
+  const combine = (parts: readonly ParquetQueryFilter[], into: (a: Mask, b: Mask) => Mask): Mask | undefined => {
+    let out: Mask | undefined;
+    for (const g of parts) out = out ? into(out, walk(g)) : walk(g);
     return out;
   };
   return walk(filter);
