@@ -62,27 +62,47 @@ function gatherFixed(values: Typed, stride: number, rows: Rows): Typed {
 }
 
 function gatherVariable(offsets: Typed, values: Uint8Array, rows: Rows): { valueOffsets: Typed; data: Uint8Array } {
-  const out = new (offsets.constructor as TypedCtor)(rows.length + 1);
-  const big = typeof offsets[0] === 'bigint';
+  if (!(offsets instanceof Int32Array)) return gatherLarge(offsets, values, rows);
+  const out = new Int32Array(rows.length + 1);
   let total = 0;
   for (let k = 0; k < rows.length; k++) {
     const r = rows[k] as number;
-    total += Number(offsets[r + 1]) - Number(offsets[r]);
-    out[k + 1] = big ? BigInt(total) : total;
+    total += (offsets[r + 1] as number) - (offsets[r] as number);
+    out[k + 1] = total;
   }
-  if (big) out[0] = 0n;
   const data = new Uint8Array(total);
   let at = 0;
   for (let k = 0; k < rows.length; k++) {
     const r = rows[k] as number;
-    const s = Number(offsets[r]);
-    const e = Number(offsets[r + 1]);
+    const s = offsets[r] as number;
+    const e = offsets[r + 1] as number;
     // Short values byte by byte: a subarray per value costs more than copying a few bytes.
     if (e - s <= SHORT_VALUE_BYTES) for (let j = s; j < e; j++) data[at++] = values[j] as number;
     else {
       data.set(values.subarray(s, e), at);
       at += e - s;
     }
+  }
+  return { valueOffsets: out as unknown as Typed, data };
+}
+
+/** `gatherVariable` for the large types' 64-bit offsets. */
+function gatherLarge(offsets: Typed, values: Uint8Array, rows: Rows): { valueOffsets: Typed; data: Uint8Array } {
+  const out = new (offsets.constructor as TypedCtor)(rows.length + 1);
+  let total = 0;
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k] as number;
+    total += Number(offsets[r + 1]) - Number(offsets[r]);
+    out[k + 1] = BigInt(total);
+  }
+  out[0] = 0n;
+  const data = new Uint8Array(total);
+  let at = 0;
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k] as number;
+    const part = values.subarray(Number(offsets[r]), Number(offsets[r + 1]));
+    data.set(part, at);
+    at += part.length;
   }
   return { valueOffsets: out, data };
 }
