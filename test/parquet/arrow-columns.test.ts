@@ -10,6 +10,7 @@ import { parquetMetadata, parquetSchema } from 'hyparquet';
 import { DEFAULT_PARSERS } from 'hyparquet/src/convert.js';
 import * as wasm from 'parquet-wasm';
 import { describe, expect, it } from 'vitest';
+import { hasErrorCode, type ReaderError } from '../../src/errors.js';
 import { plainColumn, timestampMs, valueAt } from '../../src/parquet/arrow-columns.js';
 import { writeTypedColumns, TYPED_COLUMNS } from '../support/typed-columns.js';
 
@@ -80,6 +81,22 @@ describe('plainColumn', () => {
     expect([...Array(batch.numRows).keys()].map((i) => valueAt(dec, i))).toEqual(rows.map((r) => TYPED_COLUMNS.dec?.pool[r[11] as number] ?? null));
     const s = plainColumn(arrow, batch, tree, 's');
     expect([...Array(batch.numRows).keys()].map((i) => valueAt(s, i))).toEqual(rows.map((r) => TYPED_COLUMNS.s?.pool[r[5] as number] ?? null));
+  });
+
+  it('a value Arrow’s getter cannot read (a date64 past 2^53 ms) is InvalidData / DECODE_FAILED, not a TypeError', () => {
+    const type = new arrow.DateMillisecond();
+    const d = arrow.makeData({ type, length: 2, nullCount: 0, data: BigInt64Array.of(0n, 2n ** 60n) });
+    const schema = new arrow.Schema([new arrow.Field('d', type, false)]);
+    const b = new arrow.RecordBatch(schema, arrow.makeData({ type: new arrow.Struct(schema.fields), length: 2, nullCount: 0, children: [d] }));
+    const dateTree: Parameters<typeof plainColumn>[2] = { element: { name: 'root' }, count: 2, path: [], children: [{ element: { name: 'd', type: 'INT64', converted_type: 'TIMESTAMP_MILLIS' }, count: 1, path: ['d'], children: [] }] };
+    let err: unknown;
+    try {
+      plainColumn(arrow, b, dateTree, 'd', { path: 'f.parquet' });
+    } catch (e) {
+      err = e;
+    }
+    expect(hasErrorCode(err, 'DECODE_FAILED'), String(err)).toBe(true);
+    expect((err as ReaderError).kind).toBe('InvalidData');
   });
 
   it('a null struct above a leaf reads as undefined (hyparquet’s path through null), a column the batch lacks as undefined', () => {
