@@ -7,6 +7,7 @@
  * - `wide`: 320 columns × 4 row groups: a footer over 128 KiB.
  * - `big`: ≥ 128 MiB, 16 row groups.
  * - `small`: one row group × 12 columns (~20 KiB), for "open 2,000 files".
+ * - `filterRows`: 4 row groups × 130,000 rows × 8 mixed columns, for `bench:filter`.
  * - `ipc`: an Arrow IPC file with 48 record batches.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
@@ -114,6 +115,8 @@ export const FIXTURES = {
   big: { name: 'big', file: 'big-16rg.parquet', make: () => toParquet(bigTable(16, 3), BIG_ROWS_PER_GROUP) },
   /** A small file (1 row group × 12 columns, ~20 KiB), served under 2,000 keys for the "many files" case. */
   small: { name: 'small', file: 'small-1rg-12col.parquet', make: () => toParquet(mixedTable(12, 1, 300, 5), 300) },
+  /** 4 row groups × 130,000 rows of 8 mixed columns (id, qty, price, ratio, flag, word, token, ts): the row-filter benchmark's file. */
+  filterRows: { name: 'filterRows', file: 'filter-rows-4rg-8col.parquet', make: () => toParquet(mixedTable(8, 4, 130_000, 9), 130_000) },
   /** An Arrow IPC file of 48 record batches. */
   ipc: { name: 'ipc', file: 'batches-48.arrow', make: () => tableToIPC(mixedTable(12, 48, 500, 4), 'file') },
 } satisfies Record<string, FixtureSpec>;

@@ -37,13 +37,27 @@ const mb = (n: number) => (n / 1e6).toFixed(n >= 1e7 ? 0 : 2);
 const ms = (n: number) => (Number.isNaN(n) ? 'error' : n >= 100 ? n.toFixed(0) : n.toFixed(1));
 const ratio = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '–' : n >= 10 ? `${n.toFixed(0)}×` : `${n.toFixed(1)}×`);
 
-/** Adds speed-ups against naive and against the fastest peer of the same cell (ours only). */
+/**
+ * "vs best peer" compares like with like: a peer of the same cell counts only when it returned the
+ * rows ours did (the same count). In the filter scenario parquet-wasm (no predicate) returns every
+ * row of the kept row groups and the byte movers (naive, BufReader) decode none: faster at other
+ * work, not faster than ours returning only the matching rows. "vs naive" stays the plain ratio to
+ * the naive baseline of the cell.
+ */
+export const RATIO_RULE = 'vs best peer: the fastest peer of the cell that returned the rows ours did';
+
+/** Whether `peer` did the work `ours` did, by RATIO_RULE. */
+export function comparable(ours: Pick<CellResult, 'rows'>, peer: Pick<CellResult, 'rows'>): boolean {
+  return peer.rows === ours.rows;
+}
+
+/** Adds speed-ups against naive and against the fastest comparable peer of the same cell (ours only; RATIO_RULE). */
 export function withRatios(cells: CellResult[]): BenchResults['cells'] {
   return cells.map((c) => {
     if (!c.ours) return c;
     const same = cells.filter((o) => o.file === c.file && o.scenario === c.scenario && !o.ours && !o.error);
     const naive = same.find((o) => o.reader === 'naive' || o.reader === 'arrow-plain');
-    const best = Math.min(...same.map((o) => o.wallMs));
+    const best = Math.min(...same.filter((o) => comparable(c, o)).map((o) => o.wallMs));
     return {
       ...c,
       ...(naive ? { vsNaive: naive.wallMs / c.wallMs } : {}),
@@ -96,7 +110,7 @@ export function terminalTable(r: BenchResults): string {
 
 export function markdownTable(r: BenchResults): string {
   const lines = [
-    `Measured ${r.when.slice(0, 10)} on this repo's 2-core CI machine: a local object server modelling S3 one region away (${r.model.ttfbMs} ms to first byte, ${(r.model.bytesPerSecond / 1e6).toFixed(0)} MB/s per connection); requests counted by the ${r.countsFrom}; median of up to 3 runs.`,
+    `Measured ${r.when.slice(0, 10)} on this repo's 2-core CI machine: a local object server modelling S3 one region away (${r.model.ttfbMs} ms to first byte, ${(r.model.bytesPerSecond / 1e6).toFixed(0)} MB/s per connection); requests counted by the ${r.countsFrom}; median of up to 3 runs; ${RATIO_RULE} (– when none did).`,
     '',
     `| ${HEADER.join(' | ')} |`,
     `|${HEADER.map((_, i) => (i < 3 ? '---' : '---:')).join('|')}|`,

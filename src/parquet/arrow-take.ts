@@ -18,47 +18,100 @@ export const SLICE_RUNS_MAX = 16;
 
 type Typed = { length: number; [i: number]: number | bigint; subarray(a: number, b: number): Typed; set(src: Typed, at: number): void };
 type TypedCtor = new (n: number) => Typed;
+type Rows = Int32Array;
 
-function bitmapOf(data: Data, rows: readonly number[]): { nullBitmap: Uint8Array | undefined; nullCount: number } {
-  if (data.nullCount === 0) return { nullBitmap: undefined, nullCount: 0 };
+function bitmapOf(data: Data, rows: Rows): { nullBitmap: Uint8Array | undefined; nullCount: number } {
+  const valid = data.nullBitmap;
+  if (data.nullCount === 0 || !valid || valid.length === 0) return { nullBitmap: undefined, nullCount: 0 };
   const bitmap = new Uint8Array((rows.length + 7) >> 3);
+  const offset = data.offset;
   let nulls = 0;
-  rows.forEach((r, k) => {
-    if (data.getValid(r)) bitmap[k >> 3] = (bitmap[k >> 3] as number) | (1 << (k & 7));
+  for (let k = 0; k < rows.length; k++) {
+    const j = (rows[k] as number) + offset;
+    if ((((valid[j >> 3] as number) >> (j & 7)) & 1) === 1) bitmap[k >> 3] = (bitmap[k >> 3] as number) | (1 << (k & 7));
     else nulls++;
-  });
+  }
   return { nullBitmap: bitmap, nullCount: nulls };
 }
 
-function gatherFixed(values: Typed, stride: number, rows: readonly number[]): Typed {
+/**
+ * The rows of fixed-width values, copied as 32-bit words when an element is whole words (int64s,
+ * timestamps, decimals: no bigint made per value, no float64 load that could change a NaN's bits),
+ * else element by element in the array's own type.
+ */
+function gatherFixed(values: Typed, stride: number, rows: Rows): Typed {
   const out = new (values.constructor as TypedCtor)(rows.length * stride);
-  if (stride === 1) rows.forEach((r, k) => (out[k] = values[r] as number));
-  else rows.forEach((r, k) => out.set(values.subarray(r * stride, (r + 1) * stride), k * stride));
+  const bytes = (values as unknown as Uint8Array).BYTES_PER_ELEMENT * stride;
+  if (bytes % 4 === 0) {
+    const src = new Int32Array((values as unknown as Uint8Array).buffer, (values as unknown as Uint8Array).byteOffset, (values.length * bytes) / stride / 4);
+    const dst = new Int32Array((out as unknown as Uint8Array).buffer, 0, (rows.length * bytes) / 4);
+    const w = bytes / 4;
+    if (w === 1) for (let k = 0; k < rows.length; k++) dst[k] = src[rows[k] as number] as number;
+    else if (w === 2) {
+      for (let k = 0; k < rows.length; k++) {
+        const r = 2 * (rows[k] as number);
+        dst[2 * k] = src[r] as number;
+        dst[2 * k + 1] = src[r + 1] as number;
+      }
+    } else for (let k = 0; k < rows.length; k++) for (let q = 0, r = (rows[k] as number) * w; q < w; q++) dst[k * w + q] = src[r + q] as number;
+    return out;
+  }
+  if (stride === 1) for (let k = 0; k < rows.length; k++) out[k] = values[rows[k] as number] as number;
+  else for (let k = 0; k < rows.length; k++) out.set(values.subarray((rows[k] as number) * stride, ((rows[k] as number) + 1) * stride), k * stride);
   return out;
 }
 
-function gatherVariable(offsets: Typed, values: Uint8Array, rows: readonly number[]): { valueOffsets: Typed; data: Uint8Array } {
-  const out = new (offsets.constructor as TypedCtor)(rows.length + 1);
-  const big = typeof offsets[0] === 'bigint';
+function gatherVariable(offsets: Typed, values: Uint8Array, rows: Rows): { valueOffsets: Typed; data: Uint8Array } {
+  if (!(offsets instanceof Int32Array)) return gatherLarge(offsets, values, rows);
+  const out = new Int32Array(rows.length + 1);
   let total = 0;
-  rows.forEach((r, k) => {
-    total += Number(offsets[r + 1]) - Number(offsets[r]);
-    out[k + 1] = big ? BigInt(total) : total;
-  });
-  if (big) out[0] = 0n;
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k] as number;
+    total += (offsets[r + 1] as number) - (offsets[r] as number);
+    out[k + 1] = total;
+  }
   const data = new Uint8Array(total);
   let at = 0;
-  for (const r of rows) {
-    const s = Number(offsets[r]);
-    const e = Number(offsets[r + 1]);
-    data.set(values.subarray(s, e), at);
-    at += e - s;
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k] as number;
+    const s = offsets[r] as number;
+    const e = offsets[r + 1] as number;
+    // Short values byte by byte: a subarray per value costs more than copying a few bytes.
+    if (e - s <= SHORT_VALUE_BYTES) for (let j = s; j < e; j++) data[at++] = values[j] as number;
+    else {
+      data.set(values.subarray(s, e), at);
+      at += e - s;
+    }
+  }
+  return { valueOffsets: out as unknown as Typed, data };
+}
+
+/** `gatherVariable` for the large types' 64-bit offsets. */
+function gatherLarge(offsets: Typed, values: Uint8Array, rows: Rows): { valueOffsets: Typed; data: Uint8Array } {
+  const out = new (offsets.constructor as TypedCtor)(rows.length + 1);
+  let total = 0;
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k] as number;
+    total += Number(offsets[r + 1]) - Number(offsets[r]);
+    out[k + 1] = BigInt(total);
+  }
+  out[0] = 0n;
+  const data = new Uint8Array(total);
+  let at = 0;
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k] as number;
+    const part = values.subarray(Number(offsets[r]), Number(offsets[r + 1]));
+    data.set(part, at);
+    at += part.length;
   }
   return { valueOffsets: out, data };
 }
 
+/** Values up to this many bytes are copied in a loop, longer ones with `set` (its call and subarray cost about as much as copying 32 bytes). */
+const SHORT_VALUE_BYTES = 32;
+
 /** The rows of one column, copied; undefined for a type this does not copy. */
-function take(arrow: Arrow, data: Data, rows: readonly number[]): Data | undefined {
+function take(arrow: Arrow, data: Data, rows: Rows): Data | undefined {
   const { DataType: T, makeData } = arrow;
   const type = data.type as DataType;
   if (data.offset !== 0) return undefined; // sliced buffers: keep it simple, slice instead
@@ -67,9 +120,10 @@ function take(arrow: Arrow, data: Data, rows: readonly number[]): Data | undefin
   if (T.isBool(type)) {
     const bits = new Uint8Array((rows.length + 7) >> 3);
     const values = data.values as Uint8Array;
-    rows.forEach((r, k) => {
+    for (let k = 0; k < rows.length; k++) {
+      const r = rows[k] as number;
       if (((values[r >> 3] as number) >> (r & 7)) & 1) bits[k >> 3] = (bits[k >> 3] as number) | (1 << (k & 7));
-    });
+    }
     return makeData({ ...base, data: bits } as never);
   }
   if (T.isUtf8(type) || T.isBinary(type) || T.isLargeUtf8(type) || T.isLargeBinary(type)) {
@@ -89,8 +143,11 @@ function take(arrow: Arrow, data: Data, rows: readonly number[]): Data | undefin
  */
 export function keepRuns(arrow: Arrow, batch: RecordBatch, runs: readonly [number, number][]): RecordBatch[] {
   if (runs.length <= SLICE_RUNS_MAX) return runs.map(([s, e]) => batch.slice(s, e));
-  const rows: number[] = [];
-  for (const [s, e] of runs) for (let r = s; r < e; r++) rows.push(r);
+  let count = 0;
+  for (const [s, e] of runs) count += e - s;
+  const rows = new Int32Array(count);
+  let k = 0;
+  for (const [s, e] of runs) for (let r = s; r < e; r++) rows[k++] = r;
   const children: Data[] = [];
   for (const child of batch.data.children) {
     const taken = take(arrow, child as Data, rows);

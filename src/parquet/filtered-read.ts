@@ -4,20 +4,20 @@
  *    index (`prepareRowFilter` loads both first when the open's tail window already holds them: no
  *    request);
  * 2. the plan's bytes are fetched in one wave;
- * 3. rows are tested by hyparquet's `matchFilter` (the one row evaluator), with the filter
- *    translated once by `toQueryFilter`: hyparquet decodes the candidate rows itself
- *    (`readFilteredObjects`), or the predicate runs over the Arrow record batches parquet-wasm
- *    decoded, their values first normalised to the JS types hyparquet decodes to (`keepMatching`).
+ * 3. rows are tested with the filter translated once by `toQueryFilter`: hyparquet decodes the
+ *    candidate rows itself and tests each with its `matchFilter` (`readFilteredObjects`), or the
+ *    Arrow record batches parquet-wasm decoded are tested column-wise (`filterMask` over the filter
+ *    columns read as the JS values hyparquet decodes to, `keepMatching`), with `matchFilter`'s rules.
  */
-import type { RecordBatch, Table, Vector } from 'apache-arrow';
+import type { RecordBatch, Table } from 'apache-arrow';
 import { parquetReadObjects, type ParquetQueryFilter, type SchemaTree } from 'hyparquet';
-import { DEFAULT_PARSERS } from 'hyparquet/src/convert.js';
-import { matchFilter, pathsNeededForFilter } from 'hyparquet/src/filter.js';
+import { plainColumn } from './arrow-columns.js';
+import { filterMask, maskRuns } from './filter-mask.js';
 import { hyparquetError, toAsyncBuffer } from '../adapters/hyparquet.js';
 import { keepRuns } from './arrow-take.js';
 import type { ErrorContext } from '../errors.js';
 import type { ReadPlan } from './planner.js';
-import { checkFilter, columnKind, filterFields, toQueryFilter, type ReadFilter, type ValueKind } from './row-filter.js';
+import { checkFilter, filterFields, toQueryFilter, type ReadFilter } from './row-filter.js';
 import type { BoundFile } from './open.js';
 import type { ReadObjectsOptions } from './source.js';
 
@@ -137,92 +137,24 @@ export async function readFilteredObjects(source: BoundFile, opts: ReadObjectsOp
   return rows;
 }
 
-interface Probe {
-  segments: string[];
-  kind: ValueKind;
-  uuid: boolean;
-  scale: number;
-}
-
-function probesFor(tree: SchemaTree, query: ParquetQueryFilter): Probe[] {
-  return pathsNeededForFilter(query).map((path) => {
-    let node: SchemaTree | undefined = tree;
-    for (const part of path.split('.')) node = node?.children.find((c) => c.element.name === part);
-    const element = node?.element;
-    return { segments: path.split('.'), kind: columnKind(tree, path) ?? 'other', uuid: element?.logical_type?.type === 'UUID', scale: element?.scale ?? 0 };
-  });
-}
-
-/** An Arrow value as hyparquet decodes the same Parquet value (see `valueKind`). */
-function normalise(v: unknown, p: Probe, bigNumToBigInt: (bn: never) => bigint | string): unknown {
-  if (v === null || v === undefined) return null;
-  switch (p.kind) {
-    case 'date':
-      return v instanceof Date ? v : new Date(Number(v));
-    case 'bigint':
-      return typeof v === 'bigint' ? v : BigInt(v as number);
-    case 'number':
-      if (typeof v === 'number') return v;
-      if (typeof v === 'bigint') return Number(v);
-      // A Decimal: hyparquet computes Number(unscaled) × 10^-scale.
-      return Number(BigInt(bigNumToBigInt(v as never))) * 10 ** -p.scale;
-    case 'string':
-      if (v instanceof Uint8Array) return p.uuid ? DEFAULT_PARSERS.uuidFromBytes(v) : DEFAULT_PARSERS.stringFromBytes(v);
-      return v;
-    default:
-      return v;
-  }
-}
-
-function childAt(batch: RecordBatch, segments: readonly string[]): Vector | null {
-  let vector: Vector | null = batch.getChild(segments[0] as string);
-  for (const seg of segments.slice(1)) vector = vector?.getChild(seg) ?? null;
-  return vector;
-}
-
 /**
- * The rows of an Arrow table that match the filter: zero-copy slices of its record batches for a few
- * runs of consecutive matching rows, a compact copy for scattered ones (`keepRuns`). Each filter column's value is normalised to what
- * hyparquet decodes (dates to Date, decimals to numbers, ...) and the row tested by hyparquet's
- * `matchFilter`, so the Arrow paths keep exactly the rows `readObjects` keeps.
+ * The rows of an Arrow table that match the filter: each record batch's mask computed column-wise
+ * (`filterMask` over the filter columns read as hyparquet's values, `plainColumn`), so the Arrow
+ * paths keep exactly the rows `readObjects` keeps; then zero-copy slices of the batch for a few runs
+ * of consecutive matching rows, a compact copy for scattered ones (`keepRuns`).
  */
-export async function keepMatching(table: Table, tree: SchemaTree, filter: RowFilter): Promise<Table> {
+export async function keepMatching(table: Table, tree: SchemaTree, filter: RowFilter, context: ErrorContext = {}): Promise<Table> {
   const arrow = await import('apache-arrow');
-  const { Table: ArrowTable, util } = arrow;
-  const probes = probesFor(tree, filter.query);
   const out: RecordBatch[] = [];
   for (const batch of table.batches) {
-    const vectors = probes.map((p) => childAt(batch, p.segments));
-    const record: Record<string, unknown> = {};
-    // The nested objects a dotted path resolves through (`s.x` → record.s.x), made once per batch.
-    const holders = probes.map((p) => {
-      let obj = record;
-      for (const seg of p.segments.slice(0, -1)) obj = (obj[seg] ??= {}) as Record<string, unknown>;
-      return obj;
-    });
-    const runs: [number, number][] = [];
-    let runStart = -1;
-    for (let i = 0; i <= batch.numRows; i++) {
-      let keep = false;
-      if (i < batch.numRows) {
-        probes.forEach((p, k) => {
-          (holders[k] as Record<string, unknown>)[p.segments.at(-1) as string] = normalise(vectors[k]?.get(i), p, util.bigNumToBigInt as never);
-        });
-        keep = matchFilter(record, filter.query, true);
-      }
-      if (keep && runStart < 0) runStart = i;
-      else if (!keep && runStart >= 0) {
-        runs.push([runStart, i]);
-        runStart = -1;
-      }
-    }
-    out.push(...keepRuns(arrow, batch, runs));
+    const mask = filterMask(filter.query, batch.numRows, (path) => plainColumn(arrow, batch, tree, path, context));
+    out.push(...keepRuns(arrow, batch, maskRuns(mask)));
   }
-  return new ArrowTable(table.schema, out);
+  return new arrow.Table(table.schema, out);
 }
 
 /** The matching rows of a decoded table, then only the top-level `fields` asked for (all when undefined). */
-export async function onlyMatching(table: Table, tree: SchemaTree, filter: RowFilter, fields: readonly string[] | undefined): Promise<Table> {
-  const kept = await keepMatching(table, tree, filter);
+export async function onlyMatching(table: Table, tree: SchemaTree, filter: RowFilter, fields: readonly string[] | undefined, context: ErrorContext = {}): Promise<Table> {
+  const kept = await keepMatching(table, tree, filter, context);
   return fields && kept.schema.fields.length !== fields.length ? kept.select([...fields]) : kept;
 }

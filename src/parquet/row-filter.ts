@@ -69,9 +69,13 @@ export function columnKind(tree: SchemaTree, column: string): ValueKind | undefi
 /**
  * A filter value as the column's rows hold it, or undefined when no row can equal (`exact`) or be
  * ordered against it. Integers cross number/bigint exactly; a number is epoch milliseconds for a
- * date column. JS compares bigint with number exactly, so order comparisons keep a non-integer
- * against a bigint column (and a bigint against a number column) as it is.
+ * date column (an order keeps it as it is: JS compares a Date's time with it exactly). JS compares
+ * bigint with number exactly, so order comparisons keep a non-integer against a bigint column (and
+ * a bigint against a number column) as it is.
  */
+/** The largest |time| a Date holds (ECMAScript TimeClip): no Date equals a time past it. */
+const MAX_DATE_MS = 8.64e15;
+
 function coerce(v: Value, kind: ValueKind, exact: boolean): Value | undefined {
   switch (kind) {
     case 'other':
@@ -88,8 +92,13 @@ function coerce(v: Value, kind: ValueKind, exact: boolean): Value | undefined {
       if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v) : exact || Number.isNaN(v) ? undefined : v;
       return undefined;
     case 'date': {
-      const ms = v instanceof Date ? v.getTime() : typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : NaN;
-      return Number.isFinite(ms) ? new Date(ms) : undefined;
+      if (v instanceof Date) return Number.isNaN(v.getTime()) ? undefined : v;
+      if (typeof v !== 'number' && typeof v !== 'bigint') return undefined;
+      // An order compares a Date's time with the number or bigint itself (JS does, exactly): a
+      // fraction of a millisecond or a time past what a Date holds orders as it is.
+      if (!exact) return typeof v === 'number' && Number.isNaN(v) ? undefined : v;
+      const ms = Number(v);
+      return (typeof v === 'bigint' ? BigInt(ms) === v : Number.isInteger(v)) && Math.abs(ms) <= MAX_DATE_MS ? new Date(ms) : undefined;
     }
   }
 }

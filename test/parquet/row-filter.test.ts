@@ -41,7 +41,10 @@ describe('toQueryFilter: ours → hyparquet, values as the rows hold them', () =
     expect(toQueryFilter({ column: 'i64', eq: 4.5 }, tree)).toEqual({ i64: { $in: [] } });
     expect(toQueryFilter({ column: 'f64', eq: 2n ** 60n }, tree)).toEqual({ f64: { $eq: 2 ** 60 } });
     expect(toQueryFilter({ column: 'f64', eq: 2n ** 53n + 1n }, tree)).toEqual({ f64: { $in: [] } }); // no double equals it
-    expect(toQueryFilter({ column: 'ts', gte: 1_000 }, tree)).toEqual({ ts: { $gte: new Date(1_000) } });
+    expect(toQueryFilter({ column: 'ts', eq: 1_000 }, tree)).toEqual({ ts: { $eq: new Date(1_000) } });
+    expect(toQueryFilter({ column: 'ts', gte: 1_000 }, tree)).toEqual({ ts: { $gte: 1_000 } }); // JS orders a Date's time against it
+    expect(toQueryFilter({ column: 'ts', eq: 1.5 }, tree)).toEqual({ ts: { $in: [] } }); // no Date holds a fraction of a ms
+    expect(toQueryFilter({ column: 'ts', in: [2n, 9e15, 3] }, tree)).toEqual({ ts: { $in: [new Date(2), new Date(3)] } }); // past what a Date holds: none equals
     expect(toQueryFilter({ column: 's', eq: 5 }, tree)).toEqual({ s: { $in: [] } });
     expect(toQueryFilter({ column: 'i64', in: [1, 2.5, 'x', 3n] }, tree)).toEqual({ i64: { $in: [1n, 3n] } });
     expect(toQueryFilter({ column: 'st.x', lt: 3 }, tree)).toEqual({ 'st.x': { $lt: 3 } });
@@ -61,6 +64,9 @@ describe('toQueryFilter: ours → hyparquet, values as the rows hold them', () =
     expect(match({ i64: 9_007_199_254_740_993n }, q)).toBe(false);
     expect(match({ i64: null }, toQueryFilter({ column: 'i64', lte: 10 }, tree))).toBe(false);
     expect(match({ ts: new Date(5) }, toQueryFilter({ column: 'ts', eq: new Date(5) }, tree))).toBe(true);
+    expect(match({ ts: new Date(5) }, toQueryFilter({ column: 'ts', lt: 5.5 }, tree))).toBe(true);
+    expect(match({ ts: new Date(5) }, toQueryFilter({ column: 'ts', lt: 2n ** 60n }, tree))).toBe(true); // past a Date's range, still ordered
+    expect(match({ ts: new Date(5) }, toQueryFilter({ column: 'ts', gt: new Date(NaN) }, tree))).toBe(false);
   });
 });
 

@@ -46,9 +46,10 @@ export async function allRows(bytes: Uint8Array, columns?: string[]): Promise<Re
   return parquetReadObjects({ file, ...(columns ? { columns } : {}) });
 }
 
-/** Plain JS order of a row value against a filter value: numbers and bigints exactly, dates by time, strings as JS does; undefined when incomparable. */
+/** Plain JS order of a row value against a filter value: numbers and bigints exactly, dates by time (a number as epoch ms), strings as JS does; undefined when incomparable. */
 function order(actual: unknown, target: Value): number | undefined {
   if (actual === null || actual === undefined) return undefined;
+  if (target instanceof Date && !(actual instanceof Date)) return undefined; // a Date compares with dates only
   const a = actual instanceof Date ? actual.getTime() : actual;
   const b = target instanceof Date ? target.getTime() : target;
   const numeric = (v: unknown) => typeof v === 'number' || typeof v === 'bigint';
