@@ -297,7 +297,8 @@ export class DecoderPool implements Decoder {
       if (pending.stop) return pending.stop(reason);
       if (pending.settled) return;
       pending.settled = true;
-      this.waiting.splice(this.waiting.indexOf(pending), 1);
+      const at = this.waiting.indexOf(pending);
+      if (at >= 0) this.waiting.splice(at, 1);
       pending.reject(reason);
     };
     return { promise, cancel };
@@ -344,8 +345,13 @@ export class DecoderPool implements Decoder {
       pending.reject(err);
     };
     pending.stop = (err) => fail(err, false);
+    const unavailable = (why: string, cause?: unknown) =>
+      fail(new ReaderError('Unavailable', `could not ${why}`, { ...context, op: 'decode' }, { code: 'DECODER_START_FAILED', cause }), false);
+    // A worker that dies before it is ready (parquet-wasm failed to load, out of memory) never saw the file.
     const crashed = (why: string, cause?: unknown) =>
-      fail(new ReaderError('InvalidData', `parquet-wasm crashed decoding the file (${why}); the file is probably corrupt`, { ...context, op: 'decode' }, { code: 'DECODER_PANIC', cause }), false);
+      pooled.ready
+        ? fail(new ReaderError('InvalidData', `parquet-wasm crashed decoding the file (${why}); the file is probably corrupt`, { ...context, op: 'decode' }, { code: 'DECODER_PANIC', cause }), false)
+        : unavailable(`start a decoder worker (${why})`, cause);
     const onError = (err: Error) => crashed(String(err), err);
     const onExit = (code: number) => crashed(`worker exited with code ${code}`);
     const onMessage = (msg: Message) => {
@@ -372,8 +378,9 @@ export class DecoderPool implements Decoder {
         const got = epochNow();
         const t = msg.times as WorkerTimes;
         pending.settled = true;
-        cleanup(true);
+        // Settled before the slot goes to the next read, whatever starting that one does.
         pending.resolve({ ipc: new Uint8Array(msg.ipc as ArrayBuffer), shipMs: t.received - started + (got - t.sent), decodeMs: t.decodeMs, ipcMs: t.ipcMs, ranOn });
+        cleanup(true);
       } else if (msg.type === 'error') {
         if (msg.panic) crashed(`panic: ${msg.message}`);
         else fail(new ReaderError('InvalidData', `parquet-wasm could not decode the file: ${msg.message}`, { ...context, op: 'decode' }, { code: 'DECODE_FAILED' }), msg.reusable === true);
@@ -384,8 +391,13 @@ export class DecoderPool implements Decoder {
     worker.on('exit', onExit);
     // The one copy on the way in (see above), or none for a buffer the caller packed for it (owned);
     // parquet-wasm then copies into its own memory, as it does in-process.
-    const chunks = shipped.map((c) => ({ offset: c.offset, buffer: transferable(c) }));
-    worker.postMessage({ type: 'read', job: id, size, options, chunks, syncOk }, chunks.map((c) => c.buffer));
+    try {
+      const chunks = shipped.map((c) => ({ offset: c.offset, buffer: transferable(c) }));
+      worker.postMessage({ type: 'read', job: id, size, options, chunks, syncOk }, chunks.map((c) => c.buffer));
+    } catch (err) {
+      // The copy could not be allocated, or the job could not be cloned: this read fails, its slot goes on.
+      unavailable(`hand the job to a decoder worker: ${String(err)}`, err);
+    }
   }
 }
 

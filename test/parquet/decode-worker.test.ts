@@ -155,6 +155,18 @@ describe('at most maxWorkers decode at once; the others wait in order', () => {
     expect(pool.load).toEqual({ running: 0, waiting: 0 });
   });
 
+  it('a job that cannot be handed to a worker fails alone (DECODER_START_FAILED) and gives its slot to the next read', async () => {
+    const pool = new DecoderPool({ maxWorkers: 1 });
+    // A function cannot be cloned to a worker (DataCloneError from postMessage).
+    const bad = pool.read({ ...wholeJob(GOOD), options: { columns: [(() => 'id') as unknown as string] } });
+    const good = pool.read(wholeJob(GOOD));
+    await expect(bad.promise).rejects.toMatchObject({ kind: 'Unavailable', code: 'DECODER_START_FAILED', retryable: true });
+    expect((await good.promise).ipc.byteLength).toBeGreaterThan(0);
+    expect(pool.load).toEqual({ running: 0, waiting: 0 });
+    bad.cancel(new Error('late')); // after the end: changes nothing, takes no other read out of the line
+    expect(pool.load).toEqual({ running: 0, waiting: 0 });
+  });
+
   it('the default cap is one worker per core, and never fewer than the idle workers kept warm', () => {
     expect(DECODER_MAX_WORKERS).toBe(Math.max(DECODER_IDLE_WORKERS, availableParallelism()));
   });
