@@ -88,6 +88,15 @@ function closeQuietly(it: AsyncIterator<Uint8Array> | undefined): void {
   }
 }
 
+/** `it.next()` passed through `onStep`/`onError`; a `next` that throws instead of rejecting goes to `onError` too. */
+function pullStep(it: AsyncIterator<Uint8Array>, onStep: (s: Step) => Step | Promise<Step>, onError: (err: unknown) => never): Promise<Step> {
+  try {
+    return it.next().then(onStep, onError);
+  } catch (err) {
+    return Promise.reject(err).catch(onError);
+  }
+}
+
 /** What `observeBody` tells about a body as its consumer reads it. */
 export interface BodyWatch {
   /** Hears the size of every chunk handed on. */
@@ -128,10 +137,10 @@ export function observeBody(source: AsyncIterable<Uint8Array>, watch: BodyWatch)
       if (closed) return done();
       try {
         it ??= source[Symbol.asyncIterator]();
-        return it.next().then(onStep, onError);
       } catch (err) {
         return Promise.reject(err).catch(onError);
       }
+      return pullStep(it, onStep, onError);
     },
     async return(): Promise<Step> {
       if (closed) return DONE;
@@ -196,12 +205,7 @@ export function windowBody(source: AsyncIterable<Uint8Array>, opts: WindowOption
     return pull(); // nothing of the window in this chunk
   };
   const pull = (): Promise<Step> => {
-    if (complete) return close();
-    try {
-      return (it as AsyncIterator<Uint8Array>).next().then(onStep, onError);
-    } catch (err) {
-      return Promise.reject(err).catch(onError);
-    }
+    return complete ? close() : pullStep(it as AsyncIterator<Uint8Array>, onStep, onError);
   };
   const close = async (): Promise<Step> => {
     if (finished) return DONE;
