@@ -3,7 +3,7 @@
  * with a bounded request pinned to the first response's version, so the caller sees one unbroken
  * body of one version, or a typed error. Retry decisions and timeouts come from the runner.
  */
-import { ReaderError, toReaderError } from '../errors.js';
+import { ReaderError, abortError, toReaderError } from '../errors.js';
 import type { ByteRange, ObjectMeta, ReadResponse } from '../types.js';
 import { release, type Deadline, type StallWatch } from './timeouts.js';
 
@@ -109,6 +109,12 @@ export function resumableBody<Op extends Deadline & { progressed(): void; dispos
       },
       at,
     );
+    if (done) {
+      // given up (`return()`) while the new request was under way: it is not ours to keep
+      release(next.value.body);
+      next.attempt.dispose(true);
+      throw op.stopped ?? abortError(undefined, op.context);
+    }
     attempt = next.attempt;
     it = next.value.body[Symbol.asyncIterator]();
   }
@@ -131,8 +137,14 @@ export function resumableBody<Op extends Deadline & { progressed(): void; dispos
     received += n;
     return step;
   };
-  /** The current request failed or ended short: continue from the next byte, or fail for good. */
-  const retry = (e: unknown): Promise<Step> => resume(runner.explain(e, op, attempt)).then(pull, fail);
+  /**
+   * The current request failed or ended short: continue from the next byte, or fail for good. A
+   * `next()` in flight when the body was given up (`return()`) ends the body instead (done).
+   */
+  const retry = (e: unknown): Promise<Step> => {
+    if (done) return Promise.resolve(DONE);
+    return resume(runner.explain(e, op, attempt)).then(pull, (err: unknown) => (done ? DONE : fail(err)));
+  };
   const nextOfInner = (): Promise<Step> => {
     try {
       return it.next();
@@ -165,6 +177,12 @@ export function resumableBody<Op extends Deadline & { progressed(): void; dispos
   const self: AsyncIterableIterator<Uint8Array> = {
     next: pull,
     return: async () => {
+      if (!finished) {
+        done = true;
+        // Stop the operation first: a resume under way (its backoff sleep, its attempt loop) ends, and
+        // the race of a next() in flight rejects (the watch's stop listener goes with its dispose).
+        op.fail(abortError(undefined, op.context));
+      }
       done = true;
       cleanup(true);
       return DONE;
