@@ -194,6 +194,8 @@ export function windowBody(source: AsyncIterable<Uint8Array>, opts: WindowOption
   /** The window is complete and the source need not be read to its end: the next `next()` closes it. */
   let complete = false;
   let finished = false;
+  /** `close` began: a `next()` in flight ends (done) whatever its source answers. */
+  let closing = false;
   const finish = (): void => {
     if (finished) return;
     finished = true;
@@ -207,6 +209,7 @@ export function windowBody(source: AsyncIterable<Uint8Array>, opts: WindowOption
   };
   const onError = (err: unknown): never => fail(err, false);
   const onStep = (step: Step): Step | Promise<Step> => {
+    if (closing) return DONE; // given up (`return()`) while this chunk was awaited: what comes now is not the body's end
     if (step.done) {
       if (seen < (expected ?? end)) {
         fail(new ReaderError('Interrupted', `body ended after ${seen} of ${expected ?? end} bytes`, { ...context, received: Math.max(0, Math.min(seen, end) - skip) }, { code: 'SHORT_BODY' }), false);
@@ -234,6 +237,7 @@ export function windowBody(source: AsyncIterable<Uint8Array>, opts: WindowOption
   };
   const close = async (): Promise<Step> => {
     if (finished) return DONE;
+    closing = true;
     try {
       await (it ?? source[Symbol.asyncIterator]()).return?.();
     } catch (err) {

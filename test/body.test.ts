@@ -1,4 +1,8 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Agent, request } from 'undici';
 import { describe, expect, it } from 'vitest';
+import { withFlowingBody, type FlowableBody } from '../src/backends/http/undici-body.js';
 import { collectBody, collectChunks, lastBytes, observeBody, plainBytes, windowBody } from '../src/body.js';
 import type { ReaderError } from '../src/errors.js';
 import { sliceOrCopy } from '../src/buffer-reader/assemble.js';
@@ -99,6 +103,34 @@ describe('windowBody', () => {
     const body = windowBody(source, { skip: 0, take: 4, context: {}, onClose: () => closes++ });
     await body.return?.();
     expect([log.pulled, log.closed, closes, (await body.next()).done]).toEqual([0, 1, 1, true]);
+  });
+
+  it('a next() in flight when return() is called ends (done), not as a short body (a real HTTP body that holds its rest back)', async () => {
+    let closed!: () => void;
+    const gone = new Promise<void>((r) => (closed = r));
+    const server = createServer((_req, res) => {
+      res.socket?.once('close', closed);
+      res.writeHead(200, { 'content-length': '1000' });
+      res.write(Buffer.alloc(100, 7)); // and the other 900 never come
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
+    const dispatcher = new Agent({ connections: 1 });
+    try {
+      const res = await request(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { dispatcher });
+      let closes = 0;
+      const body = windowBody(withFlowingBody(res.body as unknown as FlowableBody), { skip: 0, take: 1000, expected: 1000, context: {}, onClose: () => closes++ });
+      let got = 0;
+      while (got < 100) got += ((await body.next()).value as Uint8Array).byteLength;
+      const pending = body.next(); // waits for bytes the server holds back
+      await body.return?.();
+      expect(await pending).toEqual({ done: true, value: undefined }); // it used to reject SHORT_BODY
+      expect(closes).toBe(1);
+      await gone; // the connection was closed
+    } finally {
+      await dispatcher.close();
+      server.closeAllConnections();
+      await new Promise((ok) => server.close(ok));
+    }
   });
 
   it('an aborted signal stops it with Aborted at the next chunk', async () => {

@@ -144,7 +144,7 @@ export function withFlowingBody(body: FlowableBody, limit = BODY_QUEUE_BYTES): F
       return self;
     },
   };
-  /** The consumer is done: the stream is destroyed (its request ends) unless it had ended already. */
+  /** The consumer is done: the stream is destroyed (its request ends) unless it had ended already; a pending `next()` ends (done). */
   function stop(): Promise<Step> {
     if (stopped) return Promise.resolve(DONE);
     const finished = ended || failure !== undefined;
@@ -155,6 +155,10 @@ export function withFlowingBody(body: FlowableBody, limit = BODY_QUEUE_BYTES): F
     if (!started) body.on('error', () => undefined);
     detach();
     if (!finished) body.destroy();
+    // a next() in flight ends with the body (the stream's abort error is not heard: `stopped`)
+    const w = waiter;
+    waiter = undefined;
+    w?.resolve(DONE);
     return Promise.resolve(DONE);
   }
   return self;

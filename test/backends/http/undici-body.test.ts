@@ -41,13 +41,26 @@ let base: string;
 let sent: Sent[] = [];
 const sockets = new Set<Socket>();
 
-/** `/big`: BIG bytes, paced by backpressure. `/cut`: announces 1 MiB, sends 256 KiB, then destroys the socket. */
+/** Bytes `/held` sends of the HELD_TOTAL it announces before it waits (for ever) with the rest. */
+const HELD_SENT = 100;
+const HELD_TOTAL = 1000;
+
+/**
+ * `/big`: BIG bytes, paced by backpressure. `/cut`: announces 1 MiB, sends 256 KiB, then destroys
+ * the socket. `/held`: announces HELD_TOTAL bytes, sends HELD_SENT and holds the rest back.
+ */
 function handle(req: IncomingMessage, res: ServerResponse): void {
   let unblock!: () => void;
   let close!: () => void;
   const s: Sent = { bytes: 0, blocked: new Promise((r) => (unblock = r)), closed: new Promise((r) => (close = r)) };
   sent.push(s);
   res.socket?.once('close', close);
+  if (req.url === '/held') {
+    res.writeHead(200, { 'content-length': String(HELD_TOTAL) });
+    res.write(pattern(0, HELD_SENT));
+    s.bytes = HELD_SENT;
+    return;
+  }
   const total = req.url === '/cut' ? MiB : BIG;
   const stopAt = req.url === '/cut' ? 256 * 1024 : total;
   res.writeHead(200, { 'content-length': String(total) });
@@ -143,6 +156,22 @@ describe('withFlowingBody', () => {
     try {
       const res = await request(`${base}/big`, { dispatcher });
       await withFlowingBody(res.body as unknown as FlowableBody).return?.();
+      await (sent[0] as Sent).closed;
+    } finally {
+      await dispatcher.close();
+    }
+  });
+
+  it('a next() in flight when return() is called ends (done), and the connection closes', async () => {
+    const dispatcher = new Agent({ connections: 1 });
+    try {
+      const res = await request(`${base}/held`, { dispatcher });
+      const body = withFlowingBody(res.body as unknown as FlowableBody);
+      let got = 0;
+      while (got < HELD_SENT) got += ((await body.next()).value as Uint8Array).byteLength;
+      const pending = body.next(); // the server holds the rest: this waits
+      expect(await body.return?.()).toEqual({ done: true, value: undefined });
+      expect(await pending).toEqual({ done: true, value: undefined }); // it used to stay pending for ever
       await (sent[0] as Sent).closed;
     } finally {
       await dispatcher.close();
