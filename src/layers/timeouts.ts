@@ -190,11 +190,14 @@ export class StallWatch {
     this.timer = undefined;
   }
 
-  /** Ends the request's watch; `abort` also aborts the request (a body abandoned before its end). */
+  /**
+   * Ends the request's watch; `abort` also aborts the request (a body abandoned before its end) and
+   * rejects a race still waiting with `Aborted` (it would otherwise wait on a request nobody reads).
+   */
   dispose(abort: boolean): void {
     this.disposed = true;
     this.disarm();
     this.deadline.signal.removeEventListener('abort', this.onStop);
-    if (abort && !this.controller.signal.aborted) this.controller.abort(abortError(undefined, this.deadline.context));
+    if (abort) this.stop(abortError(undefined, this.deadline.context));
   }
 }

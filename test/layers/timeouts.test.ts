@@ -75,6 +75,19 @@ describe('StallWatch', () => {
     d.dispose();
   });
 
+  it('dispose(true) aborts the request and rejects a race still waiting with Aborted; dispose(false) aborts nothing', async () => {
+    const d = new Deadline({ path: 'p' }, { timeoutError });
+    const w = new StallWatch(d, 0);
+    const p = reason(w.race(never));
+    w.dispose(true); // before, the race waited for ever on a request nobody read
+    const err = await p;
+    expect([err?.code, err?.context.path, (w.signal.reason as ReaderError).code]).toEqual(['ABORTED', 'p', 'ABORTED']);
+    const kept = new StallWatch(d, 0);
+    kept.dispose(false);
+    expect(kept.signal.aborted).toBe(false);
+    d.dispose();
+  });
+
   describe('one timer per request', () => {
     afterEach(() => {
       vi.restoreAllMocks();
