@@ -100,37 +100,167 @@ export interface WindowOptions {
   onWire?: (bytes: number) => void;
 }
 
+type Step = IteratorResult<Uint8Array>;
+const DONE: Step = Object.freeze({ done: true, value: undefined }) as Step;
+const done = (): Promise<Step> => Promise.resolve(DONE);
+
+/** Closes an iterator we are done with, without waiting for it or hearing its failure. */
+function closeQuietly(it: AsyncIterator<Uint8Array> | undefined): void {
+  try {
+    it?.return?.()?.catch(() => undefined);
+  } catch {
+    // nothing to close
+  }
+}
+
+/** `it.next()` passed through `onStep`/`onError`; a `next` that throws instead of rejecting goes to `onError` too. */
+function pullStep(it: AsyncIterator<Uint8Array>, onStep: (s: Step) => Step | Promise<Step>, onError: (err: unknown) => never): Promise<Step> {
+  try {
+    return it.next().then(onStep, onError);
+  } catch (err) {
+    return Promise.reject(err).catch(onError);
+  }
+}
+
+/** What `observeBody` tells about a body as its consumer reads it. */
+export interface BodyWatch {
+  /** Hears the size of every chunk handed on. */
+  chunk?(bytes: number): void;
+  /**
+   * Hears once that the body is done with: `end` (read to its end), `error` (the source failed with
+   * `err`), `return` (the consumer stopped early: `break`/`return()`, also before its first chunk).
+   * Called at that moment, before the source's own cleanup.
+   */
+  close?(how: 'end' | 'error' | 'return', err?: unknown): void;
+}
+
+/**
+ * The one way a layer watches a body pass (metrics, the cost observer, the concurrency limit): a
+ * hand-written iterator, one `then` per chunk. An async generator per layer cost a generator resume
+ * and extra promise turns per chunk on the scan's hot path, and one abandoned before its first
+ * `next()` never ran its `finally` (so a permit or a record stayed open).
+ */
+export function observeBody(source: AsyncIterable<Uint8Array>, watch: BodyWatch): AsyncIterableIterator<Uint8Array> {
+  let it: AsyncIterator<Uint8Array> | undefined;
+  let closed = false;
+  const close = (how: 'end' | 'error' | 'return', err?: unknown): void => {
+    if (closed) return;
+    closed = true;
+    watch.close?.(how, err);
+  };
+  const onStep = (step: Step): Step => {
+    if (step.done) close('end');
+    else watch.chunk?.(step.value.byteLength);
+    return step;
+  };
+  const onError = (err: unknown): never => {
+    close('error', err);
+    throw err;
+  };
+  const self: AsyncIterableIterator<Uint8Array> = {
+    next(): Promise<Step> {
+      if (closed) return done();
+      try {
+        it ??= source[Symbol.asyncIterator]();
+      } catch (err) {
+        return Promise.reject(err).catch(onError);
+      }
+      return pullStep(it, onStep, onError);
+    },
+    async return(): Promise<Step> {
+      if (closed) return DONE;
+      close('return');
+      await (it ?? source[Symbol.asyncIterator]()).return?.();
+      return DONE;
+    },
+    [Symbol.asyncIterator]() {
+      return self;
+    },
+  };
+  return self;
+}
+
 /**
  * Yields exactly `take` bytes of `source` after skipping `skip`, checking the byte count the server
  * promised. Never yields a byte that is not part of the requested window, never yields a short
- * result as if it were complete. Stopping early closes the source.
+ * result as if it were complete. Stopping early (also before the first chunk) closes the source.
+ * A hand-written iterator (one `then` per chunk, no generator): every byte of a scan passes here.
  */
-export async function* windowBody(source: AsyncIterable<Uint8Array>, opts: WindowOptions): AsyncGenerator<Uint8Array> {
+export function windowBody(source: AsyncIterable<Uint8Array>, opts: WindowOptions): AsyncIterableIterator<Uint8Array> {
   const { skip, take, expected, context, signal } = opts;
   const end = skip + take;
   let seen = 0;
-  try {
-    for await (const raw of source) {
-      if (signal?.aborted) throw abortError(signal, context);
-      const chunk = plainBytes(raw);
-      opts.onWire?.(chunk.byteLength);
-      const from = seen;
-      seen += chunk.byteLength;
-      if (expected !== undefined && seen > expected) {
-        throw new ReaderError('Unexpected', `body is longer than the ${expected} bytes announced`, context, { code: 'LONG_BODY', retryable: false });
-      }
-      const lo = Math.max(skip, from) - from;
-      const hi = Math.min(end, seen) - from;
-      if (hi > lo) yield lo === 0 && hi === chunk.byteLength ? chunk : chunk.subarray(lo, hi);
-      // Stop once the window is complete unless the rest must be read to check the promised length.
-      if (seen >= end && (expected === undefined || expected > end)) return;
-    }
-    if (seen < (expected ?? end)) {
-      throw new ReaderError('Interrupted', `body ended after ${seen} of ${expected ?? end} bytes`, { ...context, received: Math.max(0, Math.min(seen, end) - skip) }, { code: 'SHORT_BODY' });
-    }
-  } catch (err) {
-    throw (opts.mapError ?? toReaderError)(err, context, signal);
-  } finally {
+  let it: AsyncIterator<Uint8Array> | undefined;
+  /** The window is complete and the source need not be read to its end: the next `next()` closes it. */
+  let complete = false;
+  let finished = false;
+  /** `close` began: a `next()` in flight ends (done) whatever its source answers. */
+  let closing = false;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
     opts.onClose?.();
-  }
+  };
+  /** Ends with `err`; `ours`: the source did not fail, we refused what it sent (it is closed). */
+  const fail = (err: unknown, ours: boolean): never => {
+    if (ours) closeQuietly(it);
+    finish();
+    throw (opts.mapError ?? toReaderError)(err, context, signal);
+  };
+  const onError = (err: unknown): never => fail(err, false);
+  const onStep = (step: Step): Step | Promise<Step> => {
+    if (closing) return DONE; // given up (`return()`) while this chunk was awaited: what comes now is not the body's end
+    if (step.done) {
+      if (seen < (expected ?? end)) {
+        fail(new ReaderError('Interrupted', `body ended after ${seen} of ${expected ?? end} bytes`, { ...context, received: Math.max(0, Math.min(seen, end) - skip) }, { code: 'SHORT_BODY' }), false);
+      }
+      finish();
+      return DONE;
+    }
+    if (signal?.aborted) fail(abortError(signal, context), true);
+    const chunk = plainBytes(step.value);
+    opts.onWire?.(chunk.byteLength);
+    const from = seen;
+    seen += chunk.byteLength;
+    if (expected !== undefined && seen > expected) {
+      fail(new ReaderError('Unexpected', `body is longer than the ${expected} bytes announced`, context, { code: 'LONG_BODY', retryable: false }), true);
+    }
+    // Stop once the window is complete unless the rest must be read to check the promised length.
+    if (seen >= end && (expected === undefined || expected > end)) complete = true;
+    const lo = Math.max(skip, from) - from;
+    const hi = Math.min(end, seen) - from;
+    if (hi > lo) return { done: false, value: lo === 0 && hi === chunk.byteLength ? chunk : chunk.subarray(lo, hi) };
+    return pull(); // nothing of the window in this chunk
+  };
+  const pull = (): Promise<Step> => {
+    return complete ? close() : pullStep(it as AsyncIterator<Uint8Array>, onStep, onError);
+  };
+  const close = async (): Promise<Step> => {
+    if (finished) return DONE;
+    closing = true;
+    try {
+      await (it ?? source[Symbol.asyncIterator]()).return?.();
+    } catch (err) {
+      fail(err, false);
+    } finally {
+      finish();
+    }
+    return DONE;
+  };
+  const self: AsyncIterableIterator<Uint8Array> = {
+    next(): Promise<Step> {
+      if (finished) return done();
+      try {
+        it ??= source[Symbol.asyncIterator]();
+      } catch (err) {
+        return Promise.reject(err).catch(onError);
+      }
+      return pull();
+    },
+    return: close,
+    [Symbol.asyncIterator]() {
+      return self;
+    },
+  };
+  return self;
 }

@@ -14,6 +14,7 @@ import { fsBackend } from './backends/fs/backend.js';
 import { httpBackend, type HttpBackendOptions } from './backends/http/backend.js';
 import { sharedDispatcher } from './backends/http/pool.js';
 import type { HttpResult } from './backends/http/response.js';
+import { flowingResult } from './backends/http/undici-body.js';
 import type { S3Credentials } from './backends/s3/signer.js';
 import { ReaderError } from './errors.js';
 import { decoderPool } from './parquet/decode-worker.js';
@@ -38,7 +39,8 @@ installRuntime({
     const dispatcher = (given as Dispatcher | undefined) ?? sharedDispatcher();
     // Bun answers `import 'undici'` with its own partial module, whose Agent cannot send: use fetch there.
     if (typeof dispatcher.request !== 'function') return fetchTransport();
-    return async (req) => (await dispatcher.request({ ...req })) as unknown as HttpResult;
+    // Bodies flow into a bounded queue, as the HTTP backend's do (src/backends/http/undici-body.ts).
+    return async (req) => flowingResult((await dispatcher.request({ ...req })) as unknown as HttpResult);
   },
   credentialChain: async () => {
     const { defaultProvider } = await import('@aws-sdk/credential-provider-node');

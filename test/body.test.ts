@@ -1,5 +1,10 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Agent, request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { collectBody, collectChunks, lastBytes, plainBytes, windowBody } from '../src/body.js';
+import { withFlowingBody, type FlowableBody } from '../src/backends/http/undici-body.js';
+import { collectBody, collectChunks, lastBytes, observeBody, plainBytes, windowBody } from '../src/body.js';
+import type { ReaderError } from '../src/errors.js';
 import { sliceOrCopy } from '../src/buffer-reader/assemble.js';
 import { memoryBackend } from '../src/backends/memory/backend.js';
 
@@ -60,3 +65,108 @@ describe('collectChunks and lastBytes: a body kept in the chunks it arrived in',
   });
 });
 
+/** A source that records how it was used: chunks pulled and whether it was closed (`return()`). */
+function tracked(parts: string[]) {
+  const log = { pulled: 0, closed: 0 };
+  const source: AsyncIterable<Uint8Array> = {
+    [Symbol.asyncIterator]: () => ({
+      next: async () => (log.pulled < parts.length ? { done: false, value: new TextEncoder().encode(parts[log.pulled++] as string) } : { done: true, value: undefined }),
+      return: async () => (log.closed++, { done: true, value: undefined }),
+    }),
+  };
+  return { source, log };
+}
+const text = (cs: Uint8Array[]) => Buffer.concat(cs).toString();
+const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as ReaderError);
+
+describe('windowBody', () => {
+  it('skips whole chunks before the window, cuts the first and last, and closes the source once the window is complete', async () => {
+    const { source, log } = tracked(['ab', 'cd', 'efgh', 'ij', 'kl']);
+    let closes = 0;
+    let wire = 0;
+    const out = await collectBody(windowBody(source, { skip: 3, take: 4, context: {}, onClose: () => closes++, onWire: (n) => void (wire += n) }));
+    expect([text([out]), log.pulled, log.closed, closes, wire]).toEqual(['defg', 3, 1, 1, 8]);
+  });
+
+  it('reads to the end to check the announced length: short is Interrupted, long is Unexpected', async () => {
+    const short = tracked(['abc']);
+    const s = await failure(collectBody(windowBody(short.source, { skip: 0, take: 4, expected: 4, context: { path: 'p' } })));
+    expect([s?.kind, s?.code, s?.context.received]).toEqual(['Interrupted', 'SHORT_BODY', 3]);
+    const long = tracked(['ab', 'cde']);
+    const l = await failure(collectBody(windowBody(long.source, { skip: 0, take: 4, expected: 4, context: {} })));
+    expect([l?.kind, l?.code, long.log.closed]).toEqual(['Unexpected', 'LONG_BODY', 1]);
+  });
+
+  it('return() before the first chunk still closes the source and calls onClose', async () => {
+    const { source, log } = tracked(['abcd']);
+    let closes = 0;
+    const body = windowBody(source, { skip: 0, take: 4, context: {}, onClose: () => closes++ });
+    await body.return?.();
+    expect([log.pulled, log.closed, closes, (await body.next()).done]).toEqual([0, 1, 1, true]);
+  });
+
+  it('a next() in flight when return() is called ends (done), not as a short body (a real HTTP body that holds its rest back)', async () => {
+    let closed!: () => void;
+    const gone = new Promise<void>((r) => (closed = r));
+    const server = createServer((_req, res) => {
+      res.socket?.once('close', closed);
+      res.writeHead(200, { 'content-length': '1000' });
+      res.write(Buffer.alloc(100, 7)); // and the other 900 never come
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
+    const dispatcher = new Agent({ connections: 1 });
+    try {
+      const res = await request(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { dispatcher });
+      let closes = 0;
+      const body = windowBody(withFlowingBody(res.body as unknown as FlowableBody), { skip: 0, take: 1000, expected: 1000, context: {}, onClose: () => closes++ });
+      let got = 0;
+      while (got < 100) got += ((await body.next()).value as Uint8Array).byteLength;
+      const pending = body.next(); // waits for bytes the server holds back
+      await body.return?.();
+      expect(await pending).toEqual({ done: true, value: undefined }); // it used to reject SHORT_BODY
+      expect(closes).toBe(1);
+      await gone; // the connection was closed
+    } finally {
+      await dispatcher.close();
+      server.closeAllConnections();
+      await new Promise((ok) => server.close(ok));
+    }
+  });
+
+  it('an aborted signal stops it with Aborted at the next chunk', async () => {
+    const { source, log } = tracked(['ab', 'cd']);
+    const ac = new AbortController();
+    const body = windowBody(source, { skip: 0, take: 4, context: {}, signal: ac.signal });
+    expect(text([(await body.next()).value as Uint8Array])).toBe('ab');
+    ac.abort();
+    expect([(await failure(body.next()))?.kind, log.closed]).toEqual(['Aborted', 1]);
+  });
+});
+
+describe('observeBody', () => {
+  it('hears every chunk, then close("end") once', async () => {
+    const { source } = tracked(['ab', 'cde']);
+    const heard: unknown[] = [];
+    const out = await collectBody(observeBody(source, { chunk: (n) => heard.push(n), close: (how) => heard.push(how) }));
+    expect([text([out]), heard]).toEqual(['abcde', [2, 3, 'end']]);
+  });
+
+  it('close("return") when the consumer breaks, also before the first chunk; the source is closed', async () => {
+    for (const before of [true, false]) {
+      const { source, log } = tracked(['ab', 'cd']);
+      const heard: string[] = [];
+      const body = observeBody(source, { close: (how) => heard.push(how) });
+      if (!before) for await (const _ of body) break;
+      else await body.return?.();
+      expect([heard, log.closed]).toEqual([['return'], 1]);
+    }
+  });
+
+  it('close("error") with what the source threw, which is passed on', async () => {
+    const boom = new Error('boom');
+    const source: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(boom) }) };
+    const heard: unknown[] = [];
+    const err = await failure(collectBody(observeBody(source, { close: (how, e) => heard.push(how, e) })));
+    expect([err, heard]).toEqual([boom, ['error', boom]]);
+  });
+});

@@ -1,3 +1,4 @@
+import { observeBody } from '../body.js';
 import type { Backend, ByteRange, ReadOptions, ReadResponse } from '../types.js';
 import type { CostModel } from './cost-model.js';
 
@@ -12,16 +13,14 @@ export function withCostObserver(inner: Backend, model: CostModel): Backend {
     const start = performance.now();
     const res = await inner.read(path, range, opts);
     const firstByte = performance.now();
-    const source = res.body;
-    async function* timed(): AsyncGenerator<Uint8Array> {
-      let bytes = 0;
-      for await (const chunk of source) {
-        bytes += chunk.byteLength;
-        yield chunk;
-      }
-      model.observe({ ttfbMs: firstByte - start, bytes, transferMs: performance.now() - firstByte });
-    }
-    return { ...res, body: timed() };
+    let bytes = 0;
+    const body = observeBody(res.body, {
+      chunk: (n) => void (bytes += n),
+      close: (how) => {
+        if (how === 'end') model.observe({ ttfbMs: firstByte - start, bytes, transferMs: performance.now() - firstByte });
+      },
+    });
+    return { ...res, body };
   }
   return { kind: inner.kind, capabilities: inner.capabilities, stat: (path, opts) => inner.stat(path, opts), read };
 }

@@ -1,3 +1,4 @@
+import { observeBody } from '../body.js';
 import { ReaderError } from '../errors.js';
 import { listMembers } from '../list.js';
 import type { Backend, ByteRange, ListPageOptions, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../types.js';
@@ -38,19 +39,13 @@ export function withLimit(inner: Backend, options: LimitOptions): Backend {
       release();
       throw err;
     }
-    const source = res.body;
-    async function* held(): AsyncGenerator<Uint8Array> {
-      try {
-        yield* source;
-      } finally {
-        release();
-      }
-    }
     if (res.range.length === 0) {
       release();
       return res;
     }
-    return { ...res, body: held() };
+    // Released when the body ends, fails or is given up — also before its first chunk (a generator
+    // given up then never ran its `finally`, and the permit was lost for good).
+    return { ...res, body: observeBody(res.body, { close: release }) };
   }
 
   const list = listMembers(inner, (page) => async (prefix: string, opts: ListPageOptions = {}) => {

@@ -1,3 +1,4 @@
+import { observeBody } from '../body.js';
 import { ReaderError, describeRange, redactUrl } from '../errors.js';
 import { listMembers } from '../list.js';
 import type { Backend, ByteRange, ListPage, ListPageOptions, ObjectMeta, ReadOptions, ReadResponse, StatOptions, WireRequest } from '../types.js';
@@ -181,17 +182,17 @@ export function withMetrics<B extends Backend>(inner: B): MeteredBackend<Backend
       rec.end = now();
       rec.open = false;
     };
+    // Watched without a generator's deferred cleanup in the timing: `close` runs when the body ends or is given up.
     const body = observeBody(res.body, {
       chunk(n) {
         rec.delivered += n;
         rec.bytes = wire ? wire() : rec.delivered;
         rec.end = now();
       },
-      error(err) {
-        rec.status = errorStatus(err);
+      close(how, err) {
+        if (how === 'error') rec.status = errorStatus(err);
         finish();
       },
-      done: finish,
     });
     return { ...res, body };
   }
@@ -219,39 +220,5 @@ function wireRecord(path: string, w: WireRequest): RequestRecord {
     firstByte: w.end,
     end: w.end,
     open: false,
-  };
-}
-
-interface BodyHooks {
-  chunk(bytes: number): void;
-  error(err: unknown): void;
-  /** The body ended, or the consumer gave up on it (`return()`): called at that moment, not after cleanup. */
-  done(): void;
-}
-
-/** Wraps a body to watch it without adding a generator's deferred cleanup to the timing. */
-function observeBody(source: AsyncIterable<Uint8Array>, hooks: BodyHooks): AsyncIterable<Uint8Array> {
-  return {
-    [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-      const it = source[Symbol.asyncIterator]();
-      return {
-        async next() {
-          try {
-            const step = await it.next();
-            if (step.done) hooks.done();
-            else hooks.chunk(step.value.byteLength);
-            return step;
-          } catch (err) {
-            hooks.error(err);
-            throw err;
-          }
-        },
-        async return(value?: unknown) {
-          hooks.done();
-          await it.return?.();
-          return { done: true, value: value as undefined };
-        },
-      };
-    },
   };
 }

@@ -3,7 +3,7 @@
  * with a bounded request pinned to the first response's version, so the caller sees one unbroken
  * body of one version, or a typed error. Retry decisions and timeouts come from the runner.
  */
-import { ReaderError, toReaderError } from '../errors.js';
+import { ReaderError, abortError, toReaderError } from '../errors.js';
 import type { ByteRange, ObjectMeta, ReadResponse } from '../types.js';
 import { release, type Deadline, type StallWatch } from './timeouts.js';
 
@@ -109,60 +109,87 @@ export function resumableBody<Op extends Deadline & { progressed(): void; dispos
       },
       at,
     );
+    if (done) {
+      // given up (`return()`) while the new request was under way: it is not ours to keep
+      release(next.value.body);
+      next.attempt.dispose(true);
+      throw op.stopped ?? abortError(undefined, op.context);
+    }
     attempt = next.attempt;
     it = next.value.body[Symbol.asyncIterator]();
   }
 
-  async function* body(): AsyncGenerator<Uint8Array> {
+  // A hand-written iterator, not an async generator: one `race` and one `then` per chunk (a
+  // generator added a resume and extra promise turns per chunk under every retried read).
+  type Step = IteratorResult<Uint8Array>;
+  const DONE: Step = { done: true, value: undefined };
+  let done = false;
+  const fail = (err: unknown): never => {
+    done = true;
+    cleanup(true);
+    throw err;
+  };
+  const onStep = (step: Step): Step | Promise<Step> => {
+    if (step.done) return retry(new ReaderError('Interrupted', `body ended after ${received} of ${length} bytes`, op.context, { code: 'SHORT_BODY' }));
+    const n = step.value.byteLength;
+    if (n > length - received) fail(new ReaderError('Unexpected', 'body is longer than the requested range', op.context, { code: 'LONG_BODY', retryable: false }));
+    if (n > 0) op.progressed();
+    received += n;
+    return step;
+  };
+  /**
+   * The current request failed or ended short: continue from the next byte, or fail for good. A
+   * `next()` in flight when the body was given up (`return()`) ends the body instead (done).
+   */
+  const retry = (e: unknown): Promise<Step> => {
+    if (done) return Promise.resolve(DONE);
+    return resume(runner.explain(e, op, attempt)).then(pull, (err: unknown) => (done ? DONE : fail(err)));
+  };
+  const nextOfInner = (): Promise<Step> => {
     try {
-      while (received < length) {
-        let step: IteratorResult<Uint8Array>;
-        try {
-          step = await attempt.race(it.next());
-          if (step.done) throw new ReaderError('Interrupted', `body ended after ${received} of ${length} bytes`, op.context, { code: 'SHORT_BODY' });
-        } catch (e) {
-          await resume(runner.explain(e, op, attempt));
-          continue;
-        }
-        if (step.value.byteLength > length - received) {
-          throw new ReaderError('Unexpected', 'body is longer than the requested range', op.context, { code: 'LONG_BODY', retryable: false });
-        }
-        if (step.value.byteLength > 0) op.progressed();
-        received += step.value.byteLength;
-        yield step.value;
-      }
-      // Let the inner body finish its own checks (nothing extra after the last byte) and release its connection.
-      try {
-        const last = await attempt.race(it.next());
-        if (!last.done && last.value.byteLength > 0) {
-          throw new ReaderError('Unexpected', 'body is longer than the requested range', op.context, { code: 'LONG_BODY', retryable: false });
-        }
-      } catch (e) {
-        const re = runner.explain(e, op, attempt);
-        if (!re.retryable || re.kind === 'Aborted' || op.stopped) throw re;
-        // every byte is here and checked: a transport error after the last one changes nothing
-      }
-      cleanup(false);
-    } finally {
-      cleanup(true);
+      return it.next();
+    } catch (e) {
+      return Promise.reject(e);
     }
+  };
+  const pull = (): Promise<Step> => {
+    if (done) return Promise.resolve(DONE);
+    if (received >= length) return end();
+    return attempt.race(nextOfInner()).then(onStep, retry);
+  };
+  /** Every byte is here: let the inner body finish its own checks (nothing extra after the last byte) and release its connection. */
+  async function end(): Promise<Step> {
+    try {
+      const last = await attempt.race(nextOfInner());
+      if (!last.done && last.value.byteLength > 0) {
+        throw new ReaderError('Unexpected', 'body is longer than the requested range', op.context, { code: 'LONG_BODY', retryable: false });
+      }
+    } catch (e) {
+      const re = runner.explain(e, op, attempt);
+      if (!re.retryable || re.kind === 'Aborted' || op.stopped) fail(re);
+      // every byte is here and checked: a transport error after the last one changes nothing
+    }
+    done = true;
+    cleanup(false);
+    return DONE;
   }
 
-  const gen = body();
-  let started = false;
-  return {
-    [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-      return {
-        next: () => {
-          started = true;
-          return gen.next();
-        },
-        return: async (value?: unknown) => {
-          if (!started) cleanup(true); // a generator that never started runs no finally
-          await gen.return(undefined);
-          return { done: true, value: value as undefined };
-        },
-      };
+  const self: AsyncIterableIterator<Uint8Array> = {
+    next: pull,
+    return: async () => {
+      if (!finished) {
+        done = true;
+        // Stop the operation first: a resume under way (its backoff sleep, its attempt loop) ends, and
+        // the race of a next() in flight rejects (the watch's stop listener goes with its dispose).
+        op.fail(abortError(undefined, op.context));
+      }
+      done = true;
+      cleanup(true);
+      return DONE;
+    },
+    [Symbol.asyncIterator]() {
+      return self;
     },
   };
+  return self;
 }

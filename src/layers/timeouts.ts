@@ -99,13 +99,22 @@ export class Deadline {
 /**
  * One request under a Deadline: aborted when the deadline stops, or by its own stall watchdog while
  * `race` waits (no headers or next body bytes for `stallMs`: `Timeout`, code `STALLED`).
+ *
+ * One timer per request, not one per chunk: `race` only notes when the wait began, and the timer,
+ * when it fires, checks how long the current wait has lasted — it stalls, or sleeps the rest of
+ * `stallMs` from that wait's start, or (nothing awaited: the consumer is busy) lets the next `race`
+ * arm it again. A body of a thousand chunks used to set and clear a thousand timers, and add a
+ * reaction per chunk to a promise that lives as long as the request.
  */
 export class StallWatch {
   private readonly controller = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
-  private fail!: (err: ReaderError) => void;
-  /** Rejects when the request must stop: a stall, or its deadline stopped. */
-  private readonly failed: Promise<never>;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Rejecters of the races waiting now (one, for a body read in order). */
+  private readonly waiting = new Set<(err: ReaderError) => void>();
+  /** When the current wait began, or the last awaited promise settled while others still wait. */
+  private since = 0;
+  private stoppedWith: ReaderError | undefined;
+  private disposed = false;
   private readonly onStop: () => void;
   stalled = false;
 
@@ -114,8 +123,6 @@ export class StallWatch {
     private readonly stallMs: number,
     private readonly onStall: () => void = () => undefined,
   ) {
-    this.failed = new Promise<never>((_, reject) => (this.fail = reject));
-    this.failed.catch(() => undefined);
     this.onStop = () => this.stop(deadline.signal.reason as ReaderError);
     if (deadline.signal.aborted) this.onStop();
     else deadline.signal.addEventListener('abort', this.onStop, { once: true });
@@ -126,37 +133,71 @@ export class StallWatch {
   }
 
   private stop(err: ReaderError): void {
+    if (this.stoppedWith) return;
+    this.stoppedWith = err;
     this.disarm();
-    this.fail(err);
+    for (const reject of this.waiting) reject(err);
+    this.waiting.clear();
     this.controller.abort(err);
   }
 
   /** `p`, unless the request stops first (then the error that stopped it). The stall watchdog runs meanwhile. */
-  async race<T>(p: Promise<T>): Promise<T> {
+  race<T>(p: Promise<T>): Promise<T> {
+    const stopped = this.stoppedWith;
+    if (stopped) {
+      p.catch(() => undefined);
+      return Promise.reject(stopped);
+    }
     const ms = this.stallMs;
-    if (ms > 0 && Number.isFinite(ms)) {
-      this.timer = setTimeout(() => {
-        this.stalled = true;
-        this.onStall();
-        this.stop(new ReaderError('Timeout', `no bytes for ${ms} ms: request stalled`, this.deadline.context, { code: 'STALLED' }));
-      }, ms);
-    }
-    try {
-      return await Promise.race([p, this.failed]);
-    } finally {
-      this.disarm();
-    }
+    const watched = ms > 0 && Number.isFinite(ms) && !this.disposed;
+    if (watched && this.waiting.size === 0) this.since = performance.now();
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.add(reject);
+      if (watched && this.timer === undefined) this.timer = setTimeout(this.check, ms);
+      const settled = (): boolean => {
+        if (!this.waiting.delete(reject)) return false; // stopped first: already rejected
+        this.since = performance.now();
+        return true;
+      };
+      p.then(
+        (v) => {
+          if (settled()) resolve(v);
+        },
+        (e: unknown) => {
+          if (settled()) reject(e);
+        },
+      );
+    });
   }
+
+  /** The one timer: stall if the current wait has lasted `stallMs`, else sleep the rest of it. */
+  private readonly check = (): void => {
+    this.timer = undefined;
+    if (this.waiting.size === 0 || this.stoppedWith) return; // nothing awaited: the next race arms it again
+    const ms = this.stallMs;
+    const idle = performance.now() - this.since;
+    if (idle < ms) {
+      this.timer = setTimeout(this.check, ms - idle);
+      return;
+    }
+    this.stalled = true;
+    this.onStall();
+    this.stop(new ReaderError('Timeout', `no bytes for ${ms} ms: request stalled`, this.deadline.context, { code: 'STALLED' }));
+  };
 
   private disarm(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
   }
 
-  /** Ends the request's watch; `abort` also aborts the request (a body abandoned before its end). */
+  /**
+   * Ends the request's watch; `abort` also aborts the request (a body abandoned before its end) and
+   * rejects a race still waiting with `Aborted` (it would otherwise wait on a request nobody reads).
+   */
   dispose(abort: boolean): void {
+    this.disposed = true;
     this.disarm();
     this.deadline.signal.removeEventListener('abort', this.onStop);
-    if (abort && !this.controller.signal.aborted) this.controller.abort(abortError(undefined, this.deadline.context));
+    if (abort) this.stop(abortError(undefined, this.deadline.context));
   }
 }

@@ -134,7 +134,11 @@ export class RangeReader implements AsyncIterable<Uint8Array> {
   }
 
   private ensureOpen(op: string): void {
-    if (this.closed) throw new ReaderError('InvalidInput', 'reader is closed', this.context(op), { code: 'READER_CLOSED' });
+    if (this.closed) throw this.closedError(op);
+  }
+
+  private closedError(op: string): ReaderError {
+    return new ReaderError('InvalidInput', 'reader is closed', this.context(op), { code: 'READER_CLOSED' });
   }
 
   /** The reader's length in bytes; asks the backend (SendStat) when it is not known yet. */
@@ -271,8 +275,10 @@ export class RangeReader implements AsyncIterable<Uint8Array> {
       this.body = undefined;
       this.chunk = undefined;
       this.setState('Idle');
-      throw err;
+      throw this.closed ? this.closedError('read') : err;
     }
+    // close() while this chunk was awaited ends the body: the read fails as closed, not as a short body
+    if (this.closed) throw this.closedError('read');
     if (step.done) {
       this.body = undefined;
       this.setState('Idle');

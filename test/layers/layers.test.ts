@@ -110,6 +110,18 @@ describe('withLimit', () => {
     expect((await collectBody(r.body)).byteLength).toBe(10);
   });
 
+  it('frees the permit of a body given up before its first chunk (return() without next())', async () => {
+    const b = withLimit(memoryBackend({ o: data }, { chunkSize: 100 }), { concurrency: 1 });
+    // A leaked permit would make the next read wait forever: it fails (Aborted) instead of hanging.
+    const signal = AbortSignal.timeout(5000);
+    for (let i = 0; i < 3; i++) {
+      const res = await b.read('o', { offset: 0 }, { signal });
+      await res.body[Symbol.asyncIterator]().return?.(); // what a layer that drops an unwanted response does
+    }
+    const next = await b.read('o', { offset: 0, length: 10 }, { signal });
+    expect((await collectBody(next.body)).byteLength).toBe(10);
+  });
+
   it('a waiting request can be aborted', async () => {
     const b = withLimit(memoryBackend({ o: data }), { concurrency: 1 });
     const first = await b.read('o', { offset: 0 });

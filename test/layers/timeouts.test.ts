@@ -1,5 +1,5 @@
 /** Timeouts (src/layers/timeouts.ts): the Deadline withRetry and the decode guard share, and the stall watch. */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ReaderError } from '../../src/errors.js';
 import { Deadline, StallWatch } from '../../src/layers/timeouts.js';
 
@@ -73,5 +73,62 @@ describe('StallWatch', () => {
     const err = await reason(w.race(never));
     expect([err?.code, (w.signal.reason as ReaderError).code]).toEqual(['DECODER_TIMEOUT', 'DECODER_TIMEOUT']);
     d.dispose();
+  });
+
+  it('dispose(true) aborts the request and rejects a race still waiting with Aborted; dispose(false) aborts nothing', async () => {
+    const d = new Deadline({ path: 'p' }, { timeoutError });
+    const w = new StallWatch(d, 0);
+    const p = reason(w.race(never));
+    w.dispose(true); // before, the race waited for ever on a request nobody read
+    const err = await p;
+    expect([err?.code, err?.context.path, (w.signal.reason as ReaderError).code]).toEqual(['ABORTED', 'p', 'ABORTED']);
+    const kept = new StallWatch(d, 0);
+    kept.dispose(false);
+    expect(kept.signal.aborted).toBe(false);
+    d.dispose();
+  });
+
+  describe('one timer per request', () => {
+    afterEach(() => {
+      vi.restoreAllMocks();
+    });
+
+    it('a body of many chunks sets one timer, not one per chunk', async () => {
+      const d = new Deadline({}, { timeoutError });
+      const w = new StallWatch(d, 1000);
+      const set = vi.spyOn(globalThis, 'setTimeout');
+      for (let i = 0; i < 500; i++) expect(await w.race(Promise.resolve(i))).toBe(i);
+      expect(set).toHaveBeenCalledTimes(1);
+      w.dispose(false);
+      d.dispose();
+    });
+
+    it("time between races (the consumer's own work) is not a stall; a wait that starts after it still stalls", async () => {
+      const d = new Deadline({}, { timeoutError });
+      const w = new StallWatch(d, 20);
+      await w.race(Promise.resolve(1));
+      await new Promise((r) => setTimeout(r, 80)); // the timer fires meanwhile and finds nothing awaited
+      expect(await w.race(new Promise((r) => setTimeout(() => r(2), 5)))).toBe(2);
+      expect(w.stalled).toBe(false);
+      const err = await reason(w.race(never));
+      expect([err?.code, w.stalled]).toEqual(['STALLED', true]);
+      expect(await reason(w.race(Promise.resolve(3)))).toBe(err); // stopped: every later race fails the same
+      d.dispose();
+    });
+
+    it('dispose clears the one timer; a later race arms none', async () => {
+      const d = new Deadline({}, { timeoutError });
+      const w = new StallWatch(d, 10_000);
+      const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+      const before = timers();
+      const pending = w.race(new Promise((r) => setTimeout(r, 5)));
+      expect(timers()).toBe(before + 2); // the watch's timer and the promise's own
+      await pending;
+      w.dispose(false);
+      expect(timers()).toBe(before);
+      await w.race(Promise.resolve(0));
+      expect(timers()).toBe(before);
+      d.dispose();
+    });
   });
 });

@@ -1,5 +1,10 @@
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Agent } from 'undici';
 import { describe, expect, it } from 'vitest';
+import { httpBackend } from '../../src/backends/http/backend.js';
 import { memoryBackend } from '../../src/backends/memory/backend.js';
+import { withRetry } from '../../src/layers/retry.js';
 import { ReaderError } from '../../src/errors.js';
 import { withMetrics } from '../../src/layers/metrics.js';
 import { RangeReader, type RangeReaderState } from '../../src/range-reader/range-reader.js';
@@ -181,6 +186,40 @@ describe('RangeReader edges', () => {
       await r.read(new Uint8Array(4));
     }
     await expect(r2.seek(SeekFrom.start(0))).rejects.toMatchObject({ kind: 'InvalidInput' });
+  });
+
+  it('a read in flight when close() is called rejects READER_CLOSED, and the connection closes (HTTP, bare and under withRetry)', async () => {
+    // the server sends 100 of 1000 bytes and holds the rest: the second read waits for them
+    const held: ServerResponse[] = [];
+    const closed: Promise<void>[] = [];
+    const server = createServer((req, res) => {
+      held.push(res);
+      closed.push(new Promise((r) => req.socket.once('close', () => r())));
+      res.writeHead(206, { 'content-length': '1000', 'content-range': 'bytes 0-999/1000', etag: '"v1"' });
+      res.write(Buffer.alloc(100, 1));
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
+    const dispatcher = new Agent({ connections: 2 });
+    try {
+      const http = httpBackend({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, dispatcher });
+      for (const [i, backend] of [http, withRetry(http, { stallMs: 0 })].entries()) {
+        const reader = new RangeReader(backend, 'f', { size: 1000 });
+        const buf = new Uint8Array(1000);
+        expect(await reader.read(buf)).toBe(100);
+        const pending = reader.read(buf).then(
+          (n) => n,
+          (e: ReaderError) => e.code,
+        );
+        await reader.close(); // before the fix the read stayed pending for ever
+        expect(await pending).toBe('READER_CLOSED');
+        await closed[i];
+      }
+      expect(held.length).toBe(2); // one GET each: nothing resumed after the close
+    } finally {
+      await dispatcher.close();
+      server.closeAllConnections();
+      await new Promise((ok) => server.close(ok));
+    }
   });
 
   it('streams the rest of the object as a Web ReadableStream and a Node Readable', async () => {

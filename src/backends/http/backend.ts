@@ -3,6 +3,7 @@ import { ReaderError, throwIfAborted, type ErrorContext } from '../../errors.js'
 import { rangeHeader, validateRange } from '../../range.js';
 import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOptions } from '../../types.js';
 import { mapHttpError } from './errors.js';
+import { flowingResult } from './undici-body.js';
 import { sharedDispatcher } from './pool.js';
 import { httpObjectUrl, statHttpObject } from '../stat.js';
 import { discard, header, headerSecrets, interpretRangedResponse, redactedUrl, statResponse, statusError, type HttpResult } from './response.js';
@@ -92,7 +93,8 @@ export function httpBackend(options: HttpBackendOptions = {}): Backend {
     validateRange(range, context);
     const extra: Record<string, string> = { range: rangeHeader(range) };
     if (opts.ifMatch !== undefined) extra['if-match'] = opts.ifMatch;
-    const res = await send('GET', path, extra, context, opts.signal);
+    // The body flows into a bounded queue instead of one pull per chunk (src/backends/http/undici-body.ts).
+    const res = flowingResult(await send('GET', path, extra, context, opts.signal));
     return interpretRangedResponse(res, range, {
       context,
       ...(opts.signal ? { signal: opts.signal } : {}),
