@@ -195,29 +195,22 @@ export function pageIndexRange(metadata: MetadataLayout, size: number, metadataL
   const dataEnd = size - metadataLength - 8;
   let lo = Infinity;
   let hi = -Infinity;
+  type Chunk = MetadataLayout['row_groups'][number]['columns'][number];
+  /** Widens [lo, hi) by one index of a chunk, checked to lie in the data. */
+  const add = (kind: string, c: Chunk, rowGroup: number, at: bigint | number | undefined, len: bigint | number | undefined): void => {
+    if (at === undefined || len === undefined) return;
+    const offset = Number(at);
+    if (!indexInData(offset, Number(len), dataEnd)) throw indexOutOfFile(kind, c, rowGroup, at, len, dataEnd, context);
+    if (offset < lo) lo = offset;
+    if (offset + Number(len) > hi) hi = offset + Number(len);
+  };
   const groups = metadata.row_groups;
   for (let rowGroup = 0; rowGroup < groups.length; rowGroup++) {
     const columns = (groups[rowGroup] as MetadataLayout['row_groups'][number]).columns;
     for (let i = 0; i < columns.length; i++) {
-      const c = columns[i] as MetadataLayout['row_groups'][number]['columns'][number];
-      const ci = c.column_index_offset;
-      const cl = c.column_index_length;
-      if (ci !== undefined && cl !== undefined) {
-        const offset = Number(ci);
-        const end = offset + Number(cl);
-        if (!indexInData(offset, Number(cl), dataEnd)) throw indexOutOfFile('column index', c, rowGroup, ci, cl, dataEnd, context);
-        if (offset < lo) lo = offset;
-        if (end > hi) hi = end;
-      }
-      const oi = c.offset_index_offset;
-      const ol = c.offset_index_length;
-      if (oi !== undefined && ol !== undefined) {
-        const offset = Number(oi);
-        const end = offset + Number(ol);
-        if (!indexInData(offset, Number(ol), dataEnd)) throw indexOutOfFile('offset index', c, rowGroup, oi, ol, dataEnd, context);
-        if (offset < lo) lo = offset;
-        if (end > hi) hi = end;
-      }
+      const c = columns[i] as Chunk;
+      add('column index', c, rowGroup, c.column_index_offset, c.column_index_length);
+      add('offset index', c, rowGroup, c.offset_index_offset, c.offset_index_length);
     }
   }
   return lo < hi ? { offset: lo, length: hi - lo } : undefined;
