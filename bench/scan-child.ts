@@ -5,8 +5,10 @@
  * Modes, each reading the whole object once per pass:
  * - `plain`: the simple alternative — `PLAIN_PARTS` parallel ranged GETs of equal parts, each body
  *   taken whole (`arrayBuffer()`, what a user of `fetch`/undici writes), over the same keep-alive pool.
- * - `iterate`: `for await (const chunk of reader)` over a BufferReader on the HTTP backend.
- * - `read`: a `reader.read(buf)` loop with a 1 MiB buffer.
+ * - `iterate`: `for await (const chunk of reader)` over a BufferReader on the HTTP backend, given
+ *   the object's size as the plain GETs are (a listing or a stat tells it).
+ * - `iterateUnsized`: the same without the size (it learns it from its first answer; no target).
+ * - `read`: a `reader.read(buf)` loop with a 1 MiB buffer, the size given.
  * - `split` runs only (where the gap to `plain` goes): `plainParts`, the reader's request list as
  *   plain GETs (parts of the scan's part size, 32 at a time, `arrayBuffer()`); `backendParts`, the
  *   same requests through the HTTP backend (`read` + `collectBody`) without a reader.
@@ -23,7 +25,7 @@ import { BufferReader } from '../src/buffer-reader/buffer-reader.js';
 import { DEFAULT_MAX_RANGE_SIZE } from '../src/buffer-reader/cost-model.js';
 import { scanPartSize, scanWindowFor } from '../src/buffer-reader/scan-ahead.js';
 
-export type ScanMode = 'plain' | 'iterate' | 'read' | 'plainParts' | 'backendParts';
+export type ScanMode = 'plain' | 'iterate' | 'iterateUnsized' | 'read' | 'plainParts' | 'backendParts';
 
 export interface ScanChildStart {
   op: 'start';
@@ -104,10 +106,12 @@ async function parts(s: ScanChildStart, sample: () => void): Promise<{ bytes: nu
 
 async function scan(s: ScanChildStart, sample: () => void): Promise<{ bytes: number; requests: number; heldPeak: number }> {
   // No metrics layer: the plain GETs have none either (the concurrency is asserted in test/buffer-reader/scan-ahead.test.ts).
-  const reader = new BufferReader(httpBackend({ baseUrl: s.url }), s.key, { maxMemory: s.maxMemory });
+  // The size is given, as the plain GETs have it (they cut the object by it); `iterateUnsized` leaves
+  // the reader to learn it from its first answer, one first-byte wait before the window opens.
+  const reader = new BufferReader(httpBackend({ baseUrl: s.url }), s.key, { maxMemory: s.maxMemory, ...(s.mode === 'iterateUnsized' ? {} : { size: s.size }) });
   let bytes = 0;
   let sink = 0;
-  if (s.mode === 'iterate') {
+  if (s.mode === 'iterate' || s.mode === 'iterateUnsized') {
     for await (const chunk of reader) {
       bytes += chunk.byteLength;
       sink ^= chunk[chunk.byteLength - 1] as number;
@@ -139,7 +143,7 @@ async function pass(): Promise<ScanPassResult> {
   const cpu0 = process.cpuUsage();
   try {
     const out =
-      s.mode === 'plain' ? { ...(await plain(s, sample)), heldPeak: 0 } : s.mode === 'iterate' || s.mode === 'read' ? await scan(s, sample) : { ...(await parts(s, sample)), heldPeak: 0 };
+      s.mode === 'plain' ? { ...(await plain(s, sample)), heldPeak: 0 } : s.mode === 'iterate' || s.mode === 'iterateUnsized' || s.mode === 'read' ? await scan(s, sample) : { ...(await parts(s, sample)), heldPeak: 0 };
     const ms = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     if (out.bytes !== s.size) throw new Error(`${s.mode} read ${out.bytes} bytes of ${s.size}`);

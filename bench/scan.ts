@@ -10,7 +10,9 @@
  * `--split` adds two rows that say where a gap to the plain GETs goes: the scan's own request list
  * as plain GETs, and the same requests through the HTTP backend without a reader (no targets).
  * and as a section of `npm run bench` (bench/main.ts). Targets: each scan ≥ SCAN_THROUGHPUT_TARGET of
- * the plain GETs' throughput; peak RSS growth ≤ SCAN_RSS_TARGET × maxMemory.
+ * the plain GETs' throughput; peak RSS growth ≤ SCAN_RSS_TARGET × maxMemory. The scans are given
+ * the object's size, as the plain GETs are (they cut the object by it); a row without the size (no
+ * target) shows what learning it from the first answer costs.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
@@ -58,6 +60,7 @@ const MODES: { mode: ScanMode; label: string }[] = [
   { mode: 'plain', label: `${SCAN_PARTS} parallel plain GETs` },
   { mode: 'iterate', label: 'for await (chunk of reader)' },
   { mode: 'read', label: 'reader.read(1 MiB) loop' },
+  { mode: 'iterateUnsized', label: 'for await, size not given' },
 ];
 /** The `--split` rows: the scan's request list as plain GETs, and through the HTTP backend alone. */
 const SPLIT_MODES: { mode: ScanMode; label: string }[] = [
@@ -205,7 +208,7 @@ export function scanLines(r: ScanResult): string[] {
   for (const row of r.rows) {
     out.push(
       `  ${row.label.padEnd(30)} ${row.medianMs.toFixed(0).padStart(6)} ms  ${row.mbPerSecond.toFixed(0).padStart(5)} MB/s  ${(row.vsPlain * 100).toFixed(0).padStart(4)} %  cpu ${row.cpuMs.toFixed(0).padStart(4)} ms  ` +
-        `RSS +${row.rssGrowthMiB.toFixed(0)} MiB (${row.rssVsBudget.toFixed(2)}× budget)${row.mode !== 'iterate' && row.mode !== 'read' ? `, ${row.requests} GETs` : `, held ≤ ${row.heldPeakMiB.toFixed(0)} MiB, ${row.requests} GETs`}`,
+        `RSS +${row.rssGrowthMiB.toFixed(0)} MiB (${row.rssVsBudget.toFixed(2)}× budget)${row.heldPeakMiB === 0 ? `, ${row.requests} GETs` : `, held ≤ ${row.heldPeakMiB.toFixed(0)} MiB, ${row.requests} GETs`}`,
     );
   }
   return out;

@@ -8,7 +8,10 @@
  * first-byte waits of new parts overlap the transfers of the others.
  *
  * - The first read at an uncovered position is a peek until proven otherwise: it fetches a window of
- *   `initial` (or what it asks, up to `max`) and waits for it (`sync`).
+ *   `initial` (or what it asks, up to `max`) and waits for it (`sync`). Except a read of at least
+ *   SCAN_START_READ at the object's start: that is how a scan begins (`read(buf)` with a big buffer
+ *   from byte 0), and a peek would cost it a whole round trip before the window opens (Linux's
+ *   read-ahead makes the same call: a read at offset 0 starts a sequential window at once).
  * - A read that follows the previous one (it starts where that ended, or at most
  *   READAHEAD_SEQUENTIAL_SLACK after) and reads bytes the first window fetched, or bytes nothing
  *   holds, makes it a scan: the window opens to `max` at once, as parts. So does `scan: true` (the
@@ -66,6 +69,14 @@ export function scanWindowFor(maxMemory: number, max = Infinity): number {
  */
 export const SCAN_MIN_PART = 1024 * 1024;
 
+/**
+ * A read at byte 0 at least this large opens the scan window at once: 1 MiB (SCAN_MIN_PART, a
+ * part's worth). A header peek (a magic number, a length, a footer probe) asks for bytes or KiB; a
+ * read of a MiB from the start means to go on. Were it a lone read after all, the window's parts
+ * cost bytes, not time: the read waits only for its own part, and `close()` ends the rest.
+ */
+export const SCAN_START_READ = SCAN_MIN_PART;
+
 export interface ScanPlanInput {
   /** Whether byte `pos` is buffered or in flight. */
   covered: boolean;
@@ -88,10 +99,15 @@ export interface ScanPlanInput {
  * SCAN_MIN_PART and at most `blockCap` (a part is a block) and the window itself. With the size
  * known, a smaller object is spread over all the connections at once (its size over `concurrency`):
  * for a fixed window, parts over every connection beat fewer, larger ones (bytes in flight over the
- * time a part takes: Little's law), and they finish together.
+ * time a part takes: Little's law), and they finish together. A larger object is cut into whole
+ * windows — `ceil(size / window)` of them, each `concurrency` parts — rather than windows of
+ * `window / concurrency` parts and a remainder: that remainder's last wave would run on a few
+ * connections while the others idle (147 MiB in 2 MiB parts: 2 waves of 32 and one of 10, whose
+ * 20 MiB took as long as a whole wave), where even waves of 1.53 MiB keep all 32 busy to the end.
  */
 export function scanPartSize(window: number, concurrency: number, blockCap: number, size?: number): number {
-  const spread = Math.ceil(Math.min(window, size ?? Infinity) / concurrency);
+  const share = size === undefined ? window : size / Math.max(1, Math.ceil(size / window));
+  const spread = Math.ceil(Math.min(window, share) / concurrency);
   return Math.max(1, Math.min(window, blockCap, Math.max(SCAN_MIN_PART, spread)));
 }
 
@@ -135,7 +151,7 @@ export class ScanAhead {
     if (this.max === 0) return covered ? [] : [{ offset: pos, length: Math.max(1, Math.min(want, Number.MAX_SAFE_INTEGER)), sync: true }];
     // A scan opens when reads follow each other into bytes this read-ahead fetched or none holds
     // (reads over what a prefetch already holds fetch nothing more), or at once for the iterator.
-    if ((sequential && (!covered || this.frontier > pos)) || input.scan) this.scanning = true;
+    if ((sequential && (!covered || this.frontier > pos)) || input.scan || (pos === 0 && !covered && want >= SCAN_START_READ)) this.scanning = true;
     let sync: ReadAheadWindow | undefined;
     if (!covered) {
       const length = this.scanning ? part() : Math.max(this.initial, Math.min(want, this.max));

@@ -9,7 +9,7 @@ import { ObjectServer } from '../../bench/object-server.js';
 import { httpBackend } from '../../src/backends/http/backend.js';
 import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { BufferReader } from '../../src/buffer-reader/buffer-reader.js';
-import { SCAN_AHEAD_FACTOR, SCAN_BUDGET_SHARE, SCAN_MIN_PART, ScanAhead, scanPartSize, scanWindowFor } from '../../src/buffer-reader/scan-ahead.js';
+import { SCAN_AHEAD_FACTOR, SCAN_BUDGET_SHARE, SCAN_MIN_PART, SCAN_START_READ, ScanAhead, scanPartSize, scanWindowFor } from '../../src/buffer-reader/scan-ahead.js';
 import { READAHEAD_SEQUENTIAL_SLACK } from '../../src/buffer-reader/readahead.js';
 import { withMetrics } from '../../src/layers/metrics.js';
 import type { Backend } from '../../src/types.js';
@@ -101,7 +101,11 @@ describe('ScanAhead (the state machine)', () => {
     expect(scanPartSize(32 * MiB, 32, 512 * KiB)).toBe(512 * KiB);
     // The size known: an object smaller than the window is cut into one part per connection.
     expect(scanPartSize(64 * MiB, 32, 16 * MiB, 48 * MiB)).toBe(1.5 * MiB);
-    expect(scanPartSize(64 * MiB, 32, 16 * MiB, 1000 * MiB)).toBe(2 * MiB);
+    // A larger one into whole windows of 32 parts each: 16 waves of 1000/16 MiB (not 15 of 2 MiB and a remainder of 8 MiB).
+    expect(scanPartSize(64 * MiB, 32, 16 * MiB, 1000 * MiB)).toBe(Math.ceil((1000 * MiB) / 16 / 32));
+    expect(scanPartSize(64 * MiB, 32, 16 * MiB, 147 * MiB)).toBe(Math.ceil((147 * MiB) / 3 / 32));
+    expect(scanPartSize(64 * MiB, 32, 16 * MiB, 128 * MiB)).toBe(2 * MiB); // exactly two windows
+    expect(scanPartSize(64 * MiB, 32, 16 * MiB, 64 * MiB + 1)).toBe(Math.ceil((64 * MiB + 1) / 2 / 32));
     expect(scanPartSize(64 * MiB, 32, 16 * MiB, 8 * MiB)).toBe(SCAN_MIN_PART);
   });
 
@@ -207,11 +211,27 @@ describe('BufferReader scans over HTTP: the window is spread over the connection
     await reader.close();
   });
 
-  it('a read(1 MiB) loop: a 1 MiB peek, then the whole window at the second read', async () => {
+  it('a read(1 MiB) loop from byte 0 with the size known: the whole window at the first read, 32 requests at once', async () => {
+    server.resetLog();
+    const reader = new BufferReader(httpBackend({ baseUrl: server.url }), 'scan.bin', { adaptive: false, size: data.byteLength });
+    server.holdUntil(reader.concurrency, 5000);
+    const buf = new Uint8Array(SCAN_START_READ);
+    let bytes = 0;
+    for (let n = await reader.read(buf); n > 0; n = await reader.read(buf)) bytes += n;
+    expect(bytes).toBe(data.byteLength);
+    const { parts, firstWindow, peak } = seen();
+    expect(parts).toEqual(Array.from({ length: 32 }, (_, i) => [i * 1.5, 1.5]));
+    expect(firstWindow).toBe(reader.concurrency);
+    expect(peak).toBe(reader.concurrency);
+    await reader.close();
+  });
+
+  it('a small first read is a peek (1 MiB, READAHEAD_INITIAL); a read(1 MiB) loop after it opens the whole window at its first read', async () => {
     server.resetLog();
     const reader = new BufferReader(httpBackend({ baseUrl: server.url }), 'scan.bin', { adaptive: false });
     const buf = new Uint8Array(1 * MiB);
-    let bytes = await reader.read(buf); // the peek
+    let bytes = await reader.read(new Uint8Array(SCAN_START_READ - 1)); // the peek: a read below SCAN_START_READ
+    expect(server.requests.filter((r) => r.method === 'GET').length).toBe(1);
     // The window's answers wait until all of it has arrived (see the first test).
     server.holdUntil(reader.concurrency, 5000);
     for (let n = await reader.read(buf); n > 0; n = await reader.read(buf)) bytes += n;
