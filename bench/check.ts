@@ -43,7 +43,7 @@ function phases(waterfall: readonly WaterfallBar[]): string {
  * A cell's iterations, in run order, with the best and the median: the I/O of each and its gap
  * (`gapMs`). A miss in every run with wide gaps is ours; one slow run among gaps of a few ms is the machine.
  */
-export function runsLine(c: Pick<CellResult, 'ioRuns' | 'gapRuns' | 'floorMs'>): string {
+export function runsLine(c: Pick<CellResult, 'ioRuns' | 'gapRuns' | 'clientGapRuns' | 'floorMs'>): string {
   const ms = (xs: readonly number[]) => xs.map((x) => x.toFixed(1)).join('/');
   const stats = (xs: readonly number[]) => {
     const s = [...xs].sort((a, b) => a - b);
@@ -56,6 +56,10 @@ export function runsLine(c: Pick<CellResult, 'ioRuns' | 'gapRuns' | 'floorMs'>):
   if (c.gapRuns?.length) {
     const gap = stats(c.gapRuns);
     line += `, gap runs ${ms(c.gapRuns)} ms (best ${gap.best.toFixed(1)}, median ${gap.median.toFixed(1)})`;
+  }
+  if (c.clientGapRuns?.length) {
+    const gap = stats(c.clientGapRuns);
+    line += `, client-side gap runs ${ms(c.clientGapRuns)} ms (best ${gap.best.toFixed(1)}, median ${gap.median.toFixed(1)})`;
   }
   return line;
 }

@@ -44,6 +44,13 @@ export interface CellResult {
    * Absent for a reader whose iterations were one round trip.
    */
   gapRuns?: number[];
+  /**
+   * The same gap on the client's clock (its metrics layer: the open's last body byte handed up to the
+   * first data request made), for readers counted client-side. The server's stamps also hold the
+   * bytes' last hop and the request's way in: a starved server can stamp the tail's end late and log
+   * a gap shorter than the client's work. Reported beside `gapRuns`; the target is still `ioMs`.
+   */
+  clientGapRuns?: number[];
   floorMs: number;
   floorRoundTrips: number;
   peakMemMB: number;
@@ -129,6 +136,7 @@ export async function runCell(
   const walls: number[] = [];
   const ios: number[] = [];
   const gaps: number[] = [];
+  const clientGaps: number[] = [];
   const peaks: number[] = [];
   let last: ReturnType<typeof summarizeLog> | undefined;
   let outcome: ReaderOutcome | undefined;
@@ -158,6 +166,8 @@ export async function runCell(
       const gap = gapMs(last.waterfall);
       if (gap !== undefined) gaps.push(gap);
       if (value.client) {
+        const clientGap = gapMs(value.client.requests.map((r) => ({ op: r.op, start: r.start, end: r.end, bytes: r.bytes })));
+        if (clientGap !== undefined) clientGaps.push(clientGap);
         const ok = value.client.gets === last.gets && value.client.heads === last.heads;
         agrees = (agrees ?? true) && ok;
       }
@@ -177,6 +187,7 @@ export async function runCell(
     ioMs: median(ios),
     ioRuns: ios,
     ...(gaps.length ? { gapRuns: gaps } : {}),
+    ...(clientGaps.length ? { clientGapRuns: clientGaps } : {}),
     peakMemMB: median(peaks),
     rows: outcome?.rows ?? 0,
     ...(agrees === undefined ? {} : { clientAgrees: agrees }),

@@ -17,7 +17,7 @@
  */
 import { parquetMetadata, type FileMetaData, type KeyValue, type SchemaElement } from 'hyparquet';
 import { markGeoColumns } from 'hyparquet/src/geoparquet.js';
-import { BINARY, LIST, listHeader, listSize, listType, nextField, readInt, readString, skip, skipElement, STOP, STRUCT, truthy, type ThriftCursor } from './thrift-walk.js';
+import { BINARY, LIST, listHeader, listSize, listType, nextField, readInt, readString, skip, skipElement, skipStructNoting, STOP, STRUCT, truthy, type ThriftCursor } from './thrift-walk.js';
 
 /** A Thrift integer as hyparquet gives it (bigint for i64) or as the walk gives it (number). */
 export type ThriftInt = number | bigint;
@@ -337,16 +337,12 @@ function readPath(r: Reader, column: number): string[] {
   return path;
 }
 
+/** Statistics fields holding a min/max value: max (1), min (2), max_value (5), min_value (6). */
+const MIN_MAX_FIELDS = (1 << 1) | (1 << 2) | (1 << 5) | (1 << 6);
+
 /** Walks a Statistics struct: whether its min/max values (fields 1, 2, 5, 6) are all bytes. */
 function statistics(r: Reader): ColumnStats {
-  let out: ColumnStats = 'bytes';
-  for (let fid = 0, h = nextField(r, 0); h !== STOP; h = nextField(r, fid)) {
-    fid = h >> 4;
-    const type = h & 0x0f;
-    if ((fid === 1 || fid === 2 || fid === 5 || fid === 6) && type !== BINARY) out = 'other';
-    skip(r, type);
-  }
-  return out;
+  return skipStructNoting(r, MIN_MAX_FIELDS, BINARY) ? 'other' : 'bytes';
 }
 
 /** A list of KeyValue structs: hyparquet decodes each key and value as a string. */

@@ -131,13 +131,21 @@ export interface ReadPlan {
 
 function selectColumns(all: readonly string[], wanted: readonly string[] | undefined): string[] {
   if (wanted === undefined) return [...all];
+  // One pass over the file's columns per wanted name, with no string or array made per column (a
+  // wide file has hundreds; this runs between the open's answer and the data request).
   const out = new Set<string>();
   for (const w of wanted) {
-    const hits = all.filter((c) => c === w || c.startsWith(`${w}.`));
-    if (hits.length === 0) {
+    const prefix = `${w}.`;
+    let hit = false;
+    for (const c of all) {
+      if (c === w || c.startsWith(prefix)) {
+        out.add(c);
+        hit = true;
+      }
+    }
+    if (!hit) {
       throw new ReaderError('InvalidInput', `no column ${JSON.stringify(w)} in the file (columns: ${all.join(', ')})`, { op: 'plan' }, { code: 'COLUMN_NOT_FOUND' });
     }
-    hits.forEach((h) => out.add(h));
   }
   return all.filter((c) => out.has(c));
 }

@@ -252,7 +252,8 @@ export function skipElement(r: ThriftCursor, type: number): void {
 
 /** Skips a value of a struct field, failing where hyparquet's `readElement` fails. */
 export function skip(r: ThriftCursor, type: number): void {
-  r.offset = skipAt(r.bytes, r.offset, type);
+  // Integers (most skipped fields of a column chunk) without the call through skipAt's switch.
+  r.offset = type === I32 || type === I64 || type === I16 ? skipVarint(r.bytes, r.offset) : skipAt(r.bytes, r.offset, type);
 }
 
 /*
@@ -338,6 +339,43 @@ function skipStruct(bytes: Uint8Array, at: number): number {
     if (type === I32 || type === I64 || type === I16) at = skipVarint(bytes, at);
     else if (type === BINARY) at = skipBinary(bytes, at);
     else if (type !== TRUE && type !== FALSE) at = skipAt(bytes, at, type);
+  }
+}
+
+/**
+ * Skips a struct as `skip(r, STRUCT)` does (same bytes, same errors) and tells whether one of the
+ * fields with an id in `fields` (a bit mask of ids 0–31) had a type other than `type`. One loop on
+ * the bytes, no call per field for the common types: the walk does this for every column chunk's
+ * Statistics, thousands on a wide footer, and on an open's first footers that code runs
+ * interpreted, where each call counts.
+ */
+export function skipStructNoting(r: ThriftCursor, fields: number, type: number): boolean {
+  const bytes = r.bytes;
+  const n = bytes.length;
+  let at = r.offset;
+  let fid = 0;
+  let other = false;
+  for (;;) {
+    if (at >= n) throw new Error('thrift struct ended without STOP');
+    const byte = bytes[at++] as number;
+    const t = byte & 0x0f;
+    if (t === STOP) {
+      r.offset = at;
+      return other;
+    }
+    const delta = byte >> 4;
+    if (delta) fid += delta;
+    else {
+      // The field id follows as a zigzag varint (as `nextField` reads it).
+      r.offset = at;
+      fid = zigzag(r);
+      at = r.offset;
+    }
+    fid = (fid << 4) >> 4; // the 28 bits `nextField`'s packed header keeps
+    if (t !== type && fid >= 0 && fid < 32 && (fields >>> fid) & 1) other = true;
+    if (t === I32 || t === I64 || t === I16) at = skipVarint(bytes, at);
+    else if (t === BINARY) at = skipBinary(bytes, at);
+    else if (t !== TRUE && t !== FALSE) at = skipAt(bytes, at, t);
   }
 }
 

@@ -9,6 +9,12 @@ describe('runsLine', () => {
     );
   });
 
+  it('adds the gaps on the client clock when the reader was counted client-side', () => {
+    expect(runsLine({ floorMs: 50, ioRuns: [70, 60], gapRuns: [12, 3], clientGapRuns: [10.5, 2.25] })).toBe(
+      'I/O runs 70.0/60.0 ms (best 1.20×, median 1.40×), gap runs 12.0/3.0 ms (best 3.0, median 12.0), client-side gap runs 10.5/2.3 ms (best 2.3, median 10.5)',
+    );
+  });
+
   it('leaves the gaps out for a one-round-trip reader, and says when nothing ran', () => {
     expect(runsLine({ floorMs: 50, ioRuns: [55] })).toBe('I/O runs 55.0 ms (best 1.10×, median 1.10×)');
     expect(runsLine({ floorMs: 50, ioRuns: [] })).toBe('no runs');

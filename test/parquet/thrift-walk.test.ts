@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { deserializeTCompactProtocol, readVarInt, readZigZag } from 'hyparquet/src/thrift.js';
 import { ReaderError } from '../../src/errors.js';
 import { ParsedFooter } from '../../src/parquet/metadata.js';
-import { BINARY, LIST, STOP, STRUCT, listHeader, listSize, listType, nextField, readInt, readString, skip, type ThriftCursor } from '../../src/parquet/thrift-walk.js';
+import { BINARY, LIST, STOP, STRUCT, listHeader, listSize, listType, nextField, readInt, readString, skip, skipStructNoting, type ThriftCursor } from '../../src/parquet/thrift-walk.js';
 import { prng } from '../support/data.js';
 import { PARQUET_TESTING_DIR } from '../support/parquet-testing.js';
 
@@ -145,9 +145,32 @@ describe('thrift-walk', () => {
         return 'throws';
       }
     };
+    // skipStructNoting: the same end (or failure) as skip, and what a field-by-field walk notes.
+    const MASK = (1 << 1) | (1 << 2) | (1 << 5) | (1 << 6);
+    const noted = (bytes: number[], walk: (r: ThriftCursor) => boolean): string => {
+      const r = cursor(bytes);
+      try {
+        const other = walk(r);
+        return `${r.offset} ${other}`;
+      } catch {
+        return 'throws';
+      }
+    };
+    const fieldByField = (r: ThriftCursor): boolean => {
+      let other = false;
+      for (let fid = 0, h = nextField(r, 0); h !== STOP; h = nextField(r, fid)) {
+        fid = h >> 4;
+        if ((fid === 1 || fid === 2 || fid === 5 || fid === 6) && (h & 0x0f) !== BINARY) other = true;
+        skip(r, h & 0x0f);
+      }
+      return other;
+    };
     let damagedThrows = 0;
     for (let i = 0; i < 400; i++) {
       const bytes = struct(0);
+      for (const b of [bytes, bytes.slice(0, int(bytes.length)), bytes.map((x) => (rand() < 0.05 ? int(256) : x))]) {
+        expect(noted(b, (r) => skipStructNoting(r, MASK, BINARY))).toBe(noted(b, fieldByField));
+      }
       expect(outcome(bytes, (r) => skip(r, STRUCT))).toBe(bytes.length);
       expect(outcome(bytes, (r) => void deserializeTCompactProtocol(r))).toBe(bytes.length);
       const damaged = rand() < 0.5 ? bytes.slice(0, int(bytes.length)) : bytes.map((b) => (rand() < 0.05 ? int(256) : b));
@@ -156,6 +179,20 @@ describe('thrift-walk', () => {
       if (ours === 'throws') damagedThrows++;
     }
     expect(damagedThrows).toBeGreaterThan(100); // the damage reached the error paths
+  });
+
+  it('skipStructNoting notes a watched field of another type, by short and long-form ids, and only those', () => {
+    const MASK = (1 << 1) | (1 << 5);
+    const run = (bytes: number[]) => {
+      const r = cursor(bytes);
+      return [skipStructNoting(r, MASK, BINARY), r.offset];
+    };
+    expect(run(STRUCT_BYTES)).toEqual([true, STRUCT_BYTES.length]); // field 1 is an i32
+    expect(run([0x28, 0x01, 0x61, 0x00])).toEqual([false, 4]); // field 2: not watched
+    expect(run([0x05, 0x0a, 0x02, 0x00])).toEqual([true, 4]); // long form: field id zigzag 10 = 5, an i32
+    expect(run([0x08, 0x0a, 0x01, 0x61, 0x00])).toEqual([false, 5]); // field 5 as binary
+    expect(run([0x05, 0xc2, 0x01, 0x02, 0x00])).toEqual([false, 5]); // field 97 (past the mask's 32 bits)
+    expect(() => run([0x15, 0x0a])).toThrow(/without STOP/);
   });
 
   it('a footer cut inside a skipped value is METADATA_CORRUPT (InvalidData), not a hang or wrong offsets', () => {
