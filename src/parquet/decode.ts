@@ -11,7 +11,7 @@ import type { WorkerReadOptions } from './decode-worker.js';
 import { onlyMatching, prepareRowFilter, withFilterFields, type FilterSource, type RowFilter } from './filtered-read.js';
 import { pageDecoder } from './decode-page.js';
 import { runtime, type DecodedIpc, type Decoder } from '../runtime.js';
-import { unionRanges } from '../buffer-reader/coalesce.js';
+import { unionRanges, type Span } from '../buffer-reader/coalesce.js';
 import type { ResolvedRange } from '../types.js';
 import type { PlanSelection, ReadPlan } from './planner.js';
 import { cutAt, runsOf, type ShippedBytes } from './shipped.js';
@@ -31,6 +31,11 @@ export interface DecodeSource {
   readonly held: ResolvedRange;
   /** Where the page index lives, if the file has one. */
   readonly pageIndex: ResolvedRange | undefined;
+  /**
+   * Bytes of the footer's Thrift metadata (the footer is these, its length and the magic, at the
+   * end). Without it a partial decode ships the whole held window, as it did before this existed.
+   */
+  readonly metadataLength?: number;
   plan(selection: PlanSelection): ReadPlan;
   prefetch(plan: ReadPlan): Promise<unknown>;
   readAt(offset: number, length: number): Promise<Uint8Array>;
@@ -113,7 +118,7 @@ function fieldNames(columns: readonly string[] | undefined): string[] | undefine
  * What one decode reads: its row groups, the byte ranges to fetch first, and the requests that
  * fetch them (each lands as one buffer of the reader's: the pieces `shippable` reads as views).
  */
-type DecodeRead = Pick<ReadPlan, 'rowGroups' | 'ranges' | 'requests'>;
+type DecodeRead = Pick<ReadPlan, 'rowGroups' | 'ranges' | 'requests'> & { chunks: readonly ResolvedRange[] };
 
 /**
  * A whole read of a file whose every byte the open holds (`expect: 'whole'` on a file within its
@@ -124,19 +129,42 @@ type DecodeRead = Pick<ReadPlan, 'rowGroups' | 'ranges' | 'requests'>;
 function heldWholeRead(source: DecodeSource, selection: PlanSelection): DecodeRead | undefined {
   const { held, size } = source;
   if (!isWholeRead(selection) || held.offset !== 0 || held.length !== size) return undefined;
-  return { rowGroups: source.rowGroups.map((_, i) => i), ranges: [], requests: [] };
+  return { rowGroups: source.rowGroups.map((_, i) => i), ranges: [], requests: [], chunks: [] };
+}
+
+/** The footer's last 8 bytes: the 4-byte metadata length and the magic. */
+const FOOTER_TRAILER = 8;
+
+/**
+ * What a decode needs of the bytes the open holds, as spans (sorted, disjoint). A read whose fetched
+ * ranges and the held window make up the whole file (a whole read: every byte is needed) takes the
+ * window whole, so the file ships as one run. Any other read takes only its own column chunks, the
+ * footer (parquet-wasm reads it at its real offset from the end) and the page index: under a budget
+ * smaller than the window, the window is not buffered any more, and shipping it whole would fetch
+ * it again with every decode (readBatches: once per row group).
+ */
+function neededSpans(source: DecodeSource, read: DecodeRead): Span[] {
+  const { held, size, metadataLength } = source;
+  const pageIndex = source.pageIndex ? [source.pageIndex] : [];
+  const withHeld = unionRanges([...read.ranges, held]);
+  const only = withHeld[0];
+  const whole = withHeld.length === 1 && only !== undefined && only.offset === 0 && only.length === size;
+  if (whole || metadataLength === undefined) return unionRanges([...read.ranges, held, ...pageIndex]);
+  const footerLength = metadataLength + FOOTER_TRAILER;
+  const footer = { offset: size - footerLength, length: footerLength };
+  const chunks = read.chunks.filter((c) => c.length > 0).map((c) => ({ offset: c.offset, length: c.length }));
+  return unionRanges([...read.ranges, ...chunks, footer, ...pageIndex]);
 }
 
 /**
- * The bytes to ship with a decode: the read's ranges, the held window and the page index, read
- * piece by piece inside the buffers that hold them (the window, each request's) and packed once
- * per contiguous run (src/parquet/shipped.ts). A whole file read after a plain open (window +
- * one wave) ships as one buffer copied once, not assembled and then copied again to transfer.
+ * The bytes to ship with a decode (`neededSpans`), read piece by piece inside the buffers that hold
+ * them (the window, each request's) and packed once per contiguous run (src/parquet/shipped.ts). A
+ * whole file read after a plain open (window + one wave) ships as one buffer copied once, not
+ * assembled and then copied again to transfer.
  */
 async function shippable(source: DecodeSource, read: DecodeRead): Promise<ShippedBytes[]> {
   const { held } = source;
-  const spans = unionRanges([...read.ranges, held, ...(source.pageIndex ? [source.pageIndex] : [])]);
-  const pieces = cutAt(spans, [held.offset, held.offset + held.length, ...read.requests.flatMap((r) => [r.offset, r.offset + r.length])]);
+  const pieces = cutAt(neededSpans(source, read), [held.offset, held.offset + held.length, ...read.requests.flatMap((r) => [r.offset, r.offset + r.length])]);
   const bytes = await source.readRanges(pieces);
   return runsOf(pieces.map((p, i) => ({ offset: p.offset, bytes: bytes[i] as Uint8Array })));
 }
