@@ -41,9 +41,10 @@ function phases(waterfall: readonly WaterfallBar[]): string {
 
 /**
  * A cell's iterations, in run order, with the best and the median: the I/O of each and its gap
- * (`gapMs`). A miss in every run with wide gaps is ours; one slow run among gaps of a few ms is the machine.
+ * (`gapMs`), and the I/O of its run in the warm-up pass (`warmUp`: the first read of the cell in the
+ * process, JIT warm-up included). A miss in every run with wide gaps is ours; one slow run among gaps of a few ms is the machine.
  */
-export function runsLine(c: Pick<CellResult, 'ioRuns' | 'gapRuns' | 'clientGapRuns' | 'floorMs'>): string {
+export function runsLine(c: Pick<CellResult, 'ioRuns' | 'gapRuns' | 'clientGapRuns' | 'floorMs' | 'coldIoMs'>): string {
   const ms = (xs: readonly number[]) => xs.map((x) => x.toFixed(1)).join('/');
   const stats = (xs: readonly number[]) => {
     const s = [...xs].sort((a, b) => a - b);
@@ -61,6 +62,7 @@ export function runsLine(c: Pick<CellResult, 'ioRuns' | 'gapRuns' | 'clientGapRu
     const gap = stats(c.clientGapRuns);
     line += `, client-side gap runs ${ms(c.clientGapRuns)} ms (best ${gap.best.toFixed(1)}, median ${gap.median.toFixed(1)})`;
   }
+  if (c.coldIoMs !== undefined) line += `; its warm-up pass run (cold) ${c.coldIoMs.toFixed(1)} ms = ${ratio(c.coldIoMs)}`;
   return line;
 }
 

@@ -24,7 +24,7 @@ import { decodeLines, runDecodeBench } from './decode.js';
 import { DROPIN_CELLS, dropInTable, runDropIn } from './dropin.js';
 import { FIXTURE_DIR, FIXTURES, fixture, type FixtureSpec } from './fixtures.js';
 import { expectation, type Expectation } from '../src/cli/bench/expect.js';
-import { runCell, type CellResult, type Model } from './measure.js';
+import { runCell, warmUp, type CellResult, type Model, type WarmUpRun } from './measure.js';
 import { DEFAULT_MBPS, DEFAULT_TTFB_MS } from './model.js';
 import { IPC_READERS, MANY_FILES_PEERS, PARQUET_READERS, oursManyFiles, readSpec, type ReadTarget, type ReaderDef, type Scenario } from './readers.js';
 import { runS3Cells, s3CellCount } from './s3-cells.js';
@@ -198,9 +198,19 @@ async function runMatrix(check: boolean, model: Model, iterations: number, manyC
     const sections = only ? 0 : s3CellCount(check, seedCase.scenarios(parquetMetadata(bytes.seed as Uint8Array)).length) + 2 + MANY_FILES_PEERS.length + DROPIN_CELLS + 1;
     const progress = new Progress(jobs.length + sections);
     const cells: CellResult[] = [];
+    // The warm-up pass (`warmUp`): every decoding reader once through every cell, untimed, before any
+    // cell is timed. The naive baselines (seconds a run, no decoder) skip it.
+    const cold = new Map<Job, WarmUpRun>();
+    process.stderr.write('warm-up pass (untimed)…\n');
+    for (const j of jobs) {
+      if (!j.reader.decodes) continue;
+      const run = await warmUp(server, j.target, j.scenario, j.reader).catch(() => undefined); // a failing cell reports its error when timed
+      if (run) cold.set(j, run);
+    }
     for (const j of jobs) {
       progress.step(`${j.file} · ${j.scenario.id} · ${j.reader.id}`);
-      cells.push(await runCell(server, j.file, j.target, j.scenario, j.reader, j.expect, { iterations, budgetMs: CELL_BUDGET_MS, model }));
+      const warm = cold.get(j);
+      cells.push(await runCell(server, j.file, j.target, j.scenario, j.reader, j.expect, { iterations, budgetMs: CELL_BUDGET_MS, model, ...(warm ? { cold: warm } : {}) }));
     }
     if (only) {
       progress.end();

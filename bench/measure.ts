@@ -51,6 +51,12 @@ export interface CellResult {
    * a gap shorter than the client's work. Reported beside `gapRuns`; the target is still `ioMs`.
    */
   clientGapRuns?: number[];
+  /**
+   * This reader's run of the warm-up pass (`warmUp`): the first read of the cell in the process, JIT
+   * warm-up included; absent for readers the pass skips (the naive baselines).
+   */
+  coldIoMs?: number;
+  coldWallMs?: number;
   floorMs: number;
   floorRoundTrips: number;
   peakMemMB: number;
@@ -121,6 +127,34 @@ export interface CellOptions {
   /** Stop iterating once this much time went into the cell (slow baselines get one run). */
   budgetMs: number;
   model: Model;
+  /** This reader's untimed run of the warm-up pass, reported beside the timed ones. */
+  cold?: WarmUpRun;
+}
+
+export interface WarmUpRun {
+  wallMs: number;
+  ioMs: number;
+}
+
+/**
+ * One untimed run of a cell's reader, for the warm-up pass before the timed cells (bench/main.ts).
+ * A process's first reads pay the JIT: V8 interprets the footer walk, the planner and the decoders'
+ * glue while it compiles them on another thread (in a callgrind count of a cold walk of the wide
+ * file's 166 KiB footer, two thirds of the instructions were TurboFan's), so on the loaded 2-core
+ * machine the first cells of our code ran before the compiled code was there: the wide file's open
+ * parsed in 20–35 ms of CPU against 3–5 ms warm, and whichever of our readers ran first in the wide
+ * cell measured 1.5–1.7× the floor while the other measured 1.24–1.30×; swapping them swapped the
+ * ratios, and one or two untimed runs inside the cell did not remove it (the compile takes time, not
+ * calls). The pass gives every decoding reader, peers too, one run of every cell first; what the
+ * cells then measure is the I/O pattern in a warm process, as `bench:micro` measures warm passes.
+ * The pass's runs are kept and printed beside the timed ones (`coldIoMs`).
+ */
+export async function warmUp(server: ServerClient, target: ReadTarget, scenario: Scenario, reader: ReaderDef): Promise<WarmUpRun> {
+  await server.reset();
+  const t0 = performance.now();
+  await reader.run(target, readSpec(scenario));
+  const wallMs = performance.now() - t0;
+  return { wallMs, ioMs: summarizeLog(await server.log()).ioMs };
 }
 
 /** Runs a cell: a warm-up-free series of iterations, each on a fresh server log. */
@@ -188,6 +222,7 @@ export async function runCell(
     ioRuns: ios,
     ...(gaps.length ? { gapRuns: gaps } : {}),
     ...(clientGaps.length ? { clientGapRuns: clientGaps } : {}),
+    ...(opts.cold ? { coldIoMs: opts.cold.ioMs, coldWallMs: opts.cold.wallMs } : {}),
     peakMemMB: median(peaks),
     rows: outcome?.rows ?? 0,
     ...(agrees === undefined ? {} : { clientAgrees: agrees }),

@@ -110,7 +110,7 @@ export function terminalTable(r: BenchResults): string {
 
 export function markdownTable(r: BenchResults): string {
   const lines = [
-    `Measured ${r.when.slice(0, 10)} on this repo's 2-core CI machine: a local object server modelling S3 one region away (${r.model.ttfbMs} ms to first byte, ${(r.model.bytesPerSecond / 1e6).toFixed(0)} MB/s per connection); requests counted by the ${r.countsFrom}; median of up to 3 runs; ${RATIO_RULE} (– when none did).`,
+    `Measured ${r.when.slice(0, 10)} on this repo's 2-core CI machine: a local object server modelling S3 one region away (${r.model.ttfbMs} ms to first byte, ${(r.model.bytesPerSecond / 1e6).toFixed(0)} MB/s per connection); requests counted by the ${r.countsFrom}; median of up to 3 runs after an untimed warm-up pass of the decoding readers; ${RATIO_RULE} (– when none did).`,
     '',
     `| ${HEADER.join(' | ')} |`,
     `|${HEADER.map((_, i) => (i < 3 ? '---' : '---:')).join('|')}|`,

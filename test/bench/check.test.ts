@@ -15,6 +15,10 @@ describe('runsLine', () => {
     );
   });
 
+  it('adds the I/O of the reader’s run in the warm-up pass (the cold one) against the floor', () => {
+    expect(runsLine({ floorMs: 50, ioRuns: [65, 62], coldIoMs: 90 })).toBe('I/O runs 65.0/62.0 ms (best 1.24×, median 1.30×); its warm-up pass run (cold) 90.0 ms = 1.80×');
+  });
+
   it('leaves the gaps out for a one-round-trip reader, and says when nothing ran', () => {
     expect(runsLine({ floorMs: 50, ioRuns: [55] })).toBe('I/O runs 55.0 ms (best 1.10×, median 1.10×)');
     expect(runsLine({ floorMs: 50, ioRuns: [] })).toBe('no runs');
