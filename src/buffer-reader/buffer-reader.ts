@@ -105,7 +105,9 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     const max = Math.min(asked ?? READAHEAD_MAX, Math.floor(this.pool.maxMemory / 2));
     // A scan's window: most of the budget (scanWindowFor), or less when the caller asked for less.
     const scanMax = scanWindowFor(this.pool.maxMemory, asked);
-    this.cursor = new Cursor(this.fetcher, this.pool, new ScanAhead(Math.min(initial, scanMax), scanMax, scanWindowFor(this.pool.maxMemory)), (spans) => this.batch.add(spans), (op) => this.ensureOpen(op));
+    // A caller who set `readahead.initial` sized first reads: a large one at 0 is then no scan's start (SCAN_START_READ).
+    const startsAtOnce = !(typeof ra === 'object' && ra.initial !== undefined);
+    this.cursor = new Cursor(this.fetcher, this.pool, new ScanAhead(Math.min(initial, scanMax), scanMax, scanWindowFor(this.pool.maxMemory), startsAtOnce), (spans) => this.batch.add(spans), (op) => this.ensureOpen(op));
     this.positional = new ReadAhead(Math.min(initial, max), max);
   }
 

@@ -73,7 +73,10 @@ export const SCAN_MIN_PART = 1024 * 1024;
  * A read at byte 0 at least this large opens the scan window at once: 1 MiB (SCAN_MIN_PART, a
  * part's worth). A header peek (a magic number, a length, a footer probe) asks for bytes or KiB; a
  * read of a MiB from the start means to go on. Were it a lone read after all, the window's parts
- * cost bytes, not time: the read waits only for its own part, and `close()` ends the rest.
+ * cost bytes, not time: the read waits only for its own part, and `close()` ends the rest. Only as
+ * a reader's first read, with its budget empty (`ScanPlanInput.fresh`: a window opened later would
+ * evict what a prefetch, or another reader of a shared pool, holds), and not when the caller set
+ * `readahead.initial` (that sizes a first read: `ScanAhead.startsAtOnce`).
  */
 export const SCAN_START_READ = SCAN_MIN_PART;
 
@@ -92,6 +95,8 @@ export interface ScanPlanInput {
   inFlight: number;
   /** The reader's connections: never more parts in flight than this (small parts, say a tiny `maxRangeSize`). */
   concurrency: number;
+  /** Nothing is held in the reader's budget (its pool), fetched or in flight: may a large read at 0 open the window (SCAN_START_READ)? */
+  fresh: boolean;
 }
 
 /**
@@ -131,6 +136,8 @@ export class ScanAhead {
     readonly initial: number,
     readonly max: number,
     readonly aheadCap = Infinity,
+    /** Whether a large first read at byte 0 opens the window at once (SCAN_START_READ); false when the caller sized first reads (`readahead.initial`). */
+    readonly startsAtOnce = true,
   ) {}
 
   /** Whether the window is open (the reads are a scan). */
@@ -151,7 +158,7 @@ export class ScanAhead {
     if (this.max === 0) return covered ? [] : [{ offset: pos, length: Math.max(1, Math.min(want, Number.MAX_SAFE_INTEGER)), sync: true }];
     // A scan opens when reads follow each other into bytes this read-ahead fetched or none holds
     // (reads over what a prefetch already holds fetch nothing more), or at once for the iterator.
-    if ((sequential && (!covered || this.frontier > pos)) || input.scan || (pos === 0 && !covered && want >= SCAN_START_READ)) this.scanning = true;
+    if ((sequential && (!covered || this.frontier > pos)) || input.scan || (this.startsAtOnce && pos === 0 && !covered && want >= SCAN_START_READ && input.fresh)) this.scanning = true;
     let sync: ReadAheadWindow | undefined;
     if (!covered) {
       const length = this.scanning ? part() : Math.max(this.initial, Math.min(want, this.max));

@@ -111,7 +111,9 @@ export class Cursor {
   private readAhead(pos: number, want: number, scan: boolean, inCurrent: boolean): { sync: Span[]; background: Span[] } {
     const f = this.fetcher;
     const covered = inCurrent || f.blocks.find(pos) !== undefined || f.fetches.find(pos) !== undefined;
-    return this.split(this.readahead.plan(pos, { covered, want: Math.min(want, f.blockCap), size: f.knownSize, part: this.part, scan, inFlight: this.aheadInFlight, concurrency: f.concurrency }));
+    // Asked only where it can matter (a large read at 0 nothing covers): the pool's sum is not free.
+    const fresh = pos === 0 && !covered && this.pool.memory().held === 0;
+    return this.split(this.readahead.plan(pos, { covered, want: Math.min(want, f.blockCap), size: f.knownSize, part: this.part, scan, inFlight: this.aheadInFlight, concurrency: f.concurrency, fresh }));
   }
 
   /** Tops the scan window up: a response told the object's size, or a part landed. */

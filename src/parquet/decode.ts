@@ -115,10 +115,20 @@ function fieldNames(columns: readonly string[] | undefined): string[] | undefine
 }
 
 /**
+ * The columns a parquet-wasm decode plans: the caller's (each still checked to exist) and every leaf
+ * of their top-level fields. parquet-wasm selects by field and decodes all of a selected field's
+ * leaves (`roll_num.min` brings the whole `roll_num` struct), so a plan of the named leaf alone left
+ * the siblings to be fetched from inside the decode, a round trip later.
+ */
+function plannedColumns(columns: readonly string[] | undefined): string[] | undefined {
+  return columns ? [...columns, ...(fieldNames(columns) as string[])] : undefined;
+}
+
+/**
  * What one decode reads: its row groups, the byte ranges to fetch first, and the requests that
  * fetch them (each lands as one buffer of the reader's: the pieces `shippable` reads as views).
  */
-type DecodeRead = Pick<ReadPlan, 'rowGroups' | 'ranges' | 'requests'> & { chunks: readonly ResolvedRange[] };
+type DecodeRead = Pick<ReadPlan, 'rowGroups' | 'ranges' | 'requests' | 'chunks'>;
 
 /**
  * A whole read of a file whose every byte the open holds (`expect: 'whole'` on a file within its
@@ -136,12 +146,23 @@ function heldWholeRead(source: DecodeSource, selection: PlanSelection): DecodeRe
 const FOOTER_TRAILER = 8;
 
 /**
+ * Holes between two column chunks of a row group that a decode ships with them when the open's
+ * window holds both: up to 64 KiB. parquet-wasm reads a row group's chunks as one slice across small
+ * holes (alltypes_plain and other Impala and old Rust files leave 32–64 bytes between chunks; seen
+ * not to across 6.6 KiB), and a slice outside what was shipped goes back to the main thread — a
+ * round trip, and a GET when the budget has let the window go. Held bytes cost a copy to ship; a hole
+ * this size costs well under a first-byte wait to fetch with its neighbours.
+ */
+export const SHIP_HOLE_MAX = 64 * 1024;
+
+/**
  * What a decode needs of the bytes the open holds, as spans (sorted, disjoint). A read whose fetched
  * ranges and the held window make up the whole file (a whole read: every byte is needed) takes the
- * window whole, so the file ships as one run. Any other read takes only its own column chunks, the
- * footer (parquet-wasm reads it at its real offset from the end) and the page index: under a budget
- * smaller than the window, the window is not buffered any more, and shipping it whole would fetch
- * it again with every decode (readBatches: once per row group).
+ * window whole, so the file ships as one run. Any other read takes only its own column chunks (with
+ * the holes of at most SHIP_HOLE_MAX between chunks of one row group the window holds), the footer
+ * (parquet-wasm reads it at its real offset from the end) and the page index: under a budget smaller
+ * than the window, the window is not buffered any more, and shipping it whole would fetch it again
+ * with every decode (readBatches: once per row group).
  */
 function neededSpans(source: DecodeSource, read: DecodeRead): Span[] {
   const { held, size, metadataLength } = source;
@@ -152,8 +173,22 @@ function neededSpans(source: DecodeSource, read: DecodeRead): Span[] {
   if (whole || metadataLength === undefined) return unionRanges([...read.ranges, held, ...pageIndex]);
   const footerLength = metadataLength + FOOTER_TRAILER;
   const footer = { offset: size - footerLength, length: footerLength };
-  const chunks = read.chunks.filter((c) => c.length > 0).map((c) => ({ offset: c.offset, length: c.length }));
-  return unionRanges([...read.ranges, ...chunks, footer, ...pageIndex]);
+  return unionRanges([...read.ranges, ...chunkSpans(read.chunks, held), footer, ...pageIndex]);
+}
+
+/** The chunks' spans, each joined to the next chunk of its row group across a small hole the window holds. */
+function chunkSpans(chunks: DecodeRead['chunks'], held: ResolvedRange): Span[] {
+  const heldEnd = held.offset + held.length;
+  const out: (Span & { rowGroup: number })[] = [];
+  for (const c of [...chunks].filter((x) => x.length > 0).sort((a, b) => a.offset - b.offset)) {
+    const last = out[out.length - 1];
+    const lastEnd = last ? last.offset + last.length : 0;
+    const hole = c.offset - lastEnd;
+    if (last && last.rowGroup === c.rowGroup && hole >= 0 && hole <= SHIP_HOLE_MAX && lastEnd >= held.offset && c.offset <= heldEnd) {
+      last.length = Math.max(lastEnd, c.offset + c.length) - last.offset;
+    } else out.push({ offset: c.offset, length: c.length, rowGroup: c.rowGroup });
+  }
+  return out.map(({ offset, length }) => ({ offset, length }));
 }
 
 /**
@@ -247,7 +282,7 @@ function wasmOptions(opts: ReadTableOptions, rowGroups: number[]): WorkerReadOpt
 export async function readTable(source: DecodeFilterSource, opts: ReadTableOptions = {}): Promise<Table> {
   const clock = new StageClock();
   const filter = opts.filter ? await prepareRowFilter(source, opts.filter) : undefined;
-  const columns = withFilterFields(opts.columns, filter); // the filter's columns are decoded to test rows
+  const columns = plannedColumns(withFilterFields(opts.columns, filter)); // the filter's columns are decoded to test rows
   // parquet-wasm reads whole column chunks and the page index; with every byte, its fast reader needs the magic too.
   const held = heldWholeRead(source, opts);
   const plan = held ? undefined : source.plan({ ...opts, ...(columns ? { columns } : {}), pages: false, pageIndex: true, leadingMagic: true });
@@ -279,7 +314,7 @@ export interface BatchSelection {
 
 export async function batchSelection(source: DecodeFilterSource, opts: ReadTableOptions): Promise<BatchSelection> {
   const filter = opts.filter ? await prepareRowFilter(source, opts.filter) : undefined;
-  const columns = withFilterFields(opts.columns, filter);
+  const columns = plannedColumns(withFilterFields(opts.columns, filter));
   const { rowGroups } = source.plan({ ...opts, ...(columns ? { columns } : {}), pages: false });
   return { filter, columns, rowGroups };
 }

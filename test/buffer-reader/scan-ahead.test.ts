@@ -18,7 +18,7 @@ import { SeekFrom } from '../../src/range-reader/seek-from.js';
 import { KiB, MiB, gets, patternBytes, peakConcurrency, same } from './helpers.js';
 
 const part = (n: number) => () => n;
-const input = (o: Partial<Parameters<ScanAhead['plan']>[1]> = {}) => ({ covered: false, want: 10, size: 10_000, part: part(100), scan: false, inFlight: 0, concurrency: 32, ...o });
+const input = (o: Partial<Parameters<ScanAhead['plan']>[1]> = {}) => ({ covered: false, want: 10, size: 10_000, part: part(100), scan: false, inFlight: 0, concurrency: 32, fresh: true, ...o });
 
 describe('ScanAhead (the state machine)', () => {
   it('a first read is a peek; the next one opens the window to max, as parts, within SCAN_AHEAD_FACTOR × max ahead', () => {
@@ -244,6 +244,40 @@ describe('BufferReader scans over HTTP: the window is spread over the connection
     expect(second.filter((r) => r.start < firstEnd).length).toBe(reader.concurrency);
     // The window from 1 MiB: the other 47 MiB over the 32 connections (1.5 MiB each, the last one shorter).
     expect(seen().parts).toEqual([[0, 1], [1, 1.5], ...Array.from({ length: 30 }, (_, i) => [2.5 + i * 1.5, 1.5]), [47.5, 0.5]]);
+    await reader.close();
+  });
+});
+
+describe('BufferReader: a large first read at byte 0 opens the window only as a reader\'s first, with its budget empty and first reads not sized by the caller', () => {
+  const data = patternBytes(40 * MiB, 5);
+  const sent = (backend: ReturnType<typeof withMetrics>) => gets(backend.metrics.snapshot().requests).map(([o, l]) => [o / MiB, l / MiB]);
+
+  it('by default it does: the read\'s part and the rest of the window at once (the read loop\'s start)', async () => {
+    const backend = withMetrics(memoryBackend({ obj: data }));
+    const reader = new BufferReader(backend, 'obj', { adaptive: false, size: data.byteLength, maxMemory: 16 * MiB });
+    expect(await reader.read(new Uint8Array(SCAN_START_READ))).toBeGreaterThan(0);
+    expect(sent(backend).length).toBeGreaterThan(1);
+    await reader.close();
+  });
+
+  it('with readahead.initial set: one GET of what the read asks, nothing ahead', async () => {
+    const backend = withMetrics(memoryBackend({ obj: data }));
+    const reader = new BufferReader(backend, 'obj', { adaptive: false, size: data.byteLength, maxMemory: 16 * MiB, readahead: { initial: 64 * KiB } });
+    expect(await reader.read(new Uint8Array(SCAN_START_READ))).toBe(SCAN_START_READ);
+    expect(sent(backend)).toEqual([[0, 1]]);
+    await reader.close();
+  });
+
+  it('after a prefetch holds bytes: a peek of what it asks, and what the prefetch holds stays (no eviction, no re-fetch)', async () => {
+    const backend = withMetrics(memoryBackend({ obj: data }));
+    const reader = new BufferReader(backend, 'obj', { adaptive: false, size: data.byteLength, maxMemory: 16 * MiB });
+    await reader.prefetch([{ offset: 20 * MiB, length: 12 * MiB }]);
+    const prefetched = sent(backend);
+    expect(await reader.read(new Uint8Array(SCAN_START_READ))).toBe(SCAN_START_READ);
+    expect(sent(backend)).toEqual([...prefetched, [0, 1]]);
+    await reader.readRanges([{ offset: 20 * MiB, length: 12 * MiB }]);
+    expect(sent(backend)).toEqual([...prefetched, [0, 1]]);
+    expect(reader.stats().memory.evictions).toBe(0);
     await reader.close();
   });
 });
