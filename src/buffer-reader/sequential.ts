@@ -144,6 +144,27 @@ export class Cursor {
    * is served at once (no promise, no batch turn); one that must wait returns a promise.
    */
   next(max: number, want: number, scan = false): Uint8Array | undefined | Promise<Uint8Array | undefined> {
+    // Reads are served in call order: one issued while another waits starts where that one ends
+    // (two reads issued together get consecutive bytes, as from a file handle, not the same ones).
+    const before = this.waiting;
+    if (before) return this.inOrder(before.then(() => this.nextNow(max, want, scan), () => this.nextNow(max, want, scan)));
+    const got = this.nextNow(max, want, scan);
+    return got instanceof Promise ? this.inOrder(got) : got;
+  }
+
+  /** The last read still waiting, if any: the next read queues behind it (`next`). */
+  private waiting: Promise<unknown> | undefined;
+
+  private inOrder<T>(p: Promise<T>): Promise<T> {
+    this.waiting = p;
+    const done = (): void => {
+      if (this.waiting === p) this.waiting = undefined;
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  private nextNow(max: number, want: number, scan: boolean): Uint8Array | undefined | Promise<Uint8Array | undefined> {
     const f = this.fetcher;
     const pos = this.pos;
     if (f.knownSize !== undefined && pos >= f.knownSize) return undefined;
