@@ -15,6 +15,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import { ReaderError } from '../errors.js';
+import type { Part } from './part.js';
 
 const MiB = 1024 * 1024;
 
@@ -32,12 +33,31 @@ export interface BlockOwner {
 
 export interface Block {
   readonly offset: number;
+  /** Bytes held (the part's length). */
+  readonly byteLength: number;
+  /** The bytes, as fetched: one buffer, or a scan part's chunks (part.ts). */
+  readonly part: Part;
+  /** The bytes in one buffer (a chunked part is joined on first use: see `Part.data`). */
   readonly data: Uint8Array;
   readonly owner: BlockOwner;
   readonly key: string;
 }
 
-export const blockEnd = (b: { offset: number; data: Uint8Array }): number => b.offset + b.data.byteLength;
+export const blockEnd = (b: { offset: number; byteLength: number }): number => b.offset + b.byteLength;
+
+/** A block of `part` at `offset`; its `data` is the part's (made when first asked for: see `Part.data`). */
+export function blockOf(offset: number, part: Part, owner: BlockOwner, key: string): Block {
+  return {
+    offset,
+    byteLength: part.byteLength,
+    part,
+    get data() {
+      return part.data;
+    },
+    owner,
+    key,
+  };
+}
 
 export interface BufferPoolOptions {
   /** The byte budget. Default DEFAULT_MAX_MEMORY. */
@@ -74,7 +94,7 @@ export class BufferPool {
     this.maxMemory = max;
     this.lru = new LRUCache<string, Block>({
       maxSize: max,
-      sizeCalculation: (b) => Math.max(1, b.data.byteLength),
+      sizeCalculation: (b) => Math.max(1, b.byteLength),
       dispose: (block, _key, reason) => {
         if (reason === 'evict') this.evicted++;
         block.owner.onEvicted(block, reason === 'evict' ? 'evict' : 'delete');
@@ -129,7 +149,7 @@ export class BufferPool {
 
   /** Adds a block (counting as most recently used). Blocks over the budget are refused. */
   admit(block: Block): boolean {
-    if (block.data.byteLength > this.maxMemory) return false;
+    if (block.byteLength > this.maxMemory) return false;
     this.lru.set(block.key, block);
     this.lastTouched = block;
     this.track();
