@@ -28,6 +28,8 @@ export class Cursor {
   private current: Current | undefined;
   /** Bytes of the scan's background parts in flight. */
   private aheadInFlight = 0;
+  /** Where the iterator's last chunk of a chunked part ended (-1: none): its next chunk needs no planning. */
+  private chained = -1;
 
   constructor(
     private readonly fetcher: Fetcher,
@@ -144,6 +146,7 @@ export class Cursor {
     if (cur.block && !cur.pinned) this.pool.touch(cur.block);
     this.pos = pos + piece.byteLength;
     this.readahead.advance(pos, piece.byteLength);
+    this.chained = into === undefined && !cur.part.contiguous && max === Infinity ? this.pos : -1;
     if (waited) f.counts.misses++;
     else {
       f.counts.hits++;
@@ -161,8 +164,13 @@ export class Cursor {
   next(max: number, want: number, scan = false, into?: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined> {
     const f = this.fetcher;
     const pos = this.pos;
-    if (f.knownSize !== undefined && pos >= f.knownSize) return undefined;
     const cur = this.current;
+    // The iterator inside a chunked part, right after its previous chunk: the part's first read
+    // planned the read-ahead, as it did when the iterator yielded the rest of a block whole; the
+    // rest of the part's chunks are handed on without planning again (that cost more per chunk than
+    // the copy the chunks save). A seek in between (pos moved) goes the whole way.
+    if (pos === this.chained && cur !== undefined && into === undefined && pos < cur.offset + cur.part.byteLength) return this.take(cur, pos, max, false, false, undefined);
+    if (f.knownSize !== undefined && pos >= f.knownSize) return undefined;
     const inCurrent = cur !== undefined && pos >= cur.offset && pos < cur.offset + cur.part.byteLength;
     const joined = !inCurrent && f.blocks.find(pos) === undefined && f.fetches.find(pos) !== undefined;
     const { sync, background } = this.readAhead(pos, want, scan, inCurrent);
