@@ -70,6 +70,26 @@ export interface CoverOptions {
   chunked?: boolean;
 }
 
+/** A request in flight (see `Fetch`). A class: every fetch shares one shape, and `promise` is made only when asked for. */
+class InFlight implements Fetch {
+  waiters = 0;
+  landed: Promise<Part> = undefined as never;
+  private joined: Promise<Uint8Array> | undefined;
+
+  constructor(
+    readonly offset: number,
+    readonly end: number,
+    readonly buffered: boolean,
+    readonly background: boolean,
+    readonly abort: () => void,
+  ) {}
+
+  /** A chunked part is joined only for a reader that needs it whole. */
+  get promise(): Promise<Uint8Array> {
+    return (this.joined ??= this.landed.then((part) => part.data));
+  }
+}
+
 export class Fetcher {
   /** The one owner of what is buffered, in flight and counted. */
   readonly state: ReaderState;
@@ -158,20 +178,7 @@ export class Fetcher {
     const signal = controller.signal;
     const outer = this.settings.signal;
     const offOuter = onAbort(outer, () => controller.abort(outer.reason));
-    let joined: Promise<Uint8Array> | undefined;
-    const fetch: Fetch = {
-      offset: span.offset,
-      end: span.offset + span.length,
-      buffered,
-      background,
-      waiters: 0,
-      abort: () => controller.abort(),
-      landed: undefined as never,
-      // Made when first asked for: a chunked part is joined only for a reader that needs it whole.
-      get promise() {
-        return (joined ??= this.landed.then((part) => part.data));
-      },
-    };
+    const fetch = new InFlight(span.offset, span.offset + span.length, buffered, background, () => controller.abort());
     const run = async (): Promise<Part> => {
       const opts: ReadOptions = { signal };
       if (isStrongEtag(this.state.etag) && this.backend.capabilities.ifMatch) opts.ifMatch = this.state.etag;

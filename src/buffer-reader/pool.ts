@@ -45,18 +45,26 @@ export interface Block {
 
 export const blockEnd = (b: { offset: number; byteLength: number }): number => b.offset + b.byteLength;
 
+/** A class, not a literal with a getter: every block then shares one shape and `data` stays a fast accessor. */
+class PartBlock implements Block {
+  readonly byteLength: number;
+  constructor(
+    readonly offset: number,
+    readonly part: Part,
+    readonly owner: BlockOwner,
+    readonly key: string,
+  ) {
+    this.byteLength = part.byteLength;
+  }
+
+  get data(): Uint8Array {
+    return this.part.data;
+  }
+}
+
 /** A block of `part` at `offset`; its `data` is the part's (made when first asked for: see `Part.data`). */
 export function blockOf(offset: number, part: Part, owner: BlockOwner, key: string): Block {
-  return {
-    offset,
-    byteLength: part.byteLength,
-    part,
-    get data() {
-      return part.data;
-    },
-    owner,
-    key,
-  };
+  return new PartBlock(offset, part, owner, key);
 }
 
 export interface BufferPoolOptions {
