@@ -12,11 +12,18 @@ import { ReaderError, type ErrorContext } from '../errors.js';
  */
 export const COPY_BELOW_FRACTION = 0.5;
 
-/** Bytes `[offset, offset + data.length)` of the object. */
+/**
+ * Bytes `[offset, offset + data.length)` of the object. A buffered block is a Piece too: it tells
+ * its `byteLength` without `data`, whose making may join a chunked part (part.ts), so only the
+ * pieces a result is cut from are asked for their bytes.
+ */
 export interface Piece {
   offset: number;
-  data: Uint8Array;
+  readonly data: Uint8Array;
+  readonly byteLength?: number;
 }
+
+const pieceEnd = (p: Piece): number => p.offset + (p.byteLength ?? p.data.byteLength);
 
 /** A view of `data`, or a copy when the view is a small part of the buffer behind it. */
 export function sliceOrCopy(data: Uint8Array, from: number, to: number): Uint8Array {
@@ -31,12 +38,12 @@ export function sliceOrCopy(data: Uint8Array, from: number, to: number): Uint8Ar
  */
 export function assemble(pieces: readonly Piece[], from: number, to: number, context: ErrorContext): Uint8Array {
   if (to <= from) return new Uint8Array(0);
-  const holder = pieces.find((p) => p.offset <= from && p.offset + p.data.byteLength >= to);
+  const holder = pieces.find((p) => p.offset <= from && pieceEnd(p) >= to);
   if (holder) return sliceOrCopy(holder.data, from - holder.offset, to - holder.offset);
   const out = new Uint8Array(to - from);
   let at = from;
   for (const p of pieces) {
-    const pEnd = p.offset + p.data.byteLength;
+    const pEnd = pieceEnd(p);
     if (pEnd <= at || p.offset > at) continue;
     const upto = Math.min(pEnd, to);
     out.set(p.data.subarray(at - p.offset, upto - p.offset), at - from);

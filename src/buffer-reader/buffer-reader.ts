@@ -239,14 +239,20 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     if (size === undefined || !Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length <= 0 || offset >= size) return undefined;
     const end = Math.min(offset + length, size);
     const block = f.blocks.find(offset);
-    if (!block || block.offset + block.data.byteLength < end) return undefined;
+    if (!block || block.offset + block.byteLength < end) return undefined;
     this.readAheadAt({ offset, length: end - offset }, true);
     f.pool.touch(block);
     const counts = f.counts;
     counts.hits++;
     counts.bytesFromBuffer += end - offset;
-    // A view, not a copy: copying 4 KiB costs five times the rest of the call (bench:micro).
-    return block.data.subarray(offset - block.offset, end - block.offset);
+    // A view, not a copy: copying 4 KiB costs five times the rest of the call (bench:micro). A scan's
+    // part kept as chunks gives a view of the chunk that holds the bytes; one that spans chunks joins the part.
+    const from = offset - block.offset;
+    if (!block.part.contiguous) {
+      const view = block.part.view(from, end - offset);
+      if (view.byteLength === end - offset) return view;
+    }
+    return block.data.subarray(from, end - block.offset);
   }
 
   /**
@@ -363,17 +369,17 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
 
   /**
    * Reads up to `buf.length` bytes at the position into `buf`; returns the count, 0 only at (or past)
-   * the end. Short reads are normal (one read never spans two buffers).
+   * the end. Short reads are normal (one read never spans two blocks; it does span the chunks of a
+   * scan part, copied straight into `buf`).
    */
   async read(buf: Uint8Array): Promise<number> {
     this.ensureOpen('read');
     if (!(buf instanceof Uint8Array)) throw new ReaderError('InvalidInput', 'read needs a Uint8Array', this.context('read'), { code: 'INVALID_ARGUMENT' });
     if (buf.byteLength === 0) return 0;
-    const next = this.cursor.next(buf.byteLength, buf.byteLength);
+    // The cursor copies straight into `buf` (across a chunked part's chunks: one copy of each byte).
+    const next = this.cursor.next(buf.byteLength, buf.byteLength, false, buf);
     const piece = next instanceof Promise ? await next : next;
-    if (!piece) return 0;
-    buf.set(piece);
-    return piece.byteLength;
+    return piece ? piece.byteLength : 0;
   }
 
   /** Drops every buffer and aborts requests in flight. Further calls throw `InvalidInput`. */
@@ -399,7 +405,11 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
     };
   }
 
-  /** Yields the bytes from the position to the end, advancing the position. */
+  /**
+   * Yields the bytes from the position to the end, advancing the position: views of the chunks a
+   * scan part's body arrived in (tens of KiB: a socket read's worth), or of the rest of a buffered
+   * block; never a copy made only to yield larger pieces.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     for (;;) {
       this.ensureOpen('read');

@@ -4,12 +4,13 @@
  * and admitted into the budget.
  */
 import { onAbort } from '../abort.js';
-import { collectBody } from '../body.js';
+import { collectBody, collectChunks } from '../body.js';
 import { ReaderError, abortError, isReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ReadOptions } from '../types.js';
 import { isStrongEtag, versionChangedError } from '../version.js';
 import type { Piece } from './assemble.js';
 import type { Span } from './coalesce.js';
+import { Part } from './part.js';
 import { blockEnd, type BufferPool, type Block } from './pool.js';
 import type { SpanIndex } from './span-index.js';
 import { ReaderState, type Fetch, type FetcherCounts } from './state.js';
@@ -61,6 +62,32 @@ export interface CoverOptions {
   stream?: boolean;
   /** Spread the wave over idle connections (default true); false: the caller sized its requests itself (a scan's parts). */
   spread?: boolean;
+  /**
+   * Keep the bodies of the requests this call starts in the chunks they arrive in (part.ts): for a
+   * scan's parts, which the cursor copies out of (`read`) or hands on (the iterator) chunk by
+   * chunk. Anything that needs such a part in one buffer joins it then. Default false.
+   */
+  chunked?: boolean;
+}
+
+/** A request in flight (see `Fetch`). A class: every fetch shares one shape, and `promise` is made only when asked for. */
+class InFlight implements Fetch {
+  waiters = 0;
+  landed: Promise<Part> = undefined as never;
+  private joined: Promise<Uint8Array> | undefined;
+
+  constructor(
+    readonly offset: number,
+    readonly end: number,
+    readonly buffered: boolean,
+    readonly background: boolean,
+    readonly abort: () => void,
+  ) {}
+
+  /** A chunked part is joined only for a reader that needs it whole. */
+  get promise(): Promise<Uint8Array> {
+    return (this.joined ??= this.landed.then((part) => part.data));
+  }
 }
 
 export class Fetcher {
@@ -142,8 +169,8 @@ export class Fetcher {
     }
   }
 
-  /** Starts one request and registers it as in flight (synchronously, so later reads can join it). */
-  private start(span: Span, buffered: boolean, background: boolean): Fetch {
+  /** Starts one request and registers it as in flight (synchronously, so later reads can join it). `chunked`: see CoverOptions. */
+  private start(span: Span, buffered: boolean, background: boolean, chunked = false): Fetch {
     const context = this.context('read', { range: span });
     // Its own signal, aborted with the reader's: one waiter on the reader's one listener (src/abort.ts),
     // gone when the request ends — however many requests are in flight or queued at the limit.
@@ -151,8 +178,8 @@ export class Fetcher {
     const signal = controller.signal;
     const outer = this.settings.signal;
     const offOuter = onAbort(outer, () => controller.abort(outer.reason));
-    const fetch: Fetch = { offset: span.offset, end: span.offset + span.length, buffered, background, waiters: 0, abort: () => controller.abort(), promise: undefined as never };
-    const run = async (): Promise<Uint8Array> => {
+    const fetch = new InFlight(span.offset, span.offset + span.length, buffered, background, () => controller.abort());
+    const run = async (): Promise<Part> => {
       const opts: ReadOptions = { signal };
       if (isStrongEtag(this.state.etag) && this.backend.capabilities.ifMatch) opts.ifMatch = this.state.etag;
       this.counts.requests++;
@@ -166,7 +193,7 @@ export class Fetcher {
         if (typeof err.context.size === 'number') this.state.learn({ size: err.context.size });
         const pinned = this.knownSize;
         if (pinned === undefined) await this.stat();
-        if (span.offset >= (this.knownSize as number)) return new Uint8Array(0);
+        if (span.offset >= (this.knownSize as number)) return Part.of(new Uint8Array(0));
         // Inside the size this reader is pinned to, yet past the end: the object shrank.
         if (pinned !== undefined) throw versionChangedError('while reading', `it ends before byte ${span.offset}, within the ${pinned} bytes read before`, context);
         throw err;
@@ -177,19 +204,20 @@ export class Fetcher {
         res.body[Symbol.asyncIterator]().return?.()?.catch(() => undefined); // none of its bytes are wanted
         throw err;
       }
-      const data = await collectBody(res.body, res.range.length);
-      const short = data.byteLength < span.length && span.offset + data.byteLength !== res.meta.size;
-      if (res.range.offset !== span.offset || data.byteLength > span.length || short) {
-        throw new ReaderError('Unexpected', `backend returned ${data.byteLength} bytes at ${res.range.offset}`, context, { code: 'BAD_CONTENT_RANGE' });
+      const data = chunked ? Part.chunked(await collectChunks(res.body)) : Part.of(await collectBody(res.body, res.range.length));
+      const n = data.byteLength;
+      const short = n < span.length && span.offset + n !== res.meta.size;
+      if (res.range.offset !== span.offset || n > span.length || short) {
+        throw new ReaderError('Unexpected', `backend returned ${n} bytes at ${res.range.offset}`, context, { code: 'BAD_CONTENT_RANGE' });
       }
-      this.counts.bytesFetched += data.byteLength;
-      this.counts.bytesReceived += res.wireBytes ? res.wireBytes() : data.byteLength;
+      this.counts.bytesFetched += n;
+      this.counts.bytesReceived += res.wireBytes ? res.wireBytes() : n;
       if (res.rangeIgnored) this.counts.rangesIgnored++;
-      if (!buffered) this.counts.bytesStreamed += data.byteLength;
+      if (!buffered) this.counts.bytesStreamed += n;
       return data;
     };
     // Bookkeeping runs before any waiter resumes: the bytes are buffered (or not) by then.
-    fetch.promise = run().catch((err: unknown) => this.changed(err)).then(
+    fetch.landed = run().catch((err: unknown) => this.changed(err)).then(
       (data) => {
         offOuter();
         this.fetches.remove(fetch);
@@ -206,7 +234,7 @@ export class Fetcher {
         throw err;
       },
     );
-    fetch.promise.catch(() => undefined); // background fetches may fail unobserved; readers that wait see the error
+    fetch.landed.catch(() => undefined); // background fetches may fail unobserved; readers that wait see the error
     this.fetches.insert(fetch);
     return fetch;
   }
@@ -234,7 +262,7 @@ export class Fetcher {
         const fetch = block ? undefined : this.fetches.find(p);
         if (block) {
           this.pool.touch(block);
-          pieces.push({ offset: block.offset, data: block.data });
+          pieces.push(block); // a Piece whose `data` is made only if asked for (a chunked part is joined then)
           fromBuffer += Math.min(end, blockEnd(block)) - p;
           p = blockEnd(block);
         } else if (fetch) {
@@ -255,7 +283,7 @@ export class Fetcher {
       // Nothing merges across a buffered block or a fetch: the planner sees them as held.
       const from = (missing[0] as Span).offset;
       const to = (missing.at(-1) as Span).offset + (missing.at(-1) as Span).length;
-      const held = [...this.blocks.within(from, to).map((b) => ({ offset: b.offset, length: b.data.byteLength })), ...this.fetches.within(from, to).map((f) => ({ offset: f.offset, length: f.end - f.offset }))];
+      const held = [...this.blocks.within(from, to).map((b) => ({ offset: b.offset, length: b.byteLength })), ...this.fetches.within(from, to).map((f) => ({ offset: f.offset, length: f.end - f.offset }))];
       const caps = this.caps();
       if (opts.spread === false) caps.concurrency = 1;
       requests = planWave(missing, held, caps).requests;
@@ -268,7 +296,7 @@ export class Fetcher {
     for (const r of requests) {
       const buffered = !direct && this.pool.reserve(r.length);
       if (!buffered && policy === 'optional') continue;
-      const fetch = this.start(r, buffered, policy === 'optional');
+      const fetch = this.start(r, buffered, policy === 'optional', opts.chunked === true);
       pieces.push(fetch);
       started.push(fetch);
       waits++;
@@ -328,6 +356,6 @@ export class Fetcher {
   async close(): Promise<void> {
     this.state.closed = true;
     for (const b of [...this.blocks.all()]) this.pool.remove(b);
-    await Promise.allSettled(this.fetches.all().map((f) => f.promise));
+    await Promise.allSettled(this.fetches.all().map((f) => f.landed));
   }
 }

@@ -15,6 +15,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import { ReaderError } from '../errors.js';
+import type { Part } from './part.js';
 
 const MiB = 1024 * 1024;
 
@@ -32,12 +33,39 @@ export interface BlockOwner {
 
 export interface Block {
   readonly offset: number;
+  /** Bytes held (the part's length). */
+  readonly byteLength: number;
+  /** The bytes, as fetched: one buffer, or a scan part's chunks (part.ts). */
+  readonly part: Part;
+  /** The bytes in one buffer (a chunked part is joined on first use: see `Part.data`). */
   readonly data: Uint8Array;
   readonly owner: BlockOwner;
   readonly key: string;
 }
 
-export const blockEnd = (b: { offset: number; data: Uint8Array }): number => b.offset + b.data.byteLength;
+export const blockEnd = (b: { offset: number; byteLength: number }): number => b.offset + b.byteLength;
+
+/** A class, not a literal with a getter: every block then shares one shape and `data` stays a fast accessor. */
+class PartBlock implements Block {
+  readonly byteLength: number;
+  constructor(
+    readonly offset: number,
+    readonly part: Part,
+    readonly owner: BlockOwner,
+    readonly key: string,
+  ) {
+    this.byteLength = part.byteLength;
+  }
+
+  get data(): Uint8Array {
+    return this.part.data;
+  }
+}
+
+/** A block of `part` at `offset`; its `data` is the part's (made when first asked for: see `Part.data`). */
+export function blockOf(offset: number, part: Part, owner: BlockOwner, key: string): Block {
+  return new PartBlock(offset, part, owner, key);
+}
 
 export interface BufferPoolOptions {
   /** The byte budget. Default DEFAULT_MAX_MEMORY. */
@@ -74,7 +102,7 @@ export class BufferPool {
     this.maxMemory = max;
     this.lru = new LRUCache<string, Block>({
       maxSize: max,
-      sizeCalculation: (b) => Math.max(1, b.data.byteLength),
+      sizeCalculation: (b) => Math.max(1, b.byteLength),
       dispose: (block, _key, reason) => {
         if (reason === 'evict') this.evicted++;
         block.owner.onEvicted(block, reason === 'evict' ? 'evict' : 'delete');
@@ -129,7 +157,7 @@ export class BufferPool {
 
   /** Adds a block (counting as most recently used). Blocks over the budget are refused. */
   admit(block: Block): boolean {
-    if (block.data.byteLength > this.maxMemory) return false;
+    if (block.byteLength > this.maxMemory) return false;
     this.lru.set(block.key, block);
     this.lastTouched = block;
     this.track();

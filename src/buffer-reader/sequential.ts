@@ -4,22 +4,32 @@
  * counted (pinned) when the budget evicts it, until the reads move on.
  */
 import { ReaderError, isReaderError, type ErrorContext } from '../errors.js';
-import type { Piece } from './assemble.js';
 import type { Span } from './coalesce.js';
 import type { Coverage, Fetch, Fetcher } from './fetcher.js';
-import type { Block, BufferPool } from './pool.js';
+import { Part } from './part.js';
+import { blockEnd, type Block, type BufferPool } from './pool.js';
 import type { ReadAheadWindow } from './readahead.js';
 import { scanPartSize, type ScanAhead } from './scan-ahead.js';
 
 /** No windows (shared: the common case of a read the window already covers allocates nothing). */
 const NONE: Span[] = [];
 
+/** The block `read()` serves from: its bytes, and whether they count as pinned (evicted, or never admitted). */
+interface Current {
+  offset: number;
+  part: Part;
+  block?: Block;
+  pinned: boolean;
+}
+
 export class Cursor {
   /** The position of `read()`. */
   pos = 0;
-  private current: { offset: number; data: Uint8Array; block?: Block; pinned: boolean } | undefined;
+  private current: Current | undefined;
   /** Bytes of the scan's background parts in flight. */
   private aheadInFlight = 0;
+  /** Where the iterator's last chunk of a chunked part ended (-1: none): its next chunk needs no planning. */
+  private chained = -1;
 
   constructor(
     private readonly fetcher: Fetcher,
@@ -39,17 +49,17 @@ export class Cursor {
     const cur = this.current;
     if (cur && cur.block === block && !cur.pinned) {
       cur.pinned = true;
-      this.pool.pin(cur.data.byteLength);
+      this.pool.pin(cur.part.byteLength);
     }
   }
 
-  private setCurrent(piece: Piece, block: Block | undefined): void {
+  private setCurrent(offset: number, part: Part, block: Block | undefined): void {
     const old = this.current;
-    if (old?.pinned) this.pool.unpin(old.data.byteLength);
+    if (old?.pinned) this.pool.unpin(old.part.byteLength);
     const pinned = block === undefined || !this.pool.has(block);
-    this.current = { ...piece, ...(block ? { block } : {}), pinned };
-    if (pinned) this.pool.pin(piece.data.byteLength);
-    this.dropBehind(piece.offset);
+    this.current = { offset, part, ...(block ? { block } : {}), pinned };
+    if (pinned) this.pool.pin(part.byteLength);
+    this.dropBehind(offset);
   }
 
   /**
@@ -67,12 +77,12 @@ export class Cursor {
     if (!this.readahead.active || size === undefined || size <= this.pool.maxMemory) return;
     const keep = from - this.part();
     if (keep <= 0) return;
-    for (const b of f.blocks.within(0, keep)) if (b.offset + b.data.byteLength <= keep) this.pool.remove(b);
+    for (const b of f.blocks.within(0, keep)) if (blockEnd(b) <= keep) this.pool.remove(b);
   }
 
   private inCurrent(pos: number): boolean {
     const cur = this.current;
-    return cur !== undefined && pos >= cur.offset && pos < cur.offset + cur.data.byteLength;
+    return cur !== undefined && pos >= cur.offset && pos < cur.offset + cur.part.byteLength;
   }
 
   /** The part size of the scan window: spread over the reader's connections (see `scanPartSize`). */
@@ -91,18 +101,23 @@ export class Cursor {
     return { sync, background };
   }
 
-  /** Starts background parts of the scan window, each its own request (the window is already spread). */
+  /**
+   * Starts background parts of the scan window, each its own request (the window is already
+   * spread), kept in the chunks their bodies arrive in: this cursor copies out of them (`read`) or
+   * hands them on (the iterator) chunk by chunk, so joining them first would only copy every byte
+   * once more (part.ts).
+   */
   private fetchAhead(parts: readonly Span[]): void {
     const f = this.fetcher;
     for (const p of parts) {
-      for (const fetch of f.cover([p], 'optional', { spread: false }).started) {
+      for (const fetch of f.cover([p], 'optional', { spread: false, chunked: true }).started) {
         const bytes = fetch.end - fetch.offset;
         this.aheadInFlight += bytes;
         const landed = (): void => {
           this.aheadInFlight -= bytes;
           if (!f.closed) this.onSize(); // a part landed: its connection takes the next one
         };
-        fetch.promise.then(landed, landed);
+        fetch.landed.then(landed, landed);
       }
     }
   }
@@ -121,14 +136,19 @@ export class Cursor {
     if (this.readahead.active) this.fetchAhead(this.split(this.readahead.topUp(this.pos, this.fetcher.knownSize, this.part, this.aheadInFlight, this.fetcher.concurrency)).background);
   }
 
-  /** Serves up to `max` bytes at `pos` from the current block (a view), advancing the position. */
-  private take(cur: { offset: number; data: Uint8Array; block?: Block; pinned: boolean }, pos: number, max: number, waited: boolean, joined: boolean): Uint8Array {
+  /**
+   * Serves up to `max` bytes at `pos` from the current block, advancing the position: copied into
+   * `into` (as many as the block holds from `pos`, across its chunks), or a view (within one chunk
+   * of a chunked part, so possibly fewer).
+   */
+  private take(cur: Current, pos: number, max: number, waited: boolean, joined: boolean, into: Uint8Array | undefined): Uint8Array {
     const f = this.fetcher;
     const from = pos - cur.offset;
-    const piece = cur.data.subarray(from, Math.min(cur.data.byteLength, from + max));
+    const piece = into ? into.subarray(0, cur.part.copyTo(from, max < into.byteLength ? into.subarray(0, max) : into)) : cur.part.view(from, max);
     if (cur.block && !cur.pinned) this.pool.touch(cur.block);
     this.pos = pos + piece.byteLength;
     this.readahead.advance(pos, piece.byteLength);
+    this.chained = into === undefined && !cur.part.contiguous && max === Infinity ? this.pos : -1;
     if (waited) f.counts.misses++;
     else {
       f.counts.hits++;
@@ -143,12 +163,12 @@ export class Cursor {
    * caller reads to the end (the window opens from the first read). A read the current block holds
    * is served at once (no promise, no batch turn); one that must wait returns a promise.
    */
-  next(max: number, want: number, scan = false): Uint8Array | undefined | Promise<Uint8Array | undefined> {
+  next(max: number, want: number, scan = false, into?: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined> {
     // Reads are served in call order: one issued while another waits starts where that one ends
     // (two reads issued together get consecutive bytes, as from a file handle, not the same ones).
     const before = this.waiting;
-    if (before) return this.inOrder(before.then(() => this.nextNow(max, want, scan), () => this.nextNow(max, want, scan)));
-    const got = this.nextNow(max, want, scan);
+    if (before) return this.inOrder(before.then(() => this.nextNow(max, want, scan, into), () => this.nextNow(max, want, scan, into)));
+    const got = this.nextNow(max, want, scan, into);
     return got instanceof Promise ? this.inOrder(got) : got;
   }
 
@@ -164,20 +184,25 @@ export class Cursor {
     return p;
   }
 
-  private nextNow(max: number, want: number, scan: boolean): Uint8Array | undefined | Promise<Uint8Array | undefined> {
+  private nextNow(max: number, want: number, scan: boolean, into: Uint8Array | undefined): Uint8Array | undefined | Promise<Uint8Array | undefined> {
     const f = this.fetcher;
     const pos = this.pos;
-    if (f.knownSize !== undefined && pos >= f.knownSize) return undefined;
     const cur = this.current;
-    const inCurrent = cur !== undefined && pos >= cur.offset && pos < cur.offset + cur.data.byteLength;
+    // The iterator inside a chunked part, right after its previous chunk: the part's first read
+    // planned the read-ahead, as it did when the iterator yielded the rest of a block whole; the
+    // rest of the part's chunks are handed on without planning again (that cost more per chunk than
+    // the copy the chunks save). A seek in between (pos moved) goes the whole way.
+    if (pos === this.chained && cur !== undefined && into === undefined && pos < cur.offset + cur.part.byteLength) return this.take(cur, pos, max, false, false, undefined);
+    if (f.knownSize !== undefined && pos >= f.knownSize) return undefined;
+    const inCurrent = cur !== undefined && pos >= cur.offset && pos < cur.offset + cur.part.byteLength;
     const joined = !inCurrent && f.blocks.find(pos) === undefined && f.fetches.find(pos) !== undefined;
     const { sync, background } = this.readAhead(pos, want, scan, inCurrent);
     if (sync.length === 0) this.fetchAhead(background);
-    if (sync.length === 0 && inCurrent) return this.take(cur, pos, max, false, joined);
-    return this.wait(pos, max, want, sync, background, joined);
+    if (sync.length === 0 && inCurrent) return this.take(cur, pos, max, false, joined, into);
+    return this.wait(pos, max, want, sync, background, joined, into);
   }
 
-  private async wait(pos: number, max: number, want: number, sync: Span[], background: Span[], joined: boolean): Promise<Uint8Array | undefined> {
+  private async wait(pos: number, max: number, want: number, sync: Span[], background: Span[], joined: boolean, into: Uint8Array | undefined): Promise<Uint8Array | undefined> {
     const f = this.fetcher;
     // A miss joins the batch of this turn; its coverage holds the piece at `pos` even if that
     // request has already landed (or was streamed through) by the time this read resumes. The
@@ -192,17 +217,17 @@ export class Cursor {
       this.ensureOpen('read');
       if (f.knownSize !== undefined && pos >= f.knownSize) return undefined;
       const cur = this.current;
-      if (cur && this.inCurrent(pos)) return this.take(cur, pos, max, waited, joined);
+      if (cur && this.inCurrent(pos)) return this.take(cur, pos, max, waited, joined, into);
       if (round > 3) throw new ReaderError('Unexpected', 'backend returned no bytes before the end of the object', this.context('read'), { code: 'EMPTY_READ' });
       const block = f.blocks.find(pos);
       if (block) {
-        this.setCurrent(block, block);
+        this.setCurrent(block.offset, block.part, block);
         continue;
       }
-      const planned = batched?.pieces.find((p) => p.offset <= pos && pos < ('data' in p ? p.offset + p.data.byteLength : p.end));
+      const planned = batched?.pieces.find((p) => p.offset <= pos && pos < ('promise' in p ? p.end : p.offset + (p.byteLength ?? p.data.byteLength)));
       batched = undefined;
-      if (planned && 'data' in planned) {
-        this.setCurrent(planned, undefined);
+      if (planned && !('promise' in planned)) {
+        this.setCurrent(planned.offset, 'part' in planned ? (planned as Block).part : Part.of(planned.data), undefined);
         continue;
       }
       const fetch: Fetch | undefined = f.fetches.find(pos) ?? planned;
@@ -214,29 +239,29 @@ export class Cursor {
         continue;
       }
       waited = true;
-      let data: Uint8Array;
+      let data: Part;
       try {
-        data = await fetch.promise;
+        data = await fetch.landed;
       } catch (err) {
         if (isReaderError(err, 'RangeNotSatisfied')) return undefined; // at or past the end
         throw err;
       }
       this.ensureOpen('read');
       const landed = f.blocks.find(fetch.offset);
-      if (landed && landed.data === data) this.setCurrent({ offset: fetch.offset, data }, landed);
-      else if (data.byteLength <= f.blockCap) this.setCurrent({ offset: fetch.offset, data }, undefined);
+      if (landed && landed.part === data) this.setCurrent(fetch.offset, data, landed);
+      else if (data.byteLength <= f.blockCap) this.setCurrent(fetch.offset, data, undefined);
       else {
         // Joined a request streamed through for a read larger than the budget: keep (pinned) one
         // block of it from the position, copied, so the big buffer is not held on our account.
         const from = pos - fetch.offset;
-        this.setCurrent({ offset: pos, data: new Uint8Array(data.subarray(from, from + f.blockCap)) }, undefined);
+        this.setCurrent(pos, Part.of(new Uint8Array(data.data.subarray(from, from + f.blockCap))), undefined);
       }
     }
   }
 
   /** Lets go of the current block (the reader closed). */
   release(): void {
-    if (this.current?.pinned) this.pool.unpin(this.current.data.byteLength);
+    if (this.current?.pinned) this.pool.unpin(this.current.part.byteLength);
     this.current = undefined;
   }
 }

@@ -6,7 +6,8 @@
 import type { ErrorContext } from '../errors.js';
 import { checkVersion, type ObjectVersion } from '../version.js';
 import type { Span } from './coalesce.js';
-import { BufferPool, blockEnd, type Block, type BlockOwner } from './pool.js';
+import { BufferPool, blockEnd, blockOf, type Block, type BlockOwner } from './pool.js';
+import { Part } from './part.js';
 import { SpanIndex } from './span-index.js';
 
 /**
@@ -25,7 +26,10 @@ export interface Fetch {
   waiters: number;
   /** Aborts this request only. */
   abort(): void;
-  promise: Promise<Uint8Array>;
+  /** The bytes as they landed: one buffer, or a scan part's chunks (part.ts). */
+  landed: Promise<Part>;
+  /** The bytes in one buffer (a chunked part is joined: only what needs them contiguous asks for this). */
+  readonly promise: Promise<Uint8Array>;
 }
 
 export interface FetcherCounts {
@@ -103,9 +107,10 @@ export class ReaderState implements BlockOwner {
   }
 
   /** Adds bytes to the budget as a block unless they overlap one; false when refused. */
-  admit(offset: number, data: Uint8Array): boolean {
-    if (data.byteLength === 0 || this.closed || this.blocks.overlaps(offset, offset + data.byteLength)) return false;
-    const block: Block = { offset, data, owner: this, key: `${this.ownerId}:${offset}` };
+  admit(offset: number, part: Part): boolean {
+    const n = part.byteLength;
+    if (n === 0 || this.closed || this.blocks.overlaps(offset, offset + n)) return false;
+    const block = blockOf(offset, part, this, `${this.ownerId}:${offset}`);
     this.blocks.insert(block);
     if (this.pool.admit(block)) return true;
     this.blocks.remove(block);
@@ -123,13 +128,13 @@ export class ReaderState implements BlockOwner {
     for (let p = offset; p < end; ) {
       const covering = this.blocks.find(p) ?? this.fetches.find(p);
       if (covering) {
-        p = 'data' in covering ? blockEnd(covering) : covering.end;
+        p = 'part' in covering ? blockEnd(covering) : covering.end;
         continue;
       }
       const q = Math.min(end, this.blocks.nextStart(p), this.fetches.nextStart(p));
       if (this.pool.reserve(q - p)) {
         this.pool.release(q - p);
-        if (this.admit(p, bytes.subarray(p - offset, q - offset))) added += q - p;
+        if (this.admit(p, Part.of(bytes.subarray(p - offset, q - offset)))) added += q - p;
       }
       p = q;
     }
@@ -143,7 +148,7 @@ export class ReaderState implements BlockOwner {
       for (let p = s.offset; p < end; ) {
         const covering = this.blocks.find(p) ?? this.fetches.find(p);
         if (!covering) return true;
-        p = 'data' in covering ? blockEnd(covering) : covering.end;
+        p = 'part' in covering ? blockEnd(covering) : covering.end;
       }
     }
     return false;

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { BufferReader } from '../../src/buffer-reader/buffer-reader.js';
-import { BufferPool, blockEnd, type Block } from '../../src/buffer-reader/pool.js';
+import { Part } from '../../src/buffer-reader/part.js';
+import { BufferPool, blockEnd, blockOf, type Block } from '../../src/buffer-reader/pool.js';
 import { SpanIndex } from '../../src/buffer-reader/span-index.js';
 import { withMetrics } from '../../src/layers/metrics.js';
 import { withThrottle } from '../../src/layers/throttle.js';
@@ -168,7 +169,7 @@ describe('BufferReader: memory budget', () => {
 
 describe('store', () => {
   const owner = { onEvicted: () => undefined };
-  const block = (offset: number, length: number): Block => ({ offset, data: new Uint8Array(length), owner, key: `t:${offset}` });
+  const block = (offset: number, length: number): Block => blockOf(offset, Part.of(new Uint8Array(length)), owner, `t:${offset}`);
 
   it('SpanIndex finds by position, next start and overlap', () => {
     const idx = new SpanIndex<Block>(blockEnd);
@@ -196,7 +197,7 @@ describe('store', () => {
     const evicted: number[] = [];
     const own = { onEvicted: (b: Block) => void evicted.push(b.offset) };
     const pool = new BufferPool({ maxMemory: 100 });
-    const mk = (offset: number, length: number): Block => ({ offset, data: new Uint8Array(length), owner: own, key: `p:${offset}` });
+    const mk = (offset: number, length: number): Block => blockOf(offset, Part.of(new Uint8Array(length)), own, `p:${offset}`);
     const x = mk(0, 40);
     const y = mk(100, 40);
     pool.admit(x);
