@@ -157,7 +157,7 @@ export async function warmUp(server: ServerClient, target: ReadTarget, scenario:
   return { wallMs, ioMs: summarizeLog(await server.log()).ioMs };
 }
 
-/** Runs a cell: a warm-up-free series of iterations, each on a fresh server log. */
+/** Runs a cell: a series of iterations, each on a fresh server log (the warm-up pass, `warmUp`, ran before any cell). */
 export async function runCell(
   server: ServerClient,
   file: string,

@@ -23,7 +23,8 @@ export interface Piece {
   readonly byteLength?: number;
 }
 
-const pieceEnd = (p: Piece): number => p.offset + (p.byteLength ?? p.data.byteLength);
+/** Where a piece ends (a block's without making its `data`). */
+export const pieceEnd = (p: Piece): number => p.offset + (p.byteLength ?? p.data.byteLength);
 
 /** A view of `data`, or a copy when the view is a small part of the buffer behind it. */
 export function sliceOrCopy(data: Uint8Array, from: number, to: number): Uint8Array {

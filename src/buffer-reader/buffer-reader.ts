@@ -11,10 +11,9 @@ import { CostModel, type CostModelSnapshot } from './cost-model.js';
 import { Batcher, DEFAULT_BATCH_WINDOW_MS, type BatchEntry } from './batch.js';
 import { Fetcher, type Coverage, type FetcherCounts } from './fetcher.js';
 import { withCostObserver } from './observe.js';
-import { READAHEAD_INITIAL, READAHEAD_MAX, ReadAhead } from './readahead.js';
-import { ScanAhead, scanWindowFor } from './scan-ahead.js';
+import { READAHEAD_INITIAL, type ReadAhead } from './readahead.js';
 import { Cursor } from './sequential.js';
-import { checkCount, type BufferReaderOptions, type ReadCallOptions } from './options.js';
+import { checkCount, readAheadsFor, type BufferReaderOptions, type ReadCallOptions } from './options.js';
 import { BufferPool, type PoolMemory } from './pool.js';
 import type { WaveCaps } from './wave.js';
 import { DEFAULT_CONCURRENCY } from '../connections.js';
@@ -93,22 +92,9 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
       onSize: () => this.cursor.onSize(),
     });
     this.batch = new Batcher(options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS, (entries) => this.flushBatch(entries));
-    const ra = options.readahead ?? true;
-    let initial = READAHEAD_INITIAL;
-    let asked: number | undefined; // the largest window the caller set, if any
-    if (ra === false || ra === 0) initial = asked = 0;
-    else if (typeof ra === 'number') asked = ra;
-    else if (typeof ra === 'object') ({ initial = READAHEAD_INITIAL, max: asked } = ra);
-    checkCount(initial, 'readahead.initial', context);
-    if (asked !== undefined) checkCount(asked, 'readahead.max', context);
-    // Positional windows: half the budget at most, so the next window never evicts the one being read.
-    const max = Math.min(asked ?? READAHEAD_MAX, Math.floor(this.pool.maxMemory / 2));
-    // A scan's window: most of the budget (scanWindowFor), or less when the caller asked for less.
-    const scanMax = scanWindowFor(this.pool.maxMemory, asked);
-    // A caller who set `readahead.initial` sized first reads: a large one at 0 is then no scan's start (SCAN_START_READ).
-    const startsAtOnce = !(typeof ra === 'object' && ra.initial !== undefined);
-    this.cursor = new Cursor(this.fetcher, this.pool, new ScanAhead(Math.min(initial, scanMax), scanMax, scanWindowFor(this.pool.maxMemory), startsAtOnce), (spans) => this.batch.add(spans), (op) => this.ensureOpen(op));
-    this.positional = new ReadAhead(Math.min(initial, max), max);
+    const { scan, positional } = readAheadsFor(options.readahead, this.pool.maxMemory, context);
+    this.cursor = new Cursor(this.fetcher, this.pool, scan, (spans) => this.batch.add(spans), (op) => this.ensureOpen(op));
+    this.positional = positional;
   }
 
   private context(op: string, extra: ErrorContext = {}): ErrorContext {

@@ -2,6 +2,8 @@
 import { ReaderError, type ErrorContext } from '../errors.js';
 import type { CostModel } from './cost-model.js';
 import type { BufferPool } from './pool.js';
+import { READAHEAD_INITIAL, READAHEAD_MAX, ReadAhead } from './readahead.js';
+import { ScanAhead, scanWindowFor } from './scan-ahead.js';
 
 export interface BufferReaderOptions {
   /** Merge requests whose hole is at most this many bytes. Default: the cost model's (≈1.9 MiB for S3). */
@@ -67,3 +69,25 @@ export function checkCount(n: unknown, what: string, context: ErrorContext, min 
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) throw new ReaderError('InvalidInput', `${what} must be an integer >= ${min}`, context, { code: 'INVALID_ARGUMENT' });
 }
 
+
+/**
+ * The read-ahead of `read()`/`for await` and of positional reads for a `readahead` option and a
+ * budget. `false`/0: none. A number: the largest window. `{ initial, max }`: both; a caller who set
+ * `initial` sized first reads, so a large one at 0 is no scan's start (SCAN_START_READ).
+ */
+export function readAheadsFor(option: BufferReaderOptions['readahead'], maxMemory: number, context: ErrorContext): { scan: ScanAhead; positional: ReadAhead } {
+  const ra = option ?? true;
+  let initial = READAHEAD_INITIAL;
+  let asked: number | undefined; // the largest window the caller set, if any
+  if (ra === false || ra === 0) initial = asked = 0;
+  else if (typeof ra === 'number') asked = ra;
+  else if (typeof ra === 'object') ({ initial = READAHEAD_INITIAL, max: asked } = ra);
+  checkCount(initial, 'readahead.initial', context);
+  if (asked !== undefined) checkCount(asked, 'readahead.max', context);
+  // Positional windows: half the budget at most, so the next window never evicts the one being read.
+  const max = Math.min(asked ?? READAHEAD_MAX, Math.floor(maxMemory / 2));
+  // A scan's window: most of the budget (scanWindowFor), or less when the caller asked for less.
+  const scanMax = scanWindowFor(maxMemory, asked);
+  const startsAtOnce = !(typeof ra === 'object' && ra.initial !== undefined);
+  return { scan: new ScanAhead(Math.min(initial, scanMax), scanMax, scanWindowFor(maxMemory), startsAtOnce), positional: new ReadAhead(Math.min(initial, max), max) };
+}

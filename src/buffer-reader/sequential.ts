@@ -4,6 +4,7 @@
  * counted (pinned) when the budget evicts it, until the reads move on.
  */
 import { ReaderError, isReaderError, type ErrorContext } from '../errors.js';
+import { pieceEnd } from './assemble.js';
 import type { Span } from './coalesce.js';
 import type { Coverage, Fetch, Fetcher } from './fetcher.js';
 import { Part } from './part.js';
@@ -30,6 +31,8 @@ export class Cursor {
   private aheadInFlight = 0;
   /** Where the iterator's last chunk of a chunked part ended (-1: none): its next chunk needs no planning. */
   private chained = -1;
+  /** The last read still waiting, if any: the next read queues behind it (`next`). */
+  private waiting: Promise<unknown> | undefined;
 
   constructor(
     private readonly fetcher: Fetcher,
@@ -172,9 +175,6 @@ export class Cursor {
     return got instanceof Promise ? this.inOrder(got) : got;
   }
 
-  /** The last read still waiting, if any: the next read queues behind it (`next`). */
-  private waiting: Promise<unknown> | undefined;
-
   private inOrder<T>(p: Promise<T>): Promise<T> {
     this.waiting = p;
     const done = (): void => {
@@ -224,7 +224,7 @@ export class Cursor {
         this.setCurrent(block.offset, block.part, block);
         continue;
       }
-      const planned = batched?.pieces.find((p) => p.offset <= pos && pos < ('promise' in p ? p.end : p.offset + (p.byteLength ?? p.data.byteLength)));
+      const planned = batched?.pieces.find((p) => p.offset <= pos && pos < ('promise' in p ? p.end : pieceEnd(p)));
       batched = undefined;
       if (planned && !('promise' in planned)) {
         this.setCurrent(planned.offset, 'part' in planned ? (planned as Block).part : Part.of(planned.data), undefined);
