@@ -25,7 +25,8 @@ export type ServerFault =
   | 'ignore-range' // answer every ranged GET with 200 and the whole body
   | 'short-body' // announce the full Content-Length, send half, then end the connection
   | 'wrong-content-range' // answer 206 with bytes shifted by one
-  | 'long-body'; // a chunked 206 (no Content-Length) whose body runs one byte past its Content-Range
+  | 'long-body' // a chunked 206 (no Content-Length) whose body runs one byte past its Content-Range
+  | 'no-total'; // a 206 whose Content-Range gives no total (`bytes 0-99/*`), as servers of generated content do
 
 export interface ObjectServerOptions {
   /** Delay before the response headers, in ms. */
@@ -280,7 +281,7 @@ export class ObjectServer {
         end = Math.min(end + 1, size - 1);
       }
       bytes = obj.data.subarray(start, end + 1);
-      headers['content-range'] = `bytes ${start}-${end}/${size}`;
+      headers['content-range'] = `bytes ${start}-${end}/${this.fault === 'no-total' ? '*' : size}`;
     }
     if (this.fault === 'long-body') {
       res.writeHead(status, headers); // no Content-Length: chunked, so only Content-Range frames the bytes

@@ -8,9 +8,11 @@
  * Generic over the HTTP client: a backend passes functions that send HEAD and the ranged GET and
  * wrap what comes back as a `StatResponse` (undici's `request`, `fetch`, ...). No Node imports.
  */
-import { ReaderError, throwIfAborted, type ErrorContext } from '../errors.js';
+import { abortError, isReaderError, ReaderError, throwIfAborted, type ErrorContext } from '../errors.js';
+import { onAbort } from '../abort.js';
 import { parseContentRange } from '../range.js';
 import type { ObjectMeta, WireRequest } from '../types.js';
+import { isStrongEtag } from '../version.js';
 
 /**
  * HEAD answers that mean "no HEAD here" rather than "no such object": 403 (a presigned GET URL; also
@@ -47,6 +49,66 @@ function rememberHeadRefused(origin: string): void {
 /** Forgets every origin remembered as refusing HEAD (after a server's configuration changed; tests). */
 export function forgetHeadRefusals(): void {
   refused.clear();
+}
+
+/**
+ * Sizes remembered per backend for responses whose `Content-Range` has no total (`bytes 0-99/*`),
+ * at most. Such a server makes every ranged GET ask a stat for the size; a reader's GETs are of one
+ * version, so one stat per object and version is enough. Oldest forgotten first.
+ */
+export const UNTOTALLED_SIZE_MEMORY = 1000;
+
+/** What a `Content-Range` without a total leaves the backend to find: the size of the object a read got. */
+export type SizeOfVersion = (path: string, etag: string | undefined, context: ErrorContext, signal?: AbortSignal) => Promise<number>;
+
+/**
+ * The size for a response that does not say it, from `stat`, remembered by path and strong ETag
+ * (the response's, or the `If-Match` it was sent with) so the GETs of one version cost one stat, not
+ * a HEAD each; GETs that ask together wait for one stat (each can still be aborted on its own).
+ * Without a strong ETag nothing ties the response to a stat, so each asks again. A stat that finds
+ * another strong ETag than the response's means the object was replaced in between:
+ * `ConditionNotMatch` (`ETAG_CHANGED`), not the size of another version.
+ */
+export function sizeOfVersion(stat: (path: string, signal?: AbortSignal) => Promise<ObjectMeta>): SizeOfVersion {
+  const sizes = new Map<string, Promise<number>>();
+  const ask = (path: string, etag: string, key: string, context: ErrorContext, signal?: AbortSignal): Promise<number> => {
+    const size = stat(path, signal).then((meta) => {
+      if (isStrongEtag(meta.etag) && meta.etag !== etag) {
+        throw new ReaderError('ConditionNotMatch', 'the object was replaced between a GET and the stat that sized it (its Content-Range gave no total)', context, { code: 'ETAG_CHANGED' });
+      }
+      return meta.size;
+    });
+    sizes.set(key, size);
+    if (sizes.size > UNTOTALLED_SIZE_MEMORY) sizes.delete(sizes.keys().next().value as string);
+    size.catch(() => void (sizes.get(key) === size && sizes.delete(key)));
+    return size;
+  };
+  return async (path, etag, context, signal) => {
+    if (!isStrongEtag(etag)) return (await stat(path, signal)).size;
+    const key = `${etag}\n${path}`;
+    const asked = sizes.get(key);
+    if (asked === undefined) return ask(path, etag, key, context, signal);
+    try {
+      return await whileNotAborted(asked, signal, context);
+    } catch (err) {
+      // The stat this GET waited on was another GET's, aborted by its caller: ask again, for this one.
+      if (isReaderError(err, 'Aborted') && !signal?.aborted) return ask(path, etag, key, context, signal);
+      throw err;
+    }
+  };
+}
+
+/** `promise`, or Aborted as soon as `signal` fires (the promise goes on for whoever else waits on it). */
+function whileNotAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined, context: ErrorContext): Promise<T> {
+  if (!signal) return promise;
+  throwIfAborted(signal, context);
+  return new Promise<T>((resolve, reject) => {
+    const stop = onAbort(signal, () => reject(abortError(signal, context)));
+    promise.then(
+      (v) => (stop(), resolve(v)),
+      (e: unknown) => (stop(), reject(e)),
+    );
+  });
 }
 
 /** Builds the URL for a path: `baseUrl + '/' + path`, or the path itself as an absolute http(s) URL. */

@@ -3,13 +3,16 @@
  * (here: plain objects, as a fetch-based backend builds them from `Response`); statHttpObject through
  * the http and fetch backends that share it, against the local object server. The HTTP and S3
  * backends run it against real servers in test/reliability/catalogue-versions.test.ts (cases 30, 31)
- * and test/backends/s3/presign.test.ts.
+ * and test/backends/s3/presign.test.ts; `sizeOfVersion` there too (case 35), and its sharing and
+ * aborts here.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ObjectServer } from '../../bench/object-server.js';
 import { fetchBackend } from '../../src/backends/fetch/backend.js';
 import { httpBackend } from '../../src/backends/http/backend.js';
-import { forgetHeadRefusals, headRefused, statOverHttp, type StatResponse } from '../../src/backends/stat.js';
+import { forgetHeadRefusals, headRefused, sizeOfVersion, statOverHttp, UNTOTALLED_SIZE_MEMORY, type StatResponse } from '../../src/backends/stat.js';
+import type { ObjectMeta } from '../../src/types.js';
+import { collectBody } from '../../src/body.js';
 import { ReaderError } from '../../src/errors.js';
 
 function answer(status: number, headers: Record<string, string> = {}, body = ''): StatResponse {
@@ -135,5 +138,90 @@ describe('statHttpObject: the stat of the http (undici) and fetch backends, agai
       expect((aborted as ReaderError).kind).toBe('Aborted');
       expect(server.requests.length).toBe(before);
     });
+
+    it(`${kind}: a Content-Range without a total costs one HEAD for the GETs of one version (case 35), each range right`, async () => {
+      server.put('stat/nt.bin', new Uint8Array(1000).map((_, i) => i & 0xff));
+      server.fault = 'no-total';
+      try {
+        const before = log().length;
+        const backend = make();
+        for (const [offset, length] of [[0, 10], [500, 10], [995, 10]] as const) {
+          const res = await backend.read('stat/nt.bin', { offset, length });
+          expect([res.meta.size, res.range.length]).toEqual([1000, Math.min(length, 1000 - offset)]);
+          expect([...(await collectBody(res.body))]).toEqual([...Array(res.range.length).keys()].map((i) => (offset + i) & 0xff));
+        }
+        expect(log().slice(before)).toEqual(['GET bytes=0-9', 'HEAD', 'GET bytes=500-509', 'GET bytes=995-1004']);
+      } finally {
+        server.fault = undefined;
+      }
+    });
   }
+});
+
+describe('sizeOfVersion: the size for a Content-Range without a total', () => {
+  /** A stat that answers when told to (or fails Aborted when its signal fires), counting its calls. */
+  function statsOf(meta: ObjectMeta) {
+    const calls: string[] = [];
+    const pending: (() => void)[] = [];
+    const stat = (path: string, signal?: AbortSignal) =>
+      new Promise<ObjectMeta>((resolve, reject) => {
+        calls.push(path);
+        signal?.addEventListener('abort', () => reject(new ReaderError('Aborted', 'aborted', {}, { code: 'ABORTED' })));
+        pending.push(() => resolve(meta));
+      });
+    return { calls, stat, answer: () => pending.splice(0).forEach((f) => f()) };
+  }
+  const ctx = { backend: 't', op: 'read' };
+
+  it('one stat per path and strong ETag, shared by callers that ask together; a weak or no ETag asks each time', async () => {
+    const s = statsOf({ size: 42, etag: '"v1"' });
+    const size = sizeOfVersion(s.stat);
+    const both = Promise.all([size('a', '"v1"', ctx), size('a', '"v1"', ctx)]);
+    s.answer();
+    expect(await both).toEqual([42, 42]);
+    expect(await size('a', '"v1"', ctx)).toBe(42);
+    expect(s.calls).toEqual(['a']);
+    for (const etag of [undefined, 'W/"v1"']) {
+      const p = size('a', etag, ctx);
+      s.answer();
+      expect(await p).toBe(42);
+    }
+    expect(s.calls).toEqual(['a', 'a', 'a']);
+  });
+
+  it('a caller that aborts stops waiting alone: the one still waiting asks again and gets the size', async () => {
+    const s = statsOf({ size: 7, etag: '"v1"' });
+    const size = sizeOfVersion(s.stat);
+    const ac = new AbortController();
+    const first = size('a', '"v1"', ctx, ac.signal);
+    const second = size('a', '"v1"', ctx, new AbortController().signal);
+    ac.abort();
+    await expect(first).rejects.toMatchObject({ kind: 'Aborted' });
+    await Promise.resolve();
+    s.answer();
+    expect(await second).toBe(7);
+    expect(s.calls).toEqual(['a', 'a']);
+  });
+
+  it('a stat that finds another ETag is ETAG_CHANGED with the context of the read, and is not remembered; the memory is bounded', async () => {
+    const s = statsOf({ size: 9, etag: '"v2"' });
+    const size = sizeOfVersion(s.stat);
+    const p = size('a', '"v1"', { ...ctx, path: 'a' });
+    s.answer();
+    await expect(p).rejects.toMatchObject({ kind: 'ConditionNotMatch', code: 'ETAG_CHANGED', context: { op: 'read', path: 'a' } });
+    const q = size('a', '"v2"', ctx);
+    s.answer();
+    expect(await q).toBe(9);
+    // Past the bound the oldest entry is forgotten: asking for it again stats again.
+    for (let i = 0; i < UNTOTALLED_SIZE_MEMORY; i++) {
+      const r = size(`p${i}`, '"v2"', ctx);
+      s.answer();
+      await r;
+    }
+    const calls = s.calls.length;
+    const again = size('a', '"v2"', ctx);
+    s.answer();
+    expect(await again).toBe(9);
+    expect(s.calls.length).toBe(calls + 1);
+  });
 });

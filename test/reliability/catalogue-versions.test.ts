@@ -1,6 +1,6 @@
 /**
  * Fault catalogue, versions and servers that refuse HEAD: case 4 extended to the cached-footer path,
- * and cases 26–31 (see ../shared/DESIGN.md for 1–25, test/reliability/catalogue.test.ts). Each runs
+ * and cases 26–31 and 35 (see ../shared/DESIGN.md for 1–25, test/reliability/catalogue.test.ts). Each runs
  * over HTTP (ObjectServer) and S3 (moto), behind the socket-level fault proxy, which also plays the
  * servers that send no ETag (it drops the header and gives each version its own Last-Modified) and
  * those that refuse HEAD. Request lists are asserted on the server side (the proxy's log) and on the
@@ -27,6 +27,7 @@ import { allRows, rowMatches, writeFilterFixture } from '../support/filter-fixtu
 import type { FaultProxy } from '../support/fault-proxy.js';
 import { testParquet, testRows } from '../support/parquet-files.js';
 import { BUCKET, moto, motoOk, rawHttp, rawS3, rig, s3proxy, useCatalogue } from './catalogue-setup.js';
+import { collectBody as collect } from '../../src/body.js';
 import { failure, same } from './helpers.js';
 
 const KEY = 'f.parquet';
@@ -446,6 +447,83 @@ describe('31. HEAD-less stat of an empty object (416) and of a server that ignor
       t.proxy().script([{ match: 'GET', action: 'content-range', value: 'bytes 0-0/*' }]);
       const err = await failure(t.backend({ head: false }).stat(KEY), 'Unexpected');
       expect(err.code).toBe('BAD_CONTENT_RANGE');
+    });
+  }
+});
+
+/** Serves `t`'s ranged GETs with a Content-Range that gives no total (`bytes a-b/*`), as some servers do. */
+function hideTotals(t: Target, also?: (h: Map<string, string>) => void): void {
+  t.proxy().policy = () => ({
+    action: 'pass',
+    rewrite: (h) => {
+      const cr = h.get('content-range');
+      if (cr !== undefined) h.set('content-range', cr.replace(/\/\d+$/, '/*'));
+      also?.(h);
+    },
+  });
+}
+
+describe('35. Content-Range without a total (`bytes a-b/*`) → one stat per object and version, not a HEAD per GET; a replaced object is sized by its own stat', () => {
+  const data = new Uint8Array(200_000).map((_, i) => (i * 7 + (i >> 8)) & 0xff);
+  const ranges = [
+    { offset: 0, length: 100 },
+    { offset: 50_000, length: 1000 },
+    { offset: 150_000, length: 10 },
+    { offset: 199_990, length: 100 }, // past the end: clamped by the remembered size
+  ];
+  for (const t of targets()) {
+    it(`GETs of one version: one HEAD for the first, none after; every range right (${t.name})`, async () => {
+      await t.put(KEY, data);
+      hideTotals(t);
+      const backend = t.backend();
+      for (const r of ranges) {
+        const res = await backend.read(KEY, r);
+        expect(res.meta.size).toBe(data.byteLength);
+        expect(res.range).toEqual({ offset: r.offset, length: Math.min(r.length, data.byteLength - r.offset) });
+        expect(same(await collect(res.body), data.subarray(r.offset, r.offset + r.length))).toBe(true);
+      }
+      expect(wire(t)).toEqual(['GET bytes=0-99 206', 'HEAD - 200', 'GET bytes=50000-50999 206', 'GET bytes=150000-150009 206', 'GET bytes=199990-200089 206']);
+      // GETs asked together wait for one stat.
+      fresh(t);
+      const other = t.backend();
+      const all = await Promise.all(ranges.map((r) => other.read(KEY, r)));
+      for (const res of all) await collect(res.body);
+      expect(wire(t).filter((w) => w.startsWith('HEAD'))).toEqual(['HEAD - 200']);
+      // A reader over it: its reads after the first cost no HEAD.
+      fresh(t);
+      const reader = new BufferReader(t.backend(), KEY, { readahead: false });
+      for (const r of ranges) expect(same(await reader.readAt(r.offset, r.length), data.subarray(r.offset, r.offset + r.length))).toBe(true);
+      expect(wire(t).filter((w) => w.startsWith('HEAD'))).toEqual(['HEAD - 200']);
+      await reader.close();
+    });
+
+    it(`a replaced object: its new ETag asks a new stat (the new size); replaced between GET and HEAD: ETAG_CHANGED (${t.name})`, async () => {
+      const v2 = data.subarray(0, 120_000).map((b) => b ^ 0x5a);
+      await t.put(KEY, data);
+      hideTotals(t);
+      const backend = t.backend();
+      await collect((await backend.read(KEY, { offset: 0, length: 10 })).body);
+      await t.put(KEY, v2);
+      fresh(t);
+      const res = await backend.read(KEY, { offset: 119_995, length: 100 });
+      expect(res.meta.size).toBe(v2.byteLength);
+      expect(res.range).toEqual({ offset: 119_995, length: 5 });
+      expect(same(await collect(res.body), v2.subarray(119_995))).toBe(true);
+      expect(wire(t)).toEqual(['GET bytes=119995-120094 206', 'HEAD - 200']);
+      // The object changes after the GET's response, before the HEAD that sizes it.
+      fresh(t);
+      t.proxy().script([{ match: 'HEAD', action: 'pass', before: () => t.put(KEY, data) }]);
+      const err = await failure(t.backend().read(KEY, { offset: 0, length: 10 }), 'ConditionNotMatch');
+      expect(err.code).toBe('ETAG_CHANGED');
+      expect(wire(t)).toEqual(['GET bytes=0-9 206', 'HEAD - 200']);
+    });
+
+    it(`no ETag: nothing ties a response to a stat, so each GET asks (${t.name})`, async () => {
+      await t.put(KEY, data);
+      hideTotals(t, (h) => h.delete('etag'));
+      const backend = t.backend();
+      for (const r of ranges.slice(0, 2)) expect(same(await collect((await backend.read(KEY, r)).body), data.subarray(r.offset, r.offset + r.length))).toBe(true);
+      expect(wire(t)).toEqual(['GET bytes=0-99 206', 'HEAD - 200', 'GET bytes=50000-50999 206', 'HEAD - 200']);
     });
   }
 });

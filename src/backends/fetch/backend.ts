@@ -11,7 +11,7 @@ import {
   statusError,
   type HttpResult,
 } from '../http/response.js';
-import { httpObjectUrl, statHttpObject } from '../stat.js';
+import { httpObjectUrl, sizeOfVersion, statHttpObject } from '../stat.js';
 import { corsHiddenError } from './errors.js';
 import { sendFetch } from './response.js';
 
@@ -114,6 +114,8 @@ export function fetchBackend(options: FetchBackendOptions = {}): Backend {
     return meta;
   }
 
+  const sizeOf = sizeOfVersion((path, signal) => stat(path, signal ? { signal } : {}));
+
   async function read(path: string, range: ByteRange, opts: ReadOptions = {}): Promise<ReadResponse> {
     const context: ErrorContext = { backend: 'fetch', op: 'read', path, range };
     throwIfAborted(opts.signal, context);
@@ -132,7 +134,7 @@ export function fetchBackend(options: FetchBackendOptions = {}): Backend {
     return interpretRangedResponse(res, range, {
       context,
       ...(opts.signal ? { signal: opts.signal } : {}),
-      statSize: async () => (await stat(path, opts.signal ? { signal: opts.signal } : {})).size,
+      statSize: (etag) => sizeOf(path, etag ?? opts.ifMatch, context, opts.signal),
       mapStatus: (r) => mapStatus(r, context),
     });
   }

@@ -5,7 +5,7 @@ import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOpt
 import { mapHttpError } from './errors.js';
 import { flowingResult } from './undici-body.js';
 import { sharedDispatcher } from './pool.js';
-import { httpObjectUrl, statHttpObject } from '../stat.js';
+import { httpObjectUrl, sizeOfVersion, statHttpObject } from '../stat.js';
 import { discard, header, headerSecrets, interpretRangedResponse, redactedUrl, statResponse, statusError, type HttpResult } from './response.js';
 
 export { resolveHttpUrl } from '../stat.js';
@@ -87,6 +87,8 @@ export function httpBackend(options: HttpBackendOptions = {}): Backend {
     });
   }
 
+  const sizeOf = sizeOfVersion((path, signal) => stat(path, signal ? { signal } : {}));
+
   async function read(path: string, range: ByteRange, opts: ReadOptions = {}): Promise<ReadResponse> {
     const context: ErrorContext = { backend: 'http', op: 'read', path, range };
     throwIfAborted(opts.signal, context);
@@ -98,7 +100,7 @@ export function httpBackend(options: HttpBackendOptions = {}): Backend {
     return interpretRangedResponse(res, range, {
       context,
       ...(opts.signal ? { signal: opts.signal } : {}),
-      statSize: async () => (await stat(path, opts.signal ? { signal: opts.signal } : {})).size,
+      statSize: (etag) => sizeOf(path, etag ?? opts.ifMatch, context, opts.signal),
       mapStatus: (r) => mapStatus(r, context),
     });
   }

@@ -109,8 +109,11 @@ function contentLength(res: HttpResult): number | undefined {
 export interface InterpretOptions {
   context: ErrorContext;
   signal?: AbortSignal;
-  /** Size of the object when the response does not say (a `/*` Content-Range, a bare 416). */
-  statSize: () => Promise<number>;
+  /**
+   * Size of the object when the response does not say (a `/*` Content-Range, a bare 416), given the
+   * response's ETag (see `sizeOfVersion`, src/backends/stat.ts).
+   */
+  statSize: (etag: string | undefined) => Promise<number>;
   /** The size a 416's body told (S3's `<ActualObjectSize>`), for the error's context. */
   sizeFrom416?: number;
   /** Turns a non-2xx, non-416 response into an error (consumes its body). */
@@ -139,7 +142,7 @@ export async function interpretRangedResponse(res: HttpResult, range: ByteRange,
   if (status === 416) {
     const cr = parseContentRange(header(res, 'content-range'));
     await discard(res);
-    const size = cr?.size ?? opts.sizeFrom416 ?? (wantsStart ? await opts.statSize() : undefined);
+    const size = cr?.size ?? opts.sizeFrom416 ?? (wantsStart ? await opts.statSize(header(res, 'etag')) : undefined);
     if (size === 0 && wantsStart) {
       return { meta: metaFromHeaders(res, 0), range: { offset: 0, length: 0 }, body: emptyBody(), status };
     }
@@ -162,9 +165,10 @@ export async function interpretRangedResponse(res: HttpResult, range: ByteRange,
       await discard(res);
       throw protocolError(`Content-Length ${cl} disagrees with Content-Range ${header(res, 'content-range')}`, context, res, 'BAD_CONTENT_RANGE');
     }
-    const size = cr.size ?? (await opts.statSize());
+    let size: number;
     let want: ResolvedRange;
     try {
+      size = cr.size ?? (await opts.statSize(header(res, 'etag')));
       want = resolveRange(range, size, context);
     } catch (err) {
       await discard(res);

@@ -7,7 +7,7 @@ import type { Backend, ByteRange, ListEntry, ListOptions, ListPage, ListPageOpti
 import { runtime } from '../../runtime.js';
 import { fetchTransport } from '../fetch/response.js';
 import { discard, errorBodyText, header, interpretRangedResponse, statResponse, type HttpResult } from '../http/response.js';
-import { STAT_RANGE_HEADER, statOverHttp } from '../stat.js';
+import { sizeOfVersion, STAT_RANGE_HEADER, statOverHttp } from '../stat.js';
 import { createCredentialSource, type ChainLoader, type CredentialSource, type S3CredentialsInput } from './credentials.js';
 import { mapS3Error, mapS3TransportError, parseS3ErrorXml } from './errors.js';
 import { listQuery, parseListPage } from './list.js';
@@ -180,6 +180,8 @@ export function s3Backend(options: S3BackendOptions): S3Backend {
     });
   }
 
+  const sizeOf = sizeOfVersion((path, signal) => stat(path, signal ? { signal } : {}));
+
   async function read(path: string, range: ByteRange, opts: ReadOptions = {}): Promise<ReadResponse> {
     const context = baseContext('read', path, range);
     throwIfAborted(opts.signal, context);
@@ -199,7 +201,7 @@ export function s3Backend(options: S3BackendOptions): S3Backend {
     return interpretRangedResponse(res, range, {
       context,
       ...(opts.signal ? { signal: opts.signal } : {}),
-      statSize: async () => knownSize ?? (await stat(path, opts.signal ? { signal: opts.signal } : {})).size,
+      statSize: async (etag) => knownSize ?? (await sizeOf(path, etag ?? opts.ifMatch, context, opts.signal)),
       ...(knownSize === undefined ? {} : { sizeFrom416: knownSize }),
       mapStatus: (r) => failure(r, 'GET', context, credentials),
     });
