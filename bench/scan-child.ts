@@ -84,7 +84,7 @@ async function plain(s: ScanChildStart, sample: () => void): Promise<{ bytes: nu
 
 /** `plainParts` / `backendParts`: parts of the scan's own size, `s.parts` at a time, each taken whole. */
 async function parts(s: ScanChildStart, sample: () => void): Promise<{ bytes: number; requests: number }> {
-  const part = scanPartSize(scanWindowFor(s.maxMemory), s.parts, DEFAULT_MAX_RANGE_SIZE, s.size);
+  const part = scanPartSize(scanWindowFor(s.maxMemory, s.parts), s.parts, DEFAULT_MAX_RANGE_SIZE, s.size);
   const count = Math.ceil(s.size / part);
   const backend = httpBackend({ baseUrl: s.url });
   const dispatcher = sharedDispatcher();

@@ -92,7 +92,7 @@ export class BufferReader implements AsyncIterable<Uint8Array> {
       onSize: () => this.cursor.onSize(),
     });
     this.batch = new Batcher(options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS, (entries) => this.flushBatch(entries));
-    const { scan, positional } = readAheadsFor(options.readahead, this.pool.maxMemory, context);
+    const { scan, positional } = readAheadsFor(options.readahead, this.pool.maxMemory, this.concurrency, context);
     this.cursor = new Cursor(this.fetcher, this.pool, scan, (spans) => this.batch.add(spans), (op) => this.ensureOpen(op));
     this.positional = positional;
   }

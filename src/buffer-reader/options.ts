@@ -15,8 +15,8 @@ export interface BufferReaderOptions {
   /**
    * Sequential read-ahead for `read()` / `for await`, and for `readAt()` calls that follow each
    * other: false/0 turns it off, a number sets the largest window. Default: positional reads 1 MiB
-   * doubling to 32 MiB (at most half the budget); scans a 1 MiB peek, then a sliding window of half
-   * the budget (64 MiB of the default 128 MiB; a number caps it) in flight as parts spread over
+   * doubling to 32 MiB (at most half the budget); scans a 1 MiB peek, then a sliding window of 5/8
+   * of the budget (80 MiB of the default 128 MiB; half of a small budget; a number caps it) in flight as parts spread over
    * `concurrency` connections (scan-ahead.ts).
    */
   readahead?: boolean | number | { initial?: number; max?: number };
@@ -75,7 +75,7 @@ export function checkCount(n: unknown, what: string, context: ErrorContext, min 
  * budget. `false`/0: none. A number: the largest window. `{ initial, max }`: both; a caller who set
  * `initial` sized first reads, so a large one at 0 is no scan's start (SCAN_START_READ).
  */
-export function readAheadsFor(option: BufferReaderOptions['readahead'], maxMemory: number, context: ErrorContext): { scan: ScanAhead; positional: ReadAhead } {
+export function readAheadsFor(option: BufferReaderOptions['readahead'], maxMemory: number, concurrency: number, context: ErrorContext): { scan: ScanAhead; positional: ReadAhead } {
   const ra = option ?? true;
   let initial = READAHEAD_INITIAL;
   let asked: number | undefined; // the largest window the caller set, if any
@@ -87,7 +87,7 @@ export function readAheadsFor(option: BufferReaderOptions['readahead'], maxMemor
   // Positional windows: half the budget at most, so the next window never evicts the one being read.
   const max = Math.min(asked ?? READAHEAD_MAX, Math.floor(maxMemory / 2));
   // A scan's window: most of the budget (scanWindowFor), or less when the caller asked for less.
-  const scanMax = scanWindowFor(maxMemory, asked);
+  const scanMax = scanWindowFor(maxMemory, concurrency, asked);
   const startsAtOnce = !(typeof ra === 'object' && ra.initial !== undefined);
-  return { scan: new ScanAhead(Math.min(initial, scanMax), scanMax, scanWindowFor(maxMemory), startsAtOnce), positional: new ReadAhead(Math.min(initial, max), max) };
+  return { scan: new ScanAhead(Math.min(initial, scanMax), scanMax, scanWindowFor(maxMemory, concurrency), startsAtOnce), positional: new ReadAhead(Math.min(initial, max), max) };
 }

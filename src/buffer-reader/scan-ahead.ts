@@ -19,7 +19,7 @@
  *   bytes a prefetch already holds fetch nothing more.
  * - Bytes fetched and not yet read stay within `SCAN_AHEAD_FACTOR × max` of the position: a part
  *   that lands while an earlier one is still in flight makes room for a new one, until then.
- * - The window is half the budget (`scanWindowFor`), not a fixed size: with a fixed number of
+ * - The window is 5/8 of the budget (`scanWindowFor`; half of a small one), not a fixed size: with a fixed number of
  *   connections, bigger parts mean fewer first-byte waits per byte and fewer requests.
  * - While the object's size is unknown a scan fetches only what the read waits for: parts past an
  *   unknown end would be requests for nothing. The cursor tops up when a response tells the size.
@@ -39,27 +39,43 @@ import { READAHEAD_SEQUENTIAL_SLACK, type ReadAheadWindow } from './readahead.js
 export const SCAN_AHEAD_FACTOR = 1.125;
 
 /**
- * Share of the budget a scan keeps in flight: 1/2. With the slack (SCAN_AHEAD_FACTOR) a scan then
- * holds 9/16 of the budget ahead, plus the block being read and one behind it (2 parts): about 60 %
- * of it at 32 connections. The rest is headroom for bytes the runtime has not collected yet: V8
- * frees dropped buffers and the bodies' socket chunks only at its next collection, which it starts
- * some 64 MB of such garbage later, so the process's memory peaks well above what the reader holds
- * (bench/scan.ts checks peak RSS growth ≤ 1.2 × maxMemory). Measured against each other in the same
- * runs: 5/8 (2.5 MiB parts) was as fast within the noise, but its peak RSS reached 1.23–1.41 × the
- * budget in 4 runs of 5; 1/2 measured 0.91–1.18 × (for await).
+ * Share of the budget a scan keeps in flight: 5/8, where that leaves the bytes it holds within the
+ * budget (`scanWindowFor`); 1/2 (SCAN_BUDGET_SHARE_SMALL) otherwise. With the slack
+ * (SCAN_AHEAD_FACTOR) a scan holds 45/64 of the budget ahead, plus the block being read and one
+ * behind it (2 parts): about 74 % of the default 128 MiB at 32 connections. The rest is headroom for
+ * bytes the runtime has not collected yet: V8 frees dropped buffers and the bodies' socket chunks
+ * only at its next collection, which it starts some 64 MB of such garbage later, so the process's
+ * memory peaks above what the reader holds (bench/scan.ts checks peak RSS growth ≤ 1.2 × maxMemory).
+ * A larger window means fewer first-byte waits per connection: the bench's 147 MiB object goes in
+ * 2 waves of 32 parts of 2.3 MiB instead of 3 of 1.53 MiB. Measured against 1/2 (`npx tsx
+ * bench/scan.ts --check`, 5 runs each, alternated): `for await` 502 → 600 MB/s (medians), the
+ * `read(1 MiB)` loop 504 → 565 MB/s; peak RSS growth 0.88–1.15× the budget for `for await` (9 runs;
+ * 1/2: 0.61–0.82×). Before the parts were kept as chunks (part.ts) 5/8 had measured 1.23–1.41×.
  */
-export const SCAN_BUDGET_SHARE = 1 / 2;
+export const SCAN_BUDGET_SHARE = 5 / 8;
 
 /**
- * The window a scan keeps in flight for a budget: SCAN_BUDGET_SHARE of it (64 MiB of the default
- * 128 MiB), or `max` when the caller asked for less (`readahead: n`). A connection's throughput is
- * `part / (first-byte wait + part / bandwidth)`: at 40 MB/s and 25 ms, 1 MiB parts keep a connection
- * busy half the time, 2 MiB parts 68 %; and a window of the same bytes in fewer, larger parts costs
- * fewer requests (per-request work on both ends, S3's price per GET). So the window is as large as
- * the budget allows, rather than a fixed 32 MiB (the positional read-ahead's READAHEAD_MAX).
+ * The share of a budget too small for SCAN_BUDGET_SHARE: 1/2. A window of half the budget and the
+ * part being read fit in it whatever the part size (a part is at most the window).
  */
-export function scanWindowFor(maxMemory: number, max = Infinity): number {
-  return Math.max(0, Math.min(max, Math.floor(maxMemory * SCAN_BUDGET_SHARE)));
+export const SCAN_BUDGET_SHARE_SMALL = 1 / 2;
+
+/**
+ * The window a scan keeps in flight for a budget: SCAN_BUDGET_SHARE of it (80 MiB of the default
+ * 128 MiB) when that window with its slack, the block being read and the one behind it (two parts
+ * of it over `concurrency` connections: `scanPartSize` gives no larger) fit in the budget, else
+ * SCAN_BUDGET_SHARE_SMALL of it (a budget of a few parts: 256 KiB, 4 MiB); or `max` when the caller
+ * asked for less (`readahead: n`). A connection's throughput is `part / (first-byte wait + part /
+ * bandwidth)`: at 40 MB/s and 25 ms, 1 MiB parts keep a connection busy half the time, 2 MiB parts
+ * 68 %; and a window of the same bytes in fewer, larger parts costs fewer requests (per-request work
+ * on both ends, S3's price per GET). So the window is as large as the budget allows, rather than a
+ * fixed 32 MiB (the positional read-ahead's READAHEAD_MAX).
+ */
+export function scanWindowFor(maxMemory: number, concurrency: number, max = Infinity): number {
+  const wide = Math.floor(maxMemory * SCAN_BUDGET_SHARE);
+  const held = Math.floor(SCAN_AHEAD_FACTOR * wide) + 2 * scanPartSize(wide, concurrency, wide);
+  const window = held <= maxMemory ? wide : Math.floor(maxMemory * SCAN_BUDGET_SHARE_SMALL);
+  return Math.max(0, Math.min(max, window));
 }
 
 /**

@@ -49,16 +49,17 @@ describe('BufferReader: request lists', () => {
     await reader.close();
   });
 
-  it('sequential scan with the defaults: 1 MiB, then parts of two even windows over 32 connections', async () => {
+  it('sequential scan with the defaults: 1 MiB, then parts of one even window over 32 connections', async () => {
     const data = patternBytes(72 * MiB);
     const backend = withMetrics(memoryBackend({ obj: data }));
     const reader = new BufferReader(backend, 'obj', { adaptive: false });
     expect(same(await scan(reader, 256 * KiB), data)).toBe(true);
     // Before issue 14: windows of 1, 2, 4, 8, 16 MiB, each spread only once it was big enough; then
-    // 1 MiB parts (a 32 MiB window). Now the 1 MiB peek, then half the budget in flight as 2 MiB parts
-    // from the second read on, up to EOF (the last part shorter). The 72 MiB object is cut into two
-    // windows' worth of parts (1.125 MiB: 64 of them), not 2 MiB parts and a wave of 4.
-    const parts: [number, number][] = [[0, 1], ...Array.from({ length: 63 }, (_, i): [number, number] => [1 + 1.125 * i, 1.125]), [71.875, 0.125]];
+    // 1 MiB parts (a 32 MiB window). Now the 1 MiB peek, then the window in flight from the second
+    // read on, up to EOF (the last part shorter). The window is 5/8 of the budget (80 MiB), so the
+    // 72 MiB object is one window's worth of parts: 72 MiB / 32 = 2.25 MiB (with a window of half
+    // the budget it was two windows of 1.125 MiB parts: 65 GETs instead of 33).
+    const parts: [number, number][] = [[0, 1], ...Array.from({ length: 31 }, (_, i): [number, number] => [1 + 2.25 * i, 2.25]), [70.75, 1.25]];
     expect(gets(backend.metrics.snapshot().requests).map(([o, l]) => [o / MiB, l / MiB])).toEqual(parts);
     expect(reader.stats().memory.peak).toBeLessThanOrEqual(reader.stats().memory.budget);
   });

@@ -9,7 +9,7 @@ import { ObjectServer } from '../../bench/object-server.js';
 import { httpBackend } from '../../src/backends/http/backend.js';
 import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { BufferReader } from '../../src/buffer-reader/buffer-reader.js';
-import { SCAN_AHEAD_FACTOR, SCAN_BUDGET_SHARE, SCAN_MIN_PART, SCAN_START_READ, ScanAhead, scanPartSize, scanWindowFor } from '../../src/buffer-reader/scan-ahead.js';
+import { SCAN_AHEAD_FACTOR, SCAN_BUDGET_SHARE, SCAN_BUDGET_SHARE_SMALL, SCAN_MIN_PART, SCAN_START_READ, ScanAhead, scanPartSize, scanWindowFor } from '../../src/buffer-reader/scan-ahead.js';
 import { READAHEAD_SEQUENTIAL_SLACK } from '../../src/buffer-reader/readahead.js';
 import { withMetrics } from '../../src/layers/metrics.js';
 import type { Backend } from '../../src/types.js';
@@ -109,16 +109,28 @@ describe('ScanAhead (the state machine)', () => {
     expect(scanPartSize(64 * MiB, 32, 16 * MiB, 8 * MiB)).toBe(SCAN_MIN_PART);
   });
 
-  it('the window: SCAN_BUDGET_SHARE of the budget (64 MiB of the default 128 MiB), or less when asked', () => {
-    expect(SCAN_BUDGET_SHARE).toBe(1 / 2);
-    expect(scanWindowFor(128 * MiB)).toBe(64 * MiB);
-    expect(scanWindowFor(128 * MiB, 32 * MiB)).toBe(32 * MiB);
-    expect(scanWindowFor(8 * MiB)).toBe(4 * MiB);
-    expect(scanWindowFor(128 * MiB, 0)).toBe(0);
-    // Held ahead (the window and its slack) plus the block being read and one behind stay within the budget.
-    const budget = 128 * MiB;
-    const window = scanWindowFor(budget);
-    expect(window * SCAN_AHEAD_FACTOR + 2 * scanPartSize(window, 32, 16 * MiB)).toBeLessThan(0.65 * budget);
+  it('the window: SCAN_BUDGET_SHARE of the budget (80 MiB of the default 128 MiB) where what it holds fits, else half; or less when asked', () => {
+    expect([SCAN_BUDGET_SHARE, SCAN_BUDGET_SHARE_SMALL]).toEqual([5 / 8, 1 / 2]);
+    expect(scanWindowFor(128 * MiB, 32)).toBe(80 * MiB);
+    expect(scanWindowFor(128 * MiB, 32, 32 * MiB)).toBe(32 * MiB);
+    expect(scanWindowFor(16 * MiB, 32)).toBe(10 * MiB); // 11.25 MiB ahead + 2 parts of 1 MiB fit in 16
+    expect(scanWindowFor(8 * MiB, 32)).toBe(5 * MiB); // 5.6 MiB ahead + 2 parts of 1 MiB fit in 8
+    expect(scanWindowFor(4 * MiB, 32)).toBe(2 * MiB); // 2.8 MiB ahead + 2 parts of 1 MiB would not fit in 4: half
+    expect(scanWindowFor(256 * KiB, 32)).toBe(128 * KiB); // a part the size of the window
+    expect(scanWindowFor(128 * MiB, 1)).toBe(64 * MiB); // one connection: one part the size of the window
+    expect(scanWindowFor(128 * MiB, 32, 0)).toBe(0);
+    // Held ahead (the window and its slack) plus the block being read and one behind stay within the budget,
+    // for every budget and connection count.
+    for (const budget of [64 * KiB, 256 * KiB, 1 * MiB, 3 * MiB, 4 * MiB, 8 * MiB, 16 * MiB, 40 * MiB, 128 * MiB, 1024 * MiB]) {
+      for (const concurrency of [1, 2, 8, 32, 64]) {
+        const window = scanWindowFor(budget, concurrency);
+        const part = scanPartSize(window, concurrency, window);
+        if (window >= Math.floor(budget * SCAN_BUDGET_SHARE)) expect(window * SCAN_AHEAD_FACTOR + 2 * part, `${budget} / ${concurrency}`).toBeLessThanOrEqual(budget);
+        else expect(window + part, `${budget} / ${concurrency}`).toBeLessThanOrEqual(budget);
+      }
+    }
+    const window = scanWindowFor(128 * MiB, 32);
+    expect(window * SCAN_AHEAD_FACTOR + 2 * scanPartSize(window, 32, 16 * MiB)).toBeLessThan(0.75 * 128 * MiB);
   });
 });
 
@@ -205,9 +217,9 @@ describe('BufferReader scans over HTTP: the window is spread over the connection
     for await (const c of reader) bytes += c.byteLength;
     expect(bytes).toBe(data.byteLength);
     expect(openWhileFirst).toBe(reader.concurrency); // one round trip, not a ramp
-    // The first part is cut for the window (64 MiB over 32 connections); once the size is known the
-    // rest of the object is spread over the other connections: 46 MiB in 30 parts of 1.5 MiB and a last one.
-    expect(gets(backend.metrics.snapshot().requests).map(([o, l]) => [o / MiB, l / MiB])).toEqual([[0, 2], ...Array.from({ length: 30 }, (_, i) => [2 + i * 1.5, 1.5]), [47, 1]]);
+    // The first part is cut for the window (80 MiB over 32 connections); once the size is known the
+    // rest of the object is spread over the other connections: 45.5 MiB in 30 parts of 1.5 MiB and a last one.
+    expect(gets(backend.metrics.snapshot().requests).map(([o, l]) => [o / MiB, l / MiB])).toEqual([[0, 2.5], ...Array.from({ length: 30 }, (_, i) => [2.5 + i * 1.5, 1.5]), [47.5, 0.5]]);
     await reader.close();
   });
 
@@ -325,10 +337,10 @@ describe('BufferReader scans: memory accounting (held + in flight + the block th
 describe('BufferReader scans: drop-behind', () => {
   it('a scan larger than the budget keeps one part behind the block it reads and lets older blocks go', async () => {
     const data = patternBytes(40 * MiB, 14);
-    const budget = 16 * MiB; // a window of 8 MiB: parts of 1 MiB
+    const budget = 16 * MiB; // a window of 10 MiB: parts of 1 MiB
     const backend = withMetrics(memoryBackend({ obj: data }));
     const reader = new BufferReader(backend, 'obj', { adaptive: false, maxMemory: budget, size: data.byteLength });
-    expect(scanPartSize(scanWindowFor(budget), reader.concurrency, reader.blockCap, data.byteLength)).toBe(1 * MiB);
+    expect(scanPartSize(scanWindowFor(budget, reader.concurrency), reader.concurrency, reader.blockCap, data.byteLength)).toBe(1 * MiB);
     const buf = new Uint8Array(256 * KiB);
     while (reader.position < 20 * MiB) await reader.read(buf);
     // The block being read is [19, 20) MiB. Let the parts in flight land (and their top-ups), then count.
