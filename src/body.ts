@@ -65,6 +65,63 @@ export async function collectChunks(body: AsyncIterable<Uint8Array>): Promise<Ui
   return chunks;
 }
 
+/**
+ * `source`, read ahead into memory while `until` is pending (at most `maxBytes`): a response held
+ * while something else must be asked first keeps flowing, so its connection comes free for that
+ * request even when the pool has no other — a 206 whose `Content-Range` gives no total waits for a
+ * stat of the object's size, and with every connection held by such a body that stat would never
+ * be sent. What was read is yielded first, then the rest of the source; a source that fails while
+ * read ahead fails when its consumer gets there. `return()` closes the source.
+ */
+export function readAheadWhile(source: AsyncIterable<Uint8Array>, until: Promise<unknown>, maxBytes: number): AsyncIterable<Uint8Array> {
+  const it = source[Symbol.asyncIterator]();
+  const held: Uint8Array[] = [];
+  let failed: { err: unknown } | undefined;
+  let ended = false;
+  let waiting = true;
+  until.then(
+    () => void (waiting = false),
+    () => void (waiting = false),
+  );
+  const pump = (async (): Promise<void> => {
+    for (let bytes = 0; waiting && bytes < maxBytes; ) {
+      let step: IteratorResult<Uint8Array>;
+      try {
+        step = await it.next();
+      } catch (err) {
+        failed = { err };
+        return;
+      }
+      if (step.done) {
+        ended = true;
+        return;
+      }
+      held.push(step.value);
+      bytes += step.value.byteLength;
+    }
+  })();
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+      return {
+        async next(): Promise<IteratorResult<Uint8Array>> {
+          await pump;
+          const chunk = held.shift();
+          if (chunk !== undefined) return { value: chunk, done: false };
+          if (failed) throw failed.err;
+          if (ended) return { value: undefined, done: true };
+          return it.next();
+        },
+        async return(): Promise<IteratorResult<Uint8Array>> {
+          await pump;
+          held.length = 0;
+          if (!ended && !failed) await it.return?.();
+          return { value: undefined, done: true };
+        },
+      };
+    },
+  };
+}
+
 /** The last `length` bytes of consecutive chunks, in a buffer of their own (a copy of those bytes only). */
 export function lastBytes(chunks: readonly Uint8Array[], length: number): Uint8Array {
   const out = new Uint8Array(length);

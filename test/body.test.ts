@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { withFlowingBody, type FlowableBody } from '../src/backends/http/undici-body.js';
-import { collectBody, collectChunks, lastBytes, observeBody, plainBytes, windowBody } from '../src/body.js';
+import { collectBody, collectChunks, lastBytes, observeBody, plainBytes, readAheadWhile, windowBody } from '../src/body.js';
 import type { ReaderError } from '../src/errors.js';
 import { sliceOrCopy } from '../src/buffer-reader/assemble.js';
 import { memoryBackend } from '../src/backends/memory/backend.js';
@@ -168,5 +168,60 @@ describe('observeBody', () => {
     const heard: unknown[] = [];
     const err = await failure(collectBody(observeBody(source, { close: (how, e) => heard.push(how, e) })));
     expect([err, heard]).toEqual([boom, ['error', boom]]);
+  });
+});
+
+describe('readAheadWhile: a body read ahead while something else is asked first', () => {
+  /** A source of `n` chunks of 4 bytes, counting what was pulled and whether it was closed; it fails after `failAt` chunks. */
+  function source(n: number, failAt = Infinity) {
+    const state = { pulled: 0, closed: false };
+    const body = (async function* () {
+      try {
+        for (let i = 0; i < n; i++) {
+          if (i === failAt) throw new Error('reset');
+          state.pulled++;
+          await new Promise((r) => setTimeout(r, 1));
+          yield Uint8Array.of(i, i, i, i);
+        }
+      } finally {
+        state.closed = true;
+      }
+    })();
+    return { body, state };
+  }
+
+  it('reads ahead until the promise settles (at most maxBytes), then yields everything in order', async () => {
+    let settle!: () => void;
+    const until = new Promise<void>((r) => (settle = r));
+    const s = source(20);
+    const body = readAheadWhile(s.body, until, 1000);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(s.state.pulled).toBeGreaterThan(3); // pulled while nobody read
+    settle();
+    const all = await collectBody(body);
+    expect([...all]).toEqual(Array.from({ length: 20 }, (_, i) => [i, i, i, i]).flat());
+    // The bound: no more than maxBytes (rounded up to a chunk) read ahead.
+    const capped = source(50);
+    readAheadWhile(capped.body, new Promise(() => undefined), 8);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(capped.state.pulled).toBe(2);
+  });
+
+  it('a source that fails while read ahead fails where its consumer gets there; return() closes the source', async () => {
+    const failing = source(10, 3);
+    const body = readAheadWhile(failing.body, new Promise((r) => setTimeout(r, 50)), 1000);
+    const got: number[] = [];
+    await expect(
+      (async () => {
+        for await (const c of body) got.push(c[0] as number);
+      })(),
+    ).rejects.toThrow('reset');
+    expect(got).toEqual([0, 1, 2]);
+    const s = source(100);
+    const it = readAheadWhile(s.body, Promise.resolve(), 1000)[Symbol.asyncIterator]();
+    expect((await it.next()).value).toEqual(Uint8Array.of(0, 0, 0, 0));
+    await it.return?.();
+    expect(s.state.closed).toBe(true);
+    expect(s.state.pulled).toBeLessThan(100);
   });
 });

@@ -52,58 +52,85 @@ export function forgetHeadRefusals(): void {
 }
 
 /**
- * Sizes remembered per backend for responses whose `Content-Range` has no total (`bytes 0-99/*`),
+ * Stats remembered per backend for responses whose `Content-Range` has no total (`bytes 0-99/*`),
  * at most. Such a server makes every ranged GET ask a stat for the size; a reader's GETs are of one
  * version, so one stat per object and version is enough. Oldest forgotten first.
  */
 export const UNTOTALLED_SIZE_MEMORY = 1000;
 
-/** What a `Content-Range` without a total leaves the backend to find: the size of the object a read got. */
-export type SizeOfVersion = (path: string, etag: string | undefined, context: ErrorContext, signal?: AbortSignal) => Promise<number>;
+/** What a `Content-Range` without a total leaves the backend to find: the stat of the object a read got (`etag`: the version it got). */
+export type StatOfVersion = (path: string, etag: string | undefined, signal?: AbortSignal) => Promise<ObjectMeta>;
+
+/** A backend's own stat, pinned to `ifMatch` when given (sent as `If-Match`: another version is `ConditionNotMatch`). */
+export type PinnedStat = (path: string, ifMatch: string | undefined, signal?: AbortSignal) => Promise<ObjectMeta>;
 
 /**
- * The size for a response that does not say it, from `stat`, remembered by path and strong ETag
+ * The stat for a response that does not say its object's size, remembered by path and strong ETag
  * (the response's, or the `If-Match` it was sent with) so the GETs of one version cost one stat, not
- * a HEAD each; GETs that ask together wait for one stat (each can still be aborted on its own).
- * Without a strong ETag nothing ties the response to a stat, so each asks again. A stat that finds
- * another strong ETag than the response's means the object was replaced in between:
- * `ConditionNotMatch` (`ETAG_CHANGED`), not the size of another version.
+ * a HEAD each; GETs that ask together wait for one stat (each can still be aborted on its own, and
+ * the others then wait for the next). The stat is sent with that ETag as `If-Match`, so a server
+ * that honours it on HEAD answers only for that version (412 otherwise: `ConditionNotMatch`), even
+ * where the HEAD's own ETag is hidden (CORS); it is remembered only when it found that same ETag.
+ * Without a strong ETag nothing ties a response to a stat, so each asks again. Whether the stat is
+ * of the version the response was (`untotalledSize`) is checked by each caller.
  */
-export function sizeOfVersion(stat: (path: string, signal?: AbortSignal) => Promise<ObjectMeta>): SizeOfVersion {
-  const sizes = new Map<string, Promise<number>>();
-  const ask = (path: string, etag: string, key: string, context: ErrorContext, signal?: AbortSignal): Promise<number> => {
-    const size = stat(path, signal).then((meta) => {
-      if (isStrongEtag(meta.etag) && meta.etag !== etag) {
-        throw new ReaderError('ConditionNotMatch', 'the object was replaced between a GET and the stat that sized it (its Content-Range gave no total)', context, { code: 'ETAG_CHANGED' });
-      }
-      return meta.size;
-    });
-    sizes.set(key, size);
-    if (sizes.size > UNTOTALLED_SIZE_MEMORY) sizes.delete(sizes.keys().next().value as string);
-    size.catch(() => void (sizes.get(key) === size && sizes.delete(key)));
-    return size;
+export function statOfVersion(stat: PinnedStat): StatOfVersion {
+  const stats = new Map<string, Promise<ObjectMeta>>();
+  const ask = (path: string, etag: string, key: string, signal?: AbortSignal): Promise<ObjectMeta> => {
+    const meta = stat(path, etag, signal);
+    stats.set(key, meta);
+    if (stats.size > UNTOTALLED_SIZE_MEMORY) stats.delete(stats.keys().next().value as string);
+    const forget = (): void => void (stats.get(key) === meta && stats.delete(key));
+    meta.then((m) => m.etag !== etag && forget(), forget);
+    return meta;
   };
-  return async (path, etag, context, signal) => {
-    if (!isStrongEtag(etag)) return (await stat(path, signal)).size;
+  return async (path, etag, signal) => {
+    if (!isStrongEtag(etag)) return stat(path, undefined, signal);
     const key = `${etag}\n${path}`;
-    const asked = sizes.get(key);
-    if (asked === undefined) return ask(path, etag, key, context, signal);
-    try {
-      return await whileNotAborted(asked, signal, context);
-    } catch (err) {
-      // The stat this GET waited on was another GET's, aborted by its caller: ask again, for this one.
-      if (isReaderError(err, 'Aborted') && !signal?.aborted) return ask(path, etag, key, context, signal);
-      throw err;
+    for (let asked = stats.get(key); asked !== undefined; ) {
+      try {
+        return await whileNotAborted(asked, signal);
+      } catch (err) {
+        // The stat this GET waited on was another GET's, aborted by its caller: wait for the next
+        // one another waiter asked for, or ask.
+        if (!isReaderError(err, 'Aborted') || signal?.aborted) throw err;
+        const next = stats.get(key);
+        asked = next === asked ? undefined : next;
+      }
     }
+    return ask(path, etag, key, signal);
   };
 }
 
+/**
+ * The size of the object a 206 without a total came from, from a stat: `ConditionNotMatch`
+ * (`ETAG_CHANGED`) when the stat is of another version than the response — another ETag (compared
+ * weakly: `W/"a"` and `"a"` are one version), another Last-Modified, or a size that ends before
+ * the bytes the response holds.
+ */
+export function untotalledSize(meta: ObjectMeta, response: { etag?: string | undefined; lastModified?: string | undefined; end: number }, context: ErrorContext): number {
+  const weak = (e: string): string => (e.startsWith('W/') ? e.slice(2) : e);
+  const lastModified = response.lastModified === undefined ? undefined : new Date(response.lastModified).getTime();
+  const why =
+    response.etag !== undefined && meta.etag !== undefined && weak(response.etag) !== weak(meta.etag)
+      ? `the GET got ETag ${response.etag}, the stat found ${meta.etag}`
+      : lastModified !== undefined && !Number.isNaN(lastModified) && meta.lastModified !== undefined && meta.lastModified.getTime() !== lastModified
+        ? 'the GET and the stat found different Last-Modified dates'
+        : meta.size < response.end + 1
+          ? `the stat found ${meta.size} bytes, fewer than the GET got (to byte ${response.end})`
+          : undefined;
+  if (why !== undefined) {
+    throw new ReaderError('ConditionNotMatch', `the object was replaced between a GET and the stat that sized it (its Content-Range gave no total): ${why}`, context, { code: 'ETAG_CHANGED' });
+  }
+  return meta.size;
+}
+
 /** `promise`, or Aborted as soon as `signal` fires (the promise goes on for whoever else waits on it). */
-function whileNotAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined, context: ErrorContext): Promise<T> {
+function whileNotAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
-  throwIfAborted(signal, context);
+  throwIfAborted(signal);
   return new Promise<T>((resolve, reject) => {
-    const stop = onAbort(signal, () => reject(abortError(signal, context)));
+    const stop = onAbort(signal, () => reject(abortError(signal)));
     promise.then(
       (v) => (stop(), resolve(v)),
       (e: unknown) => (stop(), reject(e)),
@@ -167,6 +194,8 @@ export interface HttpObjectStat {
   /** false: never send HEAD. */
   head: boolean;
   signal?: AbortSignal;
+  /** Sent as `If-Match` with the stat's requests: a stat of that version or none (`statOfVersion`). */
+  ifMatch?: string;
   /** Sends `method` to the path's URL with these extra headers; the response as the stat reads it. */
   send(method: 'HEAD' | 'GET', headers: Record<string, string>, context: ErrorContext): Promise<StatResponse>;
 }
@@ -180,11 +209,12 @@ export async function statHttpObject(s: HttpObjectStat): Promise<ObjectMeta> {
   const context: ErrorContext = { backend: s.backend, op: 'stat', path: s.path };
   throwIfAborted(s.signal, context);
   const origin = httpObjectUrl(s.path, s.baseUrl, context).origin;
+  const pinned: Record<string, string> = s.ifMatch === undefined ? {} : { 'if-match': s.ifMatch };
   return statOverHttp({
     origin,
     head: s.head,
-    sendHead: () => s.send('HEAD', {}, context),
-    sendRangedGet: () => s.send('GET', { range: STAT_RANGE_HEADER }, context),
+    sendHead: () => s.send('HEAD', pinned, context),
+    sendRangedGet: () => s.send('GET', { ...pinned, range: STAT_RANGE_HEADER }, context),
     context,
   });
 }

@@ -3,14 +3,15 @@
  * (here: plain objects, as a fetch-based backend builds them from `Response`); statHttpObject through
  * the http and fetch backends that share it, against the local object server. The HTTP and S3
  * backends run it against real servers in test/reliability/catalogue-versions.test.ts (cases 30, 31)
- * and test/backends/s3/presign.test.ts; `sizeOfVersion` there too (case 35), and its sharing and
- * aborts here.
+ * and test/backends/s3/presign.test.ts; `statOfVersion` there too (case 35), and its sharing,
+ * aborts and version checks here.
  */
+import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ObjectServer } from '../../bench/object-server.js';
 import { fetchBackend } from '../../src/backends/fetch/backend.js';
 import { httpBackend } from '../../src/backends/http/backend.js';
-import { forgetHeadRefusals, headRefused, sizeOfVersion, statOverHttp, UNTOTALLED_SIZE_MEMORY, type StatResponse } from '../../src/backends/stat.js';
+import { forgetHeadRefusals, headRefused, statOfVersion, statOverHttp, untotalledSize, UNTOTALLED_SIZE_MEMORY, type StatResponse } from '../../src/backends/stat.js';
 import type { ObjectMeta } from '../../src/types.js';
 import { collectBody } from '../../src/body.js';
 import { ReaderError } from '../../src/errors.js';
@@ -155,73 +156,120 @@ describe('statHttpObject: the stat of the http (undici) and fetch backends, agai
         server.fault = undefined;
       }
     });
+
+    it(`${kind}: a 206 without a total on the pool's only connection: its body keeps flowing, so the stat that sizes it gets the connection (no hang)`, async () => {
+      const big = new Uint8Array(4 * 1024 * 1024).map((_, i) => (i * 13) & 0xff);
+      server.put('stat/big.bin', big);
+      server.fault = 'no-total';
+      const agent = new Agent({ connections: 1 });
+      try {
+        const before = log().length;
+        const backend = kind === 'http' ? httpBackend({ baseUrl: server.url, dispatcher: agent }) : fetchBackend({ baseUrl: server.url, fetch: ((u: string, init: object) => undiciFetch(u, { ...init, dispatcher: agent })) as unknown as typeof fetch });
+        const res = await backend.read('stat/big.bin', { offset: 0, length: big.byteLength }, { signal: AbortSignal.timeout(20_000) });
+        expect(res.meta.size).toBe(big.byteLength);
+        expect(Buffer.from(await collectBody(res.body)).equals(Buffer.from(big))).toBe(true);
+        expect(log().slice(before)).toEqual([`GET bytes=0-${big.byteLength - 1}`, 'HEAD']);
+      } finally {
+        server.fault = undefined;
+        await agent.close();
+      }
+    });
   }
 });
 
-describe('sizeOfVersion: the size for a Content-Range without a total', () => {
+describe('statOfVersion and untotalledSize: the size for a Content-Range without a total', () => {
   /** A stat that answers when told to (or fails Aborted when its signal fires), counting its calls. */
   function statsOf(meta: ObjectMeta) {
     const calls: string[] = [];
+    const pins: (string | undefined)[] = [];
     const pending: (() => void)[] = [];
-    const stat = (path: string, signal?: AbortSignal) =>
+    const stat = (path: string, ifMatch: string | undefined, signal?: AbortSignal) =>
       new Promise<ObjectMeta>((resolve, reject) => {
         calls.push(path);
+        pins.push(ifMatch);
         signal?.addEventListener('abort', () => reject(new ReaderError('Aborted', 'aborted', {}, { code: 'ABORTED' })));
         pending.push(() => resolve(meta));
       });
-    return { calls, stat, answer: () => pending.splice(0).forEach((f) => f()) };
+    return { calls, pins, stat, answer: () => pending.splice(0).forEach((f) => f()) };
   }
-  const ctx = { backend: 't', op: 'read' };
+  const tick = () => new Promise((r) => setTimeout(r, 0));
 
   it('one stat per path and strong ETag, shared by callers that ask together; a weak or no ETag asks each time', async () => {
     const s = statsOf({ size: 42, etag: '"v1"' });
-    const size = sizeOfVersion(s.stat);
-    const both = Promise.all([size('a', '"v1"', ctx), size('a', '"v1"', ctx)]);
+    const stat = statOfVersion(s.stat);
+    const both = Promise.all([stat('a', '"v1"'), stat('a', '"v1"')]);
     s.answer();
-    expect(await both).toEqual([42, 42]);
-    expect(await size('a', '"v1"', ctx)).toBe(42);
+    expect((await both).map((m) => m.size)).toEqual([42, 42]);
+    expect((await stat('a', '"v1"')).size).toBe(42);
     expect(s.calls).toEqual(['a']);
     for (const etag of [undefined, 'W/"v1"']) {
-      const p = size('a', etag, ctx);
+      const p = stat('a', etag);
       s.answer();
-      expect(await p).toBe(42);
+      expect((await p).size).toBe(42);
     }
     expect(s.calls).toEqual(['a', 'a', 'a']);
+    expect(s.pins).toEqual(['"v1"', undefined, undefined]); // pinned (If-Match) only to a strong ETag
   });
 
-  it('a caller that aborts stops waiting alone: the one still waiting asks again and gets the size', async () => {
+  it('a caller that aborts stops waiting alone: the ones still waiting ask once more, together', async () => {
     const s = statsOf({ size: 7, etag: '"v1"' });
-    const size = sizeOfVersion(s.stat);
+    const stat = statOfVersion(s.stat);
     const ac = new AbortController();
-    const first = size('a', '"v1"', ctx, ac.signal);
-    const second = size('a', '"v1"', ctx, new AbortController().signal);
+    const first = stat('a', '"v1"', ac.signal);
+    const others = [1, 2, 3, 4, 5].map(() => stat('a', '"v1"', new AbortController().signal));
     ac.abort();
     await expect(first).rejects.toMatchObject({ kind: 'Aborted' });
-    await Promise.resolve();
+    await tick();
     s.answer();
-    expect(await second).toBe(7);
+    expect((await Promise.all(others)).map((m) => m.size)).toEqual([7, 7, 7, 7, 7]);
     expect(s.calls).toEqual(['a', 'a']);
   });
 
-  it('a stat that finds another ETag is ETAG_CHANGED with the context of the read, and is not remembered; the memory is bounded', async () => {
+  it('a stat of another ETag is not remembered; the memory is bounded', async () => {
     const s = statsOf({ size: 9, etag: '"v2"' });
-    const size = sizeOfVersion(s.stat);
-    const p = size('a', '"v1"', { ...ctx, path: 'a' });
+    const stat = statOfVersion(s.stat);
+    const p = stat('a', '"v1"');
     s.answer();
-    await expect(p).rejects.toMatchObject({ kind: 'ConditionNotMatch', code: 'ETAG_CHANGED', context: { op: 'read', path: 'a' } });
-    const q = size('a', '"v2"', ctx);
+    expect((await p).etag).toBe('"v2"');
+    await tick();
+    const again = stat('a', '"v1"');
     s.answer();
-    expect(await q).toBe(9);
+    await again;
+    expect(s.calls).toEqual(['a', 'a']); // asked again: nothing tied "v1" to that stat
+    const q = stat('a', '"v2"');
+    s.answer();
+    expect((await q).size).toBe(9);
     // Past the bound the oldest entry is forgotten: asking for it again stats again.
     for (let i = 0; i < UNTOTALLED_SIZE_MEMORY; i++) {
-      const r = size(`p${i}`, '"v2"', ctx);
+      const r = stat(`p${i}`, '"v2"');
       s.answer();
       await r;
     }
     const calls = s.calls.length;
-    const again = size('a', '"v2"', ctx);
+    const last = stat('a', '"v2"');
     s.answer();
-    expect(await again).toBe(9);
+    expect((await last).size).toBe(9);
     expect(s.calls.length).toBe(calls + 1);
+  });
+
+  it('untotalledSize: the stat of another version is ETAG_CHANGED with the caller\'s context: another ETag (weakly compared), Last-Modified, or a size short of the bytes got', () => {
+    const ctx = { backend: 't', op: 'read', path: 'a', range: { offset: 500, length: 10 } };
+    const meta = { size: 100, etag: 'W/"a"', lastModified: new Date('2026-01-01T00:00:00Z') };
+    expect(untotalledSize(meta, { etag: '"a"', lastModified: 'Thu, 01 Jan 2026 00:00:00 GMT', end: 99 }, ctx)).toBe(100);
+    expect(untotalledSize({ size: 100 }, { end: 99 }, ctx)).toBe(100);
+    const changed = [
+      [meta, { etag: 'W/"b"', end: 9 }],
+      [meta, { lastModified: 'Fri, 02 Jan 2026 00:00:00 GMT', end: 9 }],
+      [{ size: 50 }, { etag: '"a"', end: 99 }],
+    ] as const;
+    for (const [m, r] of changed) {
+      let err: unknown;
+      try {
+        untotalledSize(m, r, ctx);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toMatchObject({ kind: 'ConditionNotMatch', code: 'ETAG_CHANGED', context: { range: { offset: 500, length: 10 } } });
+    }
   });
 });

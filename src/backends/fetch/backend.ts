@@ -11,7 +11,7 @@ import {
   statusError,
   type HttpResult,
 } from '../http/response.js';
-import { httpObjectUrl, sizeOfVersion, statHttpObject } from '../stat.js';
+import { httpObjectUrl, statHttpObject, statOfVersion } from '../stat.js';
 import { corsHiddenError } from './errors.js';
 import { sendFetch } from './response.js';
 
@@ -93,15 +93,21 @@ export function fetchBackend(options: FetchBackendOptions = {}): Backend {
    * where HEAD is refused (403/405/501) or `head: false`: the one HEAD-less stat, `statOverHttp`.
    */
   async function stat(path: string, opts: StatOptions = {}): Promise<ObjectMeta> {
+    return pinnedStat(path, undefined, opts.signal);
+  }
+
+  /** `stat`, sent with `If-Match: ifMatch` when given and the server takes it (`ifMatch` option): a stat of that version, or ConditionNotMatch. */
+  async function pinnedStat(path: string, ifMatch: string | undefined, signal?: AbortSignal): Promise<ObjectMeta> {
     let cors = false;
     const meta = await statHttpObject({
       backend: 'fetch',
       path,
       ...(options.baseUrl !== undefined ? { baseUrl: options.baseUrl } : {}),
       head: options.head ?? true,
-      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(signal ? { signal } : {}),
+      ...(ifMatch === undefined || options.ifMatch === false ? {} : { ifMatch }),
       send: async (method, extra, context) => {
-        const sent = await send(method, path, extra, context, opts.signal);
+        const sent = await send(method, path, extra, context, signal);
         cors = sent.cors;
         if (cors && sent.res.statusCode === 206 && header(sent.res, 'content-range') === undefined) {
           await discard(sent.res);
@@ -114,7 +120,7 @@ export function fetchBackend(options: FetchBackendOptions = {}): Backend {
     return meta;
   }
 
-  const sizeOf = sizeOfVersion((path, signal) => stat(path, signal ? { signal } : {}));
+  const statOf = statOfVersion(pinnedStat);
 
   async function read(path: string, range: ByteRange, opts: ReadOptions = {}): Promise<ReadResponse> {
     const context: ErrorContext = { backend: 'fetch', op: 'read', path, range };
@@ -134,7 +140,8 @@ export function fetchBackend(options: FetchBackendOptions = {}): Backend {
     return interpretRangedResponse(res, range, {
       context,
       ...(opts.signal ? { signal: opts.signal } : {}),
-      statSize: (etag) => sizeOf(path, etag ?? opts.ifMatch, context, opts.signal),
+      statSize: (etag) => statOf(path, etag, opts.signal),
+      ifMatch: opts.ifMatch,
       mapStatus: (r) => mapStatus(r, context),
     });
   }

@@ -5,7 +5,7 @@ import type { Backend, ByteRange, ObjectMeta, ReadOptions, ReadResponse, StatOpt
 import { mapHttpError } from './errors.js';
 import { flowingResult } from './undici-body.js';
 import { sharedDispatcher } from './pool.js';
-import { httpObjectUrl, sizeOfVersion, statHttpObject } from '../stat.js';
+import { httpObjectUrl, statHttpObject, statOfVersion } from '../stat.js';
 import { discard, header, headerSecrets, interpretRangedResponse, redactedUrl, statResponse, statusError, type HttpResult } from './response.js';
 
 export { resolveHttpUrl } from '../stat.js';
@@ -77,17 +77,23 @@ export function httpBackend(options: HttpBackendOptions = {}): Backend {
    * HEAD, or `GET bytes=0-0` where HEAD is refused (403/405/501) or `head: false`: see `statOverHttp`.
    */
   async function stat(path: string, opts: StatOptions = {}): Promise<ObjectMeta> {
+    return pinnedStat(path, undefined, opts.signal);
+  }
+
+  /** `stat`, sent with `If-Match: ifMatch` when given (a stat of that version, or ConditionNotMatch). */
+  function pinnedStat(path: string, ifMatch: string | undefined, signal?: AbortSignal): Promise<ObjectMeta> {
     return statHttpObject({
       backend: 'http',
       path,
       ...(options.baseUrl !== undefined ? { baseUrl: options.baseUrl } : {}),
       head: options.head ?? true,
-      ...(opts.signal ? { signal: opts.signal } : {}),
-      send: async (method, extra, context) => statResponse(await send(method, path, extra, context, opts.signal), (r) => mapStatus(r, context)),
+      ...(signal ? { signal } : {}),
+      ...(ifMatch === undefined ? {} : { ifMatch }),
+      send: async (method, extra, context) => statResponse(await send(method, path, extra, context, signal), (r) => mapStatus(r, context)),
     });
   }
 
-  const sizeOf = sizeOfVersion((path, signal) => stat(path, signal ? { signal } : {}));
+  const statOf = statOfVersion(pinnedStat);
 
   async function read(path: string, range: ByteRange, opts: ReadOptions = {}): Promise<ReadResponse> {
     const context: ErrorContext = { backend: 'http', op: 'read', path, range };
@@ -100,7 +106,8 @@ export function httpBackend(options: HttpBackendOptions = {}): Backend {
     return interpretRangedResponse(res, range, {
       context,
       ...(opts.signal ? { signal: opts.signal } : {}),
-      statSize: (etag) => sizeOf(path, etag ?? opts.ifMatch, context, opts.signal),
+      statSize: (etag) => statOf(path, etag, opts.signal),
+      ifMatch: opts.ifMatch,
       mapStatus: (r) => mapStatus(r, context),
     });
   }

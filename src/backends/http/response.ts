@@ -1,9 +1,9 @@
 import { ReaderError, redactSecrets, type ErrorContext } from '../../errors.js';
 import { mapHttpError, mapHttpStatus } from './errors.js';
-import { windowBody } from '../../body.js';
+import { readAheadWhile, windowBody } from '../../body.js';
 import { parseContentRange, resolveRange } from '../../range.js';
 import type { ByteRange, ObjectMeta, ReadResponse, ResolvedRange } from '../../types.js';
-import { objectMetaFromHeaders, type StatResponse } from '../stat.js';
+import { objectMetaFromHeaders, untotalledSize, type StatResponse } from '../stat.js';
 
 export { resolveHttpUrl } from '../stat.js';
 
@@ -30,6 +30,14 @@ export function header(res: HttpResult, name: string): string | undefined {
 
 /** Bytes of an error body read to find the server's reason (S3 error XML is a few hundred bytes). */
 export const ERROR_BODY_LIMIT = 64 * 1024;
+
+/**
+ * Bytes of a 206 without a total read into memory while the stat of its size is under way: 16 MiB,
+ * a BufferReader's largest request (its `maxRangeSize` default), so a reader's responses never hold
+ * their connections waiting for it. An open-ended stream (`bytes=n-`) stops reading there until the
+ * stat answers; with every connection of the pool held so, the stat waits for one to come free.
+ */
+export const UNTOTALLED_READ_AHEAD_MAX = 16 * 1024 * 1024;
 
 /** Reads at most ERROR_BODY_LIMIT bytes of an error response and releases the connection. */
 export async function errorBodyText(res: HttpResult): Promise<string> {
@@ -110,10 +118,12 @@ export interface InterpretOptions {
   context: ErrorContext;
   signal?: AbortSignal;
   /**
-   * Size of the object when the response does not say (a `/*` Content-Range, a bare 416), given the
-   * response's ETag (see `sizeOfVersion`, src/backends/stat.ts).
+   * A stat of the object when the response does not say its size (a `/*` Content-Range, a bare
+   * 416), given the response's ETag (see `statOfVersion`, src/backends/stat.ts).
    */
-  statSize: (etag: string | undefined) => Promise<number>;
+  statSize: (etag: string | undefined) => Promise<ObjectMeta>;
+  /** The `If-Match` the request carried: a 206 to it is of that version, whether or not its ETag is visible (CORS). */
+  ifMatch?: string | undefined;
   /** The size a 416's body told (S3's `<ActualObjectSize>`), for the error's context. */
   sizeFrom416?: number;
   /** Turns a non-2xx, non-416 response into an error (consumes its body). */
@@ -142,7 +152,7 @@ export async function interpretRangedResponse(res: HttpResult, range: ByteRange,
   if (status === 416) {
     const cr = parseContentRange(header(res, 'content-range'));
     await discard(res);
-    const size = cr?.size ?? opts.sizeFrom416 ?? (wantsStart ? await opts.statSize(header(res, 'etag')) : undefined);
+    const size = cr?.size ?? opts.sizeFrom416 ?? (wantsStart ? (await opts.statSize(header(res, 'etag'))).size : undefined);
     if (size === 0 && wantsStart) {
       return { meta: metaFromHeaders(res, 0), range: { offset: 0, length: 0 }, body: emptyBody(), status };
     }
@@ -167,11 +177,20 @@ export async function interpretRangedResponse(res: HttpResult, range: ByteRange,
     }
     let size: number;
     let want: ResolvedRange;
+    let source = res.body;
     try {
-      size = cr.size ?? (await opts.statSize(header(res, 'etag')));
+      if (cr.size !== undefined) size = cr.size;
+      else {
+        // No total: a stat tells the size. The body keeps flowing meanwhile (into memory, up to
+        // UNTOTALLED_READ_AHEAD_MAX), so this connection comes free for the stat if none other is.
+        const etag = header(res, 'etag') ?? opts.ifMatch;
+        const meta = opts.statSize(etag);
+        source = readAheadWhile(res.body, meta, UNTOTALLED_READ_AHEAD_MAX);
+        size = untotalledSize(await meta, { etag, lastModified: header(res, 'last-modified'), end: cr.end }, context);
+      }
       want = resolveRange(range, size, context);
     } catch (err) {
-      await discard(res);
+      await discard({ ...res, body: source });
       throw err;
     }
     if (cr.start > want.offset || cr.end + 1 < want.offset + want.length) {
@@ -185,7 +204,7 @@ export async function interpretRangedResponse(res: HttpResult, range: ByteRange,
     }
     let wire = 0;
     const onWire = (n: number): void => void (wire += n);
-    const body = windowBody(res.body, { skip: want.offset - cr.start, take: want.length, expected: sent, context, mapError: mapHttpError, onWire, ...(signal ? { signal } : {}) });
+    const body = windowBody(source, { skip: want.offset - cr.start, take: want.length, expected: sent, context, mapError: mapHttpError, onWire, ...(signal ? { signal } : {}) });
     return { meta: metaFromHeaders(res, size), range: want, body, status, wireBytes: () => wire };
   }
 

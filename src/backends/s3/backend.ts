@@ -7,7 +7,7 @@ import type { Backend, ByteRange, ListEntry, ListOptions, ListPage, ListPageOpti
 import { runtime } from '../../runtime.js';
 import { fetchTransport } from '../fetch/response.js';
 import { discard, errorBodyText, header, interpretRangedResponse, statResponse, type HttpResult } from '../http/response.js';
-import { sizeOfVersion, STAT_RANGE_HEADER, statOverHttp } from '../stat.js';
+import { STAT_RANGE_HEADER, statOfVersion, statOverHttp } from '../stat.js';
 import { createCredentialSource, type ChainLoader, type CredentialSource, type S3CredentialsInput } from './credentials.js';
 import { mapS3Error, mapS3TransportError, parseS3ErrorXml } from './errors.js';
 import { listQuery, parseListPage } from './list.js';
@@ -164,10 +164,16 @@ export function s3Backend(options: S3BackendOptions): S3Backend {
 
   /** HEAD, or `GET bytes=0-0` where HEAD is refused (403/405/501) or `head: false`: see `statOverHttp`. */
   async function stat(path: string, opts: StatOptions = {}): Promise<ObjectMeta> {
+    return pinnedStat(path, undefined, opts.signal);
+  }
+
+  /** `stat`, sent with `If-Match: ifMatch` when given (S3 answers 412 for another version: ConditionNotMatch). */
+  async function pinnedStat(path: string, ifMatch: string | undefined, signal?: AbortSignal): Promise<ObjectMeta> {
     const context = baseContext('stat', path);
-    throwIfAborted(opts.signal, context);
+    throwIfAborted(signal, context);
+    const pinned: Record<string, string> = ifMatch === undefined ? {} : { 'if-match': ifMatch };
     const answer = async (method: 'HEAD' | 'GET', extra: Record<string, string>) => {
-      const { res, credentials } = await send(method, path, extra, context, opts.signal);
+      const { res, credentials } = await send(method, path, { ...pinned, ...extra }, context, signal);
       return statResponse(res, (r) => failure(r, method, context, credentials));
     };
     return statOverHttp({
@@ -180,7 +186,7 @@ export function s3Backend(options: S3BackendOptions): S3Backend {
     });
   }
 
-  const sizeOf = sizeOfVersion((path, signal) => stat(path, signal ? { signal } : {}));
+  const statOf = statOfVersion(pinnedStat);
 
   async function read(path: string, range: ByteRange, opts: ReadOptions = {}): Promise<ReadResponse> {
     const context = baseContext('read', path, range);
@@ -201,7 +207,8 @@ export function s3Backend(options: S3BackendOptions): S3Backend {
     return interpretRangedResponse(res, range, {
       context,
       ...(opts.signal ? { signal: opts.signal } : {}),
-      statSize: async (etag) => knownSize ?? (await sizeOf(path, etag ?? opts.ifMatch, context, opts.signal)),
+      statSize: async (etag) => (knownSize === undefined ? statOf(path, etag, opts.signal) : { size: knownSize }),
+      ifMatch: opts.ifMatch,
       ...(knownSize === undefined ? {} : { sizeFrom416: knownSize }),
       mapStatus: (r) => failure(r, 'GET', context, credentials),
     });
