@@ -71,20 +71,26 @@ export async function collectChunks(body: AsyncIterable<Uint8Array>): Promise<Ui
  * request even when the pool has no other — a 206 whose `Content-Range` gives no total waits for a
  * stat of the object's size, and with every connection held by such a body that stat would never
  * be sent. What was read is yielded first, then the rest of the source; a source that fails while
- * read ahead fails when its consumer gets there. `return()` closes the source.
+ * read ahead fails when its consumer gets there. `return()` closes the source without waiting for
+ * a chunk the read-ahead is waiting for, and `dump()` (when the source has one) releases it at once.
  */
-export function readAheadWhile(source: AsyncIterable<Uint8Array>, until: Promise<unknown>, maxBytes: number): AsyncIterable<Uint8Array> {
+export function readAheadWhile<S extends AsyncIterable<Uint8Array> & { dump?(opts?: { limit: number }): Promise<void> }>(
+  source: S,
+  until: Promise<unknown>,
+  maxBytes: number,
+): AsyncIterable<Uint8Array> & { dump?(opts?: { limit: number }): Promise<void> } {
   const it = source[Symbol.asyncIterator]();
   const held: Uint8Array[] = [];
   let failed: { err: unknown } | undefined;
   let ended = false;
+  let closed = false;
   let waiting = true;
   until.then(
     () => void (waiting = false),
     () => void (waiting = false),
   );
   const pump = (async (): Promise<void> => {
-    for (let bytes = 0; waiting && bytes < maxBytes; ) {
+    for (let bytes = 0; waiting && !closed && bytes < maxBytes; ) {
       let step: IteratorResult<Uint8Array>;
       try {
         step = await it.next();
@@ -96,11 +102,17 @@ export function readAheadWhile(source: AsyncIterable<Uint8Array>, until: Promise
         ended = true;
         return;
       }
+      if (closed) return;
       held.push(step.value);
       bytes += step.value.byteLength;
     }
   })();
+  const close = (): void => {
+    closed = true;
+    held.length = 0;
+  };
   return {
+    ...(source.dump ? { dump: (opts?: { limit: number }) => (close(), (source.dump as (o?: { limit: number }) => Promise<void>)(opts)) } : {}),
     [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
       return {
         async next(): Promise<IteratorResult<Uint8Array>> {
@@ -112,8 +124,7 @@ export function readAheadWhile(source: AsyncIterable<Uint8Array>, until: Promise
           return it.next();
         },
         async return(): Promise<IteratorResult<Uint8Array>> {
-          await pump;
-          held.length = 0;
+          close();
           if (!ended && !failed) await it.return?.();
           return { value: undefined, done: true };
         },

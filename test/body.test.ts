@@ -224,4 +224,22 @@ describe('readAheadWhile: a body read ahead while something else is asked first'
     expect(s.state.closed).toBe(true);
     expect(s.state.pulled).toBeLessThan(100);
   });
+
+  it('a source that stalls mid-body is released by dump() at once, without waiting for the chunk being read ahead', async () => {
+    let dumped = false;
+    const stalled = {
+      async *[Symbol.asyncIterator]() {
+        yield Uint8Array.of(1);
+        await new Promise(() => undefined); // never another byte
+      },
+      async dump() {
+        dumped = true;
+      },
+    };
+    const body = readAheadWhile(stalled, new Promise(() => undefined), 1000);
+    await new Promise((r) => setTimeout(r, 10));
+    await body.dump?.();
+    expect(dumped).toBe(true);
+    expect(readAheadWhile({ async *[Symbol.asyncIterator]() {} }, Promise.resolve(), 1).dump).toBeUndefined(); // only where the source has one
+  });
 });
