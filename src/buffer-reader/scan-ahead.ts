@@ -55,17 +55,21 @@ export const SCAN_AHEAD_FACTOR = 1.125;
 export const SCAN_BUDGET_SHARE = 5 / 8;
 
 /**
- * The share of a budget too small for SCAN_BUDGET_SHARE: 1/2. A window of half the budget and the
- * part being read fit in it whatever the part size (a part is at most the window).
+ * The share of a budget too small for SCAN_BUDGET_SHARE, or of a reader with few connections (whose
+ * parts are large beside the budget): 1/2, as before SCAN_BUDGET_SHARE. The pool's accounting
+ * keeps what the scan holds within the budget there too (a background part it has no room for is
+ * not fetched then); this share keeps that from happening on every part.
  */
 export const SCAN_BUDGET_SHARE_SMALL = 1 / 2;
 
 /**
  * The window a scan keeps in flight for a budget: SCAN_BUDGET_SHARE of it (80 MiB of the default
  * 128 MiB) when that window with its slack, the block being read and the one behind it (two parts
- * of it over `concurrency` connections: `scanPartSize` gives no larger) fit in the budget, else
- * SCAN_BUDGET_SHARE_SMALL of it (a budget of a few parts: 256 KiB, 4 MiB); or `max` when the caller
- * asked for less (`readahead: n`). A connection's throughput is `part / (first-byte wait + part /
+ * of it over `concurrency` connections, at least SCAN_MIN_PART: `scanPartSize` gives no larger
+ * whatever the block cap) fit in the budget, else SCAN_BUDGET_SHARE_SMALL of it: a budget of a few
+ * parts (256 KiB, 4 MiB at 32 connections), or few connections (1–4: their parts are an eighth of
+ * the window or more, so half it is up to 128 MiB). Or `max` when the caller asked for less
+ * (`readahead: n`). A connection's throughput is `part / (first-byte wait + part /
  * bandwidth)`: at 40 MB/s and 25 ms, 1 MiB parts keep a connection busy half the time, 2 MiB parts
  * 68 %; and a window of the same bytes in fewer, larger parts costs fewer requests (per-request work
  * on both ends, S3's price per GET). So the window is as large as the budget allows, rather than a

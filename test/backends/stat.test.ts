@@ -6,6 +6,8 @@
  * and test/backends/s3/presign.test.ts; `statOfVersion` there too (case 35), and its sharing,
  * aborts and version checks here.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ObjectServer } from '../../bench/object-server.js';
@@ -270,6 +272,36 @@ describe('statOfVersion and untotalledSize: the size for a Content-Range without
         err = e;
       }
       expect(err).toMatchObject({ kind: 'ConditionNotMatch', code: 'ETAG_CHANGED', context: { range: { offset: 500, length: 10 } } });
+    }
+  });
+});
+
+describe('a 206 without a total whose stat fails while its body stalls', () => {
+  it('http and fetch: the read fails with the stat\'s error at once (the stalled body is released, not waited on); the HEAD is pinned where the backend may send If-Match', async () => {
+    const seen: string[] = [];
+    let closed = 0;
+    const server = createServer((req, res) => {
+      seen.push(`${req.method} ${req.headers['if-match'] ?? '-'}`);
+      req.socket.once('close', () => closed++);
+      if (req.method === 'HEAD') return void setTimeout(() => res.writeHead(500).end(), 50);
+      res.writeHead(206, { 'content-range': 'bytes 0-99999/*', 'content-length': '100000', etag: '"v1"' });
+      res.write(Buffer.alloc(1000)); // then nothing more
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      for (const backend of [httpBackend({ baseUrl, dispatcher: new Agent() }), fetchBackend({ baseUrl, ifMatch: false })]) {
+        const t0 = performance.now();
+        const err = await backend.read('obj', { offset: 0, length: 100_000 }, { signal: AbortSignal.timeout(10_000) }).catch((e: unknown) => e);
+        expect(err).toMatchObject({ kind: 'Unavailable' });
+        expect(performance.now() - t0).toBeLessThan(5_000); // not the 10 s signal: nothing waited on the stalled body
+      }
+      expect(seen).toEqual(['GET -', 'HEAD "v1"', 'GET -', 'HEAD -']); // fetch with ifMatch: false never sends If-Match
+      for (let i = 0; i < 100 && closed < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(closed).toBeGreaterThanOrEqual(2); // both GETs' connections were closed, not left streaming
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
     }
   });
 });

@@ -1,4 +1,4 @@
-import { ReaderError, redactSecrets, type ErrorContext } from '../../errors.js';
+import { ReaderError, isReaderError, redactSecrets, type ErrorContext } from '../../errors.js';
 import { mapHttpError, mapHttpStatus } from './errors.js';
 import { readAheadWhile, windowBody } from '../../body.js';
 import { parseContentRange, resolveRange } from '../../range.js';
@@ -186,7 +186,7 @@ export async function interpretRangedResponse(res: HttpResult, range: ByteRange,
         const etag = header(res, 'etag') ?? opts.ifMatch;
         const meta = opts.statSize(etag);
         source = readAheadWhile(res.body, meta, UNTOTALLED_READ_AHEAD_MAX);
-        size = untotalledSize(await meta, { etag, lastModified: header(res, 'last-modified'), end: cr.end }, context);
+        size = untotalledSize(await versionStat(meta, context), { etag, lastModified: header(res, 'last-modified'), end: cr.end }, context);
       }
       want = resolveRange(range, size, context);
     } catch (err) {
@@ -230,6 +230,19 @@ export async function interpretRangedResponse(res: HttpResult, range: ByteRange,
   }
 
   throw await opts.mapStatus(res);
+}
+
+/**
+ * A stat pinned to a GET's version (`If-Match`): refused (412), the object was replaced since that
+ * GET: the GET's `ConditionNotMatch`, with its context, rather than the stat's.
+ */
+async function versionStat(meta: Promise<ObjectMeta>, context: ErrorContext): Promise<ObjectMeta> {
+  try {
+    return await meta;
+  } catch (err) {
+    if (!isReaderError(err, 'ConditionNotMatch')) throw err;
+    throw new ReaderError('ConditionNotMatch', `the object was replaced since this GET: the stat that sizes it (its Content-Range gave no total) was refused (${err.detail})`, { ...context, status: err.context.status }, { code: 'ETAG_CHANGED', cause: err });
+  }
 }
 
 async function* emptyBody(): AsyncGenerator<Uint8Array> {
