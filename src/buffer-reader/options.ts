@@ -14,7 +14,8 @@ export interface BufferReaderOptions {
   concurrency?: number;
   /**
    * Sequential read-ahead for `read()` / `for await`, and for `readAt()` calls that follow each
-   * other: false/0 turns it off, a number sets the largest window. Default: positional reads 1 MiB
+   * other: false/0 turns it off, a number sets the largest window (what is fetched beyond what a
+   * read asks for: a `read(buf)` larger than the window still gets its bytes in one request). Default: positional reads 1 MiB
    * doubling to 32 MiB (at most half the budget); scans a 1 MiB peek, then a sliding window of 5/8
    * of the budget (80 MiB of the default 128 MiB; half of a small budget, or with 1–4 connections; a number caps it) in flight as parts spread over
    * `concurrency` connections (scan-ahead.ts).

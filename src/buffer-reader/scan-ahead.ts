@@ -181,7 +181,11 @@ export class ScanAhead {
     if ((sequential && (!covered || this.frontier > pos)) || input.scan || (this.startsAtOnce && pos === 0 && !covered && want >= SCAN_START_READ && input.fresh)) this.scanning = true;
     let sync: ReadAheadWindow | undefined;
     if (!covered) {
-      const length = this.scanning ? part() : Math.max(this.initial, Math.min(want, this.max));
+      // What the read waits for: a part of the window, or the first window; never less than the
+      // read asks for (up to a block) when a small `readahead` makes the window smaller than the
+      // read: its own bytes are not read-ahead (`readahead: 4096` and `read(300 KiB)` used to get
+      // 4 KiB a call, a GET each). The iterator (`scan`) asks for everything: its parts stay the window's.
+      const length = this.scanning ? (want > this.max && !input.scan ? want : part()) : Math.max(this.initial, want);
       sync = { offset: pos, length, sync: true };
       this.frontier = Math.max(this.frontier, pos + length);
     } else if (this.frontier < pos) this.frontier = pos;

@@ -64,6 +64,28 @@ describe('BufferReader: request lists', () => {
     expect(reader.stats().memory.peak).toBeLessThanOrEqual(reader.stats().memory.budget);
   });
 
+  it('a readahead smaller than the reads caps what is read ahead, not the reads: read(300 KiB) gets 300 KiB, one GET each', async () => {
+    for (const readahead of [1, 4 * KiB, { initial: 1, max: 64 * KiB }]) {
+      const data = patternBytes(700 * KiB);
+      const backend = withMetrics(memoryBackend({ obj: data }));
+      const reader = new BufferReader(backend, 'obj', { adaptive: false, readahead });
+      const buf = new Uint8Array(300 * KiB);
+      const got: number[] = [];
+      for (let n = await reader.read(buf); n > 0; n = await reader.read(buf)) {
+        expect(same(buf.subarray(0, n), data.subarray(got.reduce((a, b) => a + b, 0), got.reduce((a, b) => a + b, 0) + n))).toBe(true);
+        got.push(n);
+      }
+      // Before: 1 byte (or 4 KiB, 64 KiB) a call, a GET each.
+      expect(got).toEqual([300 * KiB, 300 * KiB, 100 * KiB]);
+      expect(gets(backend.metrics.snapshot().requests).map(([o, l]) => [o / KiB, l / KiB])).toEqual([
+        [0, 300],
+        [300, 300],
+        [600, 100],
+      ]);
+      await reader.close();
+    }
+  });
+
   it('a random jump resets the window; sequential reads open it again', async () => {
     const data = randomBytes(2 * MiB, 4);
     const backend = withMetrics(memoryBackend({ obj: data }));
