@@ -12,7 +12,7 @@ import { abortError, isReaderError, ReaderError, throwIfAborted, type ErrorConte
 import { onAbort } from '../abort.js';
 import { parseContentRange } from '../range.js';
 import type { ObjectMeta, WireRequest } from '../types.js';
-import { isStrongEtag } from '../version.js';
+import { isStrongEtag, versionChangedError } from '../version.js';
 
 /**
  * HEAD answers that mean "no HEAD here" rather than "no such object": 403 (a presigned GET URL; also
@@ -119,9 +119,7 @@ export function untotalledSize(meta: ObjectMeta, response: { etag?: string | und
         : meta.size < response.end + 1
           ? `the stat found ${meta.size} bytes, fewer than the GET got (to byte ${response.end})`
           : undefined;
-  if (why !== undefined) {
-    throw new ReaderError('ConditionNotMatch', `the object was replaced between a GET and the stat that sized it (its Content-Range gave no total): ${why}`, context, { code: 'ETAG_CHANGED' });
-  }
+  if (why !== undefined) throw versionChangedError('between a GET and the stat that sized it (its Content-Range gave no total)', why, context);
   return meta.size;
 }
 

@@ -88,7 +88,8 @@ export function readAheadsFor(option: BufferReaderOptions['readahead'], maxMemor
   // Positional windows: half the budget at most, so the next window never evicts the one being read.
   const max = Math.min(asked ?? READAHEAD_MAX, Math.floor(maxMemory / 2));
   // A scan's window: most of the budget (scanWindowFor), or less when the caller asked for less.
-  const scanMax = scanWindowFor(maxMemory, concurrency, asked);
+  const window = scanWindowFor(maxMemory, concurrency);
+  const scanMax = Math.min(window, asked ?? Infinity);
   const startsAtOnce = !(typeof ra === 'object' && ra.initial !== undefined);
-  return { scan: new ScanAhead(Math.min(initial, scanMax), scanMax, scanWindowFor(maxMemory, concurrency), startsAtOnce), positional: new ReadAhead(Math.min(initial, max), max) };
+  return { scan: new ScanAhead(Math.min(initial, scanMax), scanMax, window, startsAtOnce), positional: new ReadAhead(Math.min(initial, max), max) };
 }
