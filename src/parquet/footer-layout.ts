@@ -4,7 +4,10 @@
  * dictionary, page index, bloom filter). Statistics, encodings, key/value metadata and the rest are
  * walked over, not decoded: on a wide file (320 columns × 4 row groups, a 166 KiB footer) this takes
  * a fraction of hyparquet's full `parquetMetadata`, which is what lets an open send its data request
- * that much sooner. The full metadata is parsed later, on first use (see `ParsedFooter`).
+ * that much sooner. The full metadata is parsed later, on first use (see `ParsedFooter`). An open
+ * skims (`skimFooterLayout`): each chunk's ColumnMetaData, most of the footer, is walked over and
+ * read when a plan first takes the chunk (a projection of 2 of the wide file's 320 columns reads 8
+ * of its 1,280); `readFooterLayout` reads them all.
  *
  * It is not a second Thrift decoder: it walks with hyparquet's primitives (src/parquet/thrift-walk.ts:
  * its varint and zigzag readers on the bytes, its own `readZigZagBigInt`), and the head of the FileMetaData (version, schema, num_rows,
@@ -13,7 +16,8 @@
  * unknown Thrift type, a struct without STOP, a value its conversion cannot take), and in a few more
  * places (a value of a nonsensical Thrift type that hyparquet would coerce): so a footer the walk
  * accepts is one `parquetMetadata` parses, with the same offsets (test/parquet/footer-layout.test.ts
- * checks both on every file in parquet-testing and on damaged copies).
+ * checks both on every file in parquet-testing and on damaged copies). A skim checks the Thrift
+ * structure of what it walks over, and a chunk's ColumnMetaData as the full walk does when it is read.
  */
 import { parquetMetadata, type FileMetaData, type KeyValue, type SchemaElement } from 'hyparquet';
 import { markGeoColumns } from 'hyparquet/src/geoparquet.js';
@@ -74,21 +78,44 @@ interface Reader extends ThriftCursor {
   paths: ({ value: string[]; start: number; length: number } | undefined)[];
 }
 
+/** A skimmed footer, kept by its chunks to read their ColumnMetaData later. */
+interface Walk extends Reader {
+  /** The schema's leaf elements (hyparquet converts a chunk's statistics by its column's). */
+  leaves: SchemaElement[];
+  /** What an error found reading a ColumnMetaData becomes (the open's `METADATA_CORRUPT`). */
+  fail: (err: unknown) => unknown;
+}
+
 /**
  * The planning layout of a footer: `footer` is the Thrift FileMetaData followed by its 4-byte length
  * and `PAR1` (what hyparquet's `parquetMetadata` takes). Throws a plain `Error` (or hyparquet's)
- * when the bytes are not a FileMetaData hyparquet could parse; the caller types it.
+ * when the bytes are not a FileMetaData hyparquet could parse; the caller types it. Every chunk is
+ * read (plain objects): `skimFooterLayout`, then each chunk's ColumnMetaData.
  */
 export function readFooterLayout(footer: Uint8Array): MetadataLayout {
+  const skimmed = skimFooterLayout(footer, (err) => err);
+  return { ...skimmed, row_groups: skimmed.row_groups.map((rg) => ({ num_rows: rg.num_rows, columns: rg.columns.map(plainChunk) })) };
+}
+
+/**
+ * The layout of a footer as an open needs it first: the head converted, each row group's row count
+ * and its column chunks located, with their top-level fields (page index offsets, file path,
+ * encryption); each chunk's ColumnMetaData (path, offsets, statistics: most of a wide footer) is
+ * walked over here, structure checked, and read on first use of its `meta_data`, once. A projection
+ * of 2 of 320 columns reads 8 of 1,280 (the data request goes out that much sooner). An error found
+ * then is passed through `fail` (the open types it `METADATA_CORRUPT`), so a chunk a read never
+ * plans is never checked beyond its Thrift structure: that is hyparquet's full parse's work, on
+ * first use of the full metadata.
+ */
+export function skimFooterLayout(footer: Uint8Array, fail: (err: unknown) => unknown): MetadataLayout {
   const view = new DataView(footer.buffer, footer.byteOffset, footer.byteLength);
   if (view.byteLength < 8) throw new Error('parquet file is too short');
   if (view.getUint32(view.byteLength - 4, true) !== 0x31524150) throw new Error('parquet file invalid (footer != PAR1)');
   const metadataLength = view.getUint32(view.byteLength - 8, true);
   if (metadataLength > view.byteLength - 8) throw new Error(`parquet metadata length ${metadataLength} exceeds available buffer ${view.byteLength - 8}`);
-  const r: Reader = { view, bytes: footer, offset: view.byteLength - 8 - metadataLength, chunkStats: 'none', paths: [] };
+  const r: Walk = { view, bytes: footer, offset: view.byteLength - 8 - metadataLength, chunkStats: 'none', paths: [], leaves: [], fail };
 
   const head = new Map<number, { type: number; start: number; end: number }>();
-  const stats: StatsSeen = { maxColumn: -1, nonBinary: [] };
   let rowGroups: RowGroupLayout[] | undefined;
   for (let fid = 0, h = nextField(r, 0); h !== STOP; h = nextField(r, fid)) {
     fid = h >> 4;
@@ -100,7 +127,7 @@ export function readFooterLayout(footer: Uint8Array): MetadataLayout {
       const size = listSize(header);
       if (size > 0 && elemType !== STRUCT) throw new Error('parquet metadata: a row group is not a struct');
       rowGroups = [];
-      for (let i = 0; i < size; i++) rowGroups.push(readRowGroup(r, stats));
+      for (let i = 0; i < size; i++) rowGroups.push(readRowGroup(r));
     } else if ((HEAD_FIELDS as readonly number[]).includes(fid)) {
       const start = r.offset;
       skip(r, type);
@@ -112,13 +139,8 @@ export function readFooterLayout(footer: Uint8Array): MetadataLayout {
   if (!rowGroups) throw new Error('parquet metadata has no row_groups');
 
   const converted = hyparquetMetadata(headOnly(footer, head));
-  // hyparquet converts a chunk's statistics with its column's schema element: they must exist, and
-  // a min/max that is not bytes only converts for a BOOLEAN column.
-  const leaves = converted.schema.filter((e) => e.type);
-  if (stats.maxColumn >= leaves.length) throw new Error(`parquet metadata: statistics for column ${stats.maxColumn}, but the schema has ${leaves.length} leaf columns`);
-  for (const i of stats.nonBinary) {
-    if (leaves[i]?.type !== 'BOOLEAN') throw new Error(`parquet metadata: a min/max statistic of column ${i} is not binary`);
-  }
+  // hyparquet converts a chunk's statistics with its column's schema element (`checkStats`).
+  r.leaves = converted.schema.filter((e) => e.type);
   return {
     version: converted.version,
     schema: converted.schema,
@@ -175,13 +197,7 @@ function headOnly(footer: Uint8Array, head: Map<number, { type: number; start: n
   return out;
 }
 
-/** Columns whose statistics hyparquet will convert: the highest index, and those with a non-binary min/max. */
-interface StatsSeen {
-  maxColumn: number;
-  nonBinary: number[];
-}
-
-function readRowGroup(r: Reader, stats: StatsSeen): RowGroupLayout {
+function readRowGroup(r: Walk): RowGroupLayout {
   let columns: ColumnChunkLayout[] | undefined;
   let numRows: ThriftInt | undefined;
   for (let fid = 0, h = nextField(r, 0); h !== STOP; h = nextField(r, fid)) {
@@ -194,7 +210,7 @@ function readRowGroup(r: Reader, stats: StatsSeen): RowGroupLayout {
       const size = listSize(header);
       columns = [];
       // hyparquet reads an element that is not a struct as a chunk with no fields.
-      for (let i = 0; i < size; i++) columns.push(elemType === STRUCT ? readColumnChunk(r, i, stats) : (skipElement(r, elemType), {}));
+      for (let i = 0; i < size; i++) columns.push(elemType === STRUCT ? skimColumnChunk(r, i) : (skipElement(r, elemType), {}));
     } else if (fid === 3) numRows = readInt(r, type);
     else if (fid === 4) mappable(r, type, 'sorting_columns');
     else skip(r, type);
@@ -203,9 +219,69 @@ function readRowGroup(r: Reader, stats: StatsSeen): RowGroupLayout {
   return { columns, num_rows: numRows as ThriftInt };
 }
 
-function readColumnChunk(r: Reader, column: number, stats: StatsSeen): ColumnChunkLayout {
-  const chunk: ColumnChunkLayout = {};
-  let statsOf = 'none' as ColumnStats;
+/**
+ * A column chunk of a skimmed footer: its own fields read, its ColumnMetaData (`meta_data`) read
+ * from the footer on first use, then kept.
+ */
+class SkimmedChunk implements ColumnChunkLayout {
+  file_path: string | undefined = undefined;
+  offset_index_offset: ThriftInt | undefined = undefined;
+  offset_index_length: ThriftInt | undefined = undefined;
+  column_index_offset: ThriftInt | undefined = undefined;
+  column_index_length: ThriftInt | undefined = undefined;
+  crypto_metadata: unknown = undefined;
+  encrypted_column_metadata: unknown = undefined;
+  /** Where its ColumnMetaData struct starts in the footer; -1 for none. */
+  metaAt = -1;
+  private meta: ColumnMetaDataLayout | undefined = undefined;
+
+  constructor(
+    private readonly walk: Walk,
+    /** Its index in the row group (its column's, in a file in schema order). */
+    private readonly column: number,
+  ) {}
+
+  get meta_data(): ColumnMetaDataLayout | undefined {
+    if (this.metaAt < 0) return undefined;
+    if (this.meta) return this.meta;
+    const r = this.walk;
+    const at = r.offset;
+    r.offset = this.metaAt;
+    try {
+      const meta = readColumnMetaData(r, this.column);
+      checkStats(r.chunkStats, this.column, r.leaves);
+      this.meta = meta;
+      return meta;
+    } catch (err) {
+      throw r.fail(err);
+    } finally {
+      r.offset = at;
+    }
+  }
+}
+
+/** Whether a chunk has a ColumnMetaData, without reading a skimmed one's. */
+export function hasColumnMetaData(chunk: ColumnChunkLayout): boolean {
+  return chunk instanceof SkimmedChunk ? chunk.metaAt >= 0 : chunk.meta_data !== undefined;
+}
+
+/** A chunk as a plain object (a skimmed one's ColumnMetaData read). */
+function plainChunk(c: ColumnChunkLayout): ColumnChunkLayout {
+  if (!(c instanceof SkimmedChunk)) return c;
+  return {
+    file_path: c.file_path,
+    meta_data: c.meta_data,
+    offset_index_offset: c.offset_index_offset,
+    offset_index_length: c.offset_index_length,
+    column_index_offset: c.column_index_offset,
+    column_index_length: c.column_index_length,
+    crypto_metadata: c.crypto_metadata,
+    encrypted_column_metadata: c.encrypted_column_metadata,
+  };
+}
+
+function skimColumnChunk(r: Walk, column: number): ColumnChunkLayout {
+  const chunk = new SkimmedChunk(r, column);
   for (let fid = 0, h = nextField(r, 0); h !== STOP; h = nextField(r, fid)) {
     fid = h >> 4;
     const type = h & 0x0f;
@@ -215,13 +291,10 @@ function readColumnChunk(r: Reader, column: number, stats: StatsSeen): ColumnChu
         break;
       case 3:
         if (type === STRUCT) {
-          chunk.meta_data = readColumnMetaData(r, column);
-          statsOf = r.chunkStats;
+          chunk.metaAt = r.offset;
+          skip(r, STRUCT);
         } else if (truthy(r, type)) throw new Error("parquet metadata: a column chunk's meta_data is not a struct");
-        else {
-          chunk.meta_data = undefined;
-          statsOf = 'none';
-        }
+        else chunk.metaAt = -1;
         break;
       case 4:
         chunk.offset_index_offset = readInt(r, type);
@@ -245,9 +318,14 @@ function readColumnChunk(r: Reader, column: number, stats: StatsSeen): ColumnChu
         skip(r, type);
     }
   }
-  if (statsOf !== 'none') stats.maxColumn = Math.max(stats.maxColumn, column);
-  if (statsOf === 'other') stats.nonBinary.push(column);
   return chunk;
+}
+
+/** hyparquet converts a chunk's statistics by its column's schema element: it must exist, and a min/max that is not bytes only converts for a BOOLEAN column. */
+function checkStats(stats: ColumnStats, column: number, leaves: readonly SchemaElement[]): void {
+  if (stats === 'none') return;
+  if (column >= leaves.length) throw new Error(`parquet metadata: statistics for column ${column}, but the schema has ${leaves.length} leaf columns`);
+  if (stats === 'other' && leaves[column]?.type !== 'BOOLEAN') throw new Error(`parquet metadata: a min/max statistic of column ${column} is not binary`);
 }
 
 /**

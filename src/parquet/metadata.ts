@@ -2,7 +2,7 @@ import { parquetSchema, type FileMetaData, type SchemaElement, type SchemaTree }
 import { ReaderError, type ErrorContext } from '../errors.js';
 import type { ResolvedRange } from '../types.js';
 import type { Tail } from './footer.js';
-import { hyparquetMetadata, readFooterLayout, type MetadataLayout } from './footer-layout.js';
+import { hasColumnMetaData, hyparquetMetadata, skimFooterLayout, type ColumnChunkLayout, type ColumnMetaDataLayout, type MetadataLayout } from './footer-layout.js';
 
 /** The bytes of one column chunk in one row group: `[offset, offset + length)`. */
 export interface ColumnChunkRange extends ResolvedRange {
@@ -28,24 +28,37 @@ export function schemaOf(metadata: { schema: SchemaElement[] }): SchemaTree {
   return tree;
 }
 
+/** Every path of a schema tree from its root, as one key each (names joined by NUL), made once per tree. */
+const schemaPaths = new WeakMap<SchemaTree, Set<string>>();
+
+/** Path arrays found in their schema (a footer layout shares one array across row groups). */
+const pathsInSchema = new WeakSet<string[]>();
+
+/** Throws when a chunk's path names no node of the schema (the message `checkedParse` and `columnChunkRange` report). */
+function checkSchemaPath(path: string[], tree: SchemaTree, rowGroup: number): void {
+  if (pathsInSchema.has(path)) return;
+  let paths = schemaPaths.get(tree);
+  if (!paths) {
+    const all = new Set<string>();
+    const walk = (node: SchemaTree, prefix: string): void => {
+      for (const child of node.children) {
+        const key = prefix === '' ? child.element.name : `${prefix}\u0000${child.element.name}`;
+        all.add(key);
+        walk(child, key);
+      }
+    };
+    walk(tree, '');
+    schemaPaths.set(tree, (paths = all));
+  }
+  if (!paths.has(path.join('\u0000'))) throw new Error(`column chunk ${path.join('.')} of row group ${rowGroup} is not in the schema`);
+  pathsInSchema.add(path);
+}
+
 function checkSchemaPaths(metadata: MetadataLayout, tree: SchemaTree): void {
-  // Every path from the root, as one key: one walk of the tree, then a lookup per chunk.
-  const paths = new Set<string>();
-  const walk = (node: SchemaTree, prefix: string): void => {
-    for (const child of node.children) {
-      const key = prefix === '' ? child.element.name : `${prefix}\u0000${child.element.name}`;
-      paths.add(key);
-      walk(child, key);
-    }
-  };
-  walk(tree, '');
-  const checked = new Set<string[]>(); // a footer layout shares one path array across row groups
   metadata.row_groups.forEach((rg, rowGroup) => {
     for (const chunk of rg.columns) {
       const path = chunk.meta_data?.path_in_schema;
-      if (!path || checked.has(path)) continue; // no metadata: reported by columnChunkRanges
-      checked.add(path);
-      if (!paths.has(path.join('\u0000'))) throw new Error(`column chunk ${path.join('.')} of row group ${rowGroup} is not in the schema`);
+      if (path) checkSchemaPath(path, tree, rowGroup); // no metadata: reported by columnChunkRanges
     }
   });
 }
@@ -65,19 +78,25 @@ function footerOf(tail: Tail): Uint8Array {
 
 /** Runs a parse of the footer in `tail` and the schema path check; any failure is `METADATA_CORRUPT`. */
 function checkedParse<T extends MetadataLayout>(tail: Tail, context: ErrorContext, parse: (footer: Uint8Array) => T): T {
-  const metadataOffset = tail.meta.size - tail.metadataLength - 8;
   try {
     const metadata = parse(footerOf(tail));
     checkSchemaPaths(metadata, schemaOf(metadata));
     return metadata;
   } catch (err) {
-    throw new ReaderError(
-      'InvalidData',
-      `corrupt Parquet metadata (${tail.metadataLength} bytes at offset ${metadataOffset}): ${err instanceof Error ? err.message : String(err)}`,
-      { ...context, metadataOffset, metadataLength: tail.metadataLength },
-      { code: 'METADATA_CORRUPT', cause: err },
-    );
+    throw corruptMetadata(err, tail.meta.size, tail.metadataLength, context);
   }
+}
+
+/** The `METADATA_CORRUPT` error of a footer (`metadataLength` bytes before the file's last 8) that a parse or a check rejected with `err`. */
+function corruptMetadata(err: unknown, size: number, metadataLength: number, context: ErrorContext): ReaderError {
+  if (err instanceof ReaderError) return err;
+  const metadataOffset = size - metadataLength - 8;
+  return new ReaderError(
+    'InvalidData',
+    `corrupt Parquet metadata (${metadataLength} bytes at offset ${metadataOffset}): ${err instanceof Error ? err.message : String(err)}`,
+    { ...context, metadataOffset, metadataLength },
+    { code: 'METADATA_CORRUPT', cause: err },
+  );
 }
 
 /**
@@ -101,14 +120,25 @@ export class ParsedFooter {
     this.tail = { meta: { size }, bytes, offset: size - bytes.byteLength, metadataLength, requests: 0 };
   }
 
-  /** Reads the layout of the footer at the end of `tail` (`METADATA_CORRUPT` if it is not one). */
+  /**
+   * Skims the layout of the footer at the end of `tail` (`METADATA_CORRUPT` if it is not one; see
+   * `skimFooterLayout`): a chunk's ColumnMetaData is read, and checked, on first use, and a failure
+   * then is the same `METADATA_CORRUPT`.
+   */
   static read(tail: Tail, context: ErrorContext): ParsedFooter {
-    const layout = checkedParse(tail, context, readFooterLayout);
     const footer = footerOf(tail);
     // A copy of only the footer when the bytes are a view of more (the tail window may be a whole
-    // small file, or a view of a larger buffer); a footer in its own buffer is kept as it is.
+    // small file, or a view of a larger buffer); a footer in its own buffer is kept as it is. The
+    // layout reads its chunks from it later.
     const own = footer.byteOffset === 0 && footer.byteLength === footer.buffer.byteLength;
     const bytes = own ? footer : new Uint8Array(footer);
+    const fail = (err: unknown) => corruptMetadata(err, tail.meta.size, tail.metadataLength, context);
+    let layout: MetadataLayout;
+    try {
+      layout = skimFooterLayout(bytes, fail);
+    } catch (err) {
+      throw fail(err);
+    }
     return new ParsedFooter(layout, bytes, tail.metadataLength, tail.meta.size, context);
   }
 
@@ -136,53 +166,97 @@ function toNumber(v: bigint | number | undefined): number | undefined {
 }
 
 /**
- * The byte range of every column chunk, by row group, checked against the file: a chunk outside
- * `[4, size - footer)` is `InvalidData` before any fetch (catalogue case 22). A chunk of 0 bytes is
- * valid at any offset (it is fetched never), and reported clamped into the file.
+ * The byte range of every column chunk, by row group (`columnChunkRange` of each). A footer layout
+ * read by an open reads every chunk's ColumnMetaData for this: a plan asks `columnChunkRange` of the
+ * chunks it reads.
  */
 export function columnChunkRanges(metadata: MetadataLayout, size: number, metadataLength: number, context: ErrorContext): ColumnChunkRange[][] {
+  return metadata.row_groups.map((rg, rowGroup) => rg.columns.map((chunk, i) => columnChunkRange(metadata, chunk, rowGroup, i, size, metadataLength, context)));
+}
+
+/** What a column's chunks are named: the path joined with '.', made once per path array (a footer layout shares one across row groups). */
+const pathNames = new WeakMap<string[], string>();
+
+function nameOf(path: string[]): string {
+  let name = pathNames.get(path);
+  if (name === undefined) pathNames.set(path, (name = path.join('.')));
+  return name;
+}
+
+/**
+ * A chunk's encryption or external file, which no read supports: `Unsupported` (the open checks every
+ * chunk, `checkChunksReadable`), without reading a skimmed chunk's ColumnMetaData unless it has to
+ * name the column.
+ */
+function unreadableChunk(chunk: ColumnChunkLayout, rowGroup: number, i: number, context: ErrorContext): ReaderError | undefined {
+  if (!hasColumnMetaData(chunk)) {
+    return new ReaderError('Unsupported', `row group ${rowGroup} column ${i} has no metadata (encrypted or external column)`, context, { code: 'ENCRYPTED' });
+  }
+  if (chunk.crypto_metadata || chunk.encrypted_column_metadata) {
+    // An encrypted file with a plaintext footer (its magic is PAR1, not PARE): still encrypted.
+    let column = `${i}`;
+    try {
+      column = (chunk.meta_data as ColumnMetaDataLayout).path_in_schema.join('.');
+    } catch {
+      // its ColumnMetaData does not read: the index names it
+    }
+    return new ReaderError('Unsupported', `encrypted Parquet files are not supported (column ${column} is encrypted)`, context, { code: 'ENCRYPTED' });
+  }
+  if (chunk.file_path) {
+    return new ReaderError('Unsupported', `column chunks in other files (file_path ${JSON.stringify(chunk.file_path)}) are not supported`, context, { code: 'EXTERNAL_COLUMN_CHUNK' });
+  }
+  return undefined;
+}
+
+/** Every chunk is one a read can take (`unreadableChunk`): what an open checks of all of them, their ColumnMetaData unread. */
+export function checkChunksReadable(metadata: MetadataLayout, context: ErrorContext): void {
+  const groups = metadata.row_groups;
+  for (let rowGroup = 0; rowGroup < groups.length; rowGroup++) {
+    const columns = (groups[rowGroup] as MetadataLayout['row_groups'][number]).columns;
+    for (let i = 0; i < columns.length; i++) {
+      const err = unreadableChunk(columns[i] as ColumnChunkLayout, rowGroup, i, context);
+      if (err) throw err;
+    }
+  }
+}
+
+/**
+ * The byte range of chunk `i` of a row group, checked: a chunk that is encrypted or in another file
+ * is `Unsupported`; a path that names no schema node is `METADATA_CORRUPT` (hyparquet would throw
+ * with reads in flight); a chunk outside `[4, size - footer)` is `InvalidData` before any fetch
+ * (catalogue case 22). A chunk of 0 bytes is valid at any offset (it is fetched never), and
+ * reported clamped into the file.
+ */
+export function columnChunkRange(metadata: MetadataLayout, chunk: ColumnChunkLayout, rowGroup: number, i: number, size: number, metadataLength: number, context: ErrorContext): ColumnChunkRange {
   const dataEnd = size - metadataLength - 8;
-  const names = new Map<string[], string>(); // a footer layout shares one path array across row groups
-  const nameOf = (path: string[]): string => {
-    let name = names.get(path);
-    if (name === undefined) names.set(path, (name = path.join('.')));
-    return name;
-  };
-  return metadata.row_groups.map((rg, rowGroup) =>
-    rg.columns.map((chunk, i) => {
-      const md = chunk.meta_data;
-      if (!md) {
-        throw new ReaderError('Unsupported', `row group ${rowGroup} column ${i} has no metadata (encrypted or external column)`, context, { code: 'ENCRYPTED' });
-      }
-      if (chunk.crypto_metadata || chunk.encrypted_column_metadata) {
-        // An encrypted file with a plaintext footer (its magic is PAR1, not PARE): still encrypted.
-        throw new ReaderError('Unsupported', `encrypted Parquet files are not supported (column ${md.path_in_schema.join('.')} is encrypted)`, context, { code: 'ENCRYPTED' });
-      }
-      if (chunk.file_path) {
-        throw new ReaderError('Unsupported', `column chunks in other files (file_path ${JSON.stringify(chunk.file_path)}) are not supported`, context, { code: 'EXTERNAL_COLUMN_CHUNK' });
-      }
-      const column = nameOf(md.path_in_schema);
-      const dict = toNumber(md.dictionary_page_offset);
-      const data = toNumber(md.data_page_offset) as number;
-      // The chunk starts at its first page: the dictionary page when there is one. Some writers set
-      // dictionary_page_offset to 0 when there is none (dict-page-offset-zero.parquet); a chunk of
-      // only a dictionary page has data_page_offset 0 (column_chunk_key_value_metadata.parquet).
-      const offset = dict !== undefined && dict > 0 && (dict < data || data === 0) ? dict : data;
-      const length = toNumber(md.total_compressed_size) as number;
-      // A 0-byte chunk (a row group of 0 rows, as some writers leave) holds nothing to fetch: its
-      // offset means nothing, and is often 0. It is valid wherever it points.
-      if (length === 0 && Number.isSafeInteger(offset)) return { rowGroup, column, offset: Math.min(Math.max(offset, 0), Math.max(dataEnd, 0)), length: 0 };
-      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 4 || length < 0 || offset + length > dataEnd) {
-        throw new ReaderError(
-          'InvalidData',
-          `corrupt Parquet metadata: column chunk ${column} of row group ${rowGroup} (bytes ${offset}+${length}) lies outside the data region [4, ${dataEnd})`,
-          { ...context, rowGroup, column },
-          { code: 'CHUNK_OUT_OF_FILE' },
-        );
-      }
-      return { rowGroup, column, offset, length };
-    }),
-  );
+  const unreadable = unreadableChunk(chunk, rowGroup, i, context);
+  if (unreadable) throw unreadable;
+  const md = chunk.meta_data as ColumnMetaDataLayout;
+  try {
+    checkSchemaPath(md.path_in_schema, schemaOf(metadata), rowGroup);
+  } catch (err) {
+    throw corruptMetadata(err, size, metadataLength, context);
+  }
+  const column = nameOf(md.path_in_schema);
+  const dict = toNumber(md.dictionary_page_offset);
+  const data = toNumber(md.data_page_offset) as number;
+  // The chunk starts at its first page: the dictionary page when there is one. Some writers set
+  // dictionary_page_offset to 0 when there is none (dict-page-offset-zero.parquet); a chunk of
+  // only a dictionary page has data_page_offset 0 (column_chunk_key_value_metadata.parquet).
+  const offset = dict !== undefined && dict > 0 && (dict < data || data === 0) ? dict : data;
+  const length = toNumber(md.total_compressed_size) as number;
+  // A 0-byte chunk (a row group of 0 rows, as some writers leave) holds nothing to fetch: its
+  // offset means nothing, and is often 0. It is valid wherever it points.
+  if (length === 0 && Number.isSafeInteger(offset)) return { rowGroup, column, offset: Math.min(Math.max(offset, 0), Math.max(dataEnd, 0)), length: 0 };
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 4 || length < 0 || offset + length > dataEnd) {
+    throw new ReaderError(
+      'InvalidData',
+      `corrupt Parquet metadata: column chunk ${column} of row group ${rowGroup} (bytes ${offset}+${length}) lies outside the data region [4, ${dataEnd})`,
+      { ...context, rowGroup, column },
+      { code: 'CHUNK_OUT_OF_FILE' },
+    );
+  }
+  return { rowGroup, column, offset, length };
 }
 
 /**
@@ -229,7 +303,12 @@ function indexOutOfFile(
   dataEnd: number,
   context: ErrorContext,
 ): ReaderError {
-  const column = c.meta_data?.path_in_schema.join('.') ?? '?';
+  let column = '?';
+  try {
+    column = c.meta_data?.path_in_schema.join('.') ?? '?';
+  } catch {
+    // its ColumnMetaData does not read (a skimmed chunk's is read here first)
+  }
   return new ReaderError(
     'InvalidData',
     `corrupt Parquet metadata: the ${what} of column ${column} in row group ${rowGroup} (bytes ${String(off)}+${String(len)}) lies outside the data region [4, ${dataEnd})`,

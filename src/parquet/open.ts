@@ -25,7 +25,7 @@ import type { DecodeSource } from './decode.js';
 import { lastBytes } from '../body.js';
 import { DEFAULT_FOOTER_WINDOW, readTailParts } from './footer.js';
 import type { MetadataLayout } from './footer-layout.js';
-import { ParsedFooter, columnChunkRanges, pageIndexRange, schemaOf, type ColumnChunkRange } from './metadata.js';
+import { ParsedFooter, checkChunksReadable, columnChunkRange, pageIndexRange, schemaOf, type ColumnChunkRange } from './metadata.js';
 import { parsePageIndex, type PageIndex } from './page-index.js';
 import { planRead, type ParquetLayout, type PlanSelection, type ReadPlan } from './planner.js';
 
@@ -75,21 +75,28 @@ export interface FooterParts {
 /**
  * One version of an open Parquet file: its footer, layout and the reader of its bytes. Everything
  * here but `metadata` comes from the footer's layout: a plan without a filter never waits for the
- * full metadata to be parsed.
+ * full metadata to be parsed. A chunk's range (and the ColumnMetaData it comes from) is read and
+ * checked when a plan first takes it (`chunksOf`), or with every other one by `columnChunks`,
+ * `rowGroups[].bytes` and `bloomFilterRanges`: a projection of a wide file reads only its columns'.
  */
 export class BoundFile implements DecodeSource {
   readonly schema: SchemaTree;
   readonly columns: string[];
   readonly rowGroups: RowGroupInfo[];
-  readonly columnChunks: ColumnChunkRange[][];
   readonly pageIndex: ResolvedRange | undefined;
   readonly numRows: number;
   /** The parsed page index, once loaded (for this version only). */
   pages: PageIndex | undefined;
-  /** Where each column chunk's bloom filter lies (chunks whose metadata gives its length). */
-  readonly bloomFilterRanges: BloomRange[];
   /** The parsed bloom filters, once loaded (for this version only). */
   blooms: BloomIndex | undefined;
+  /** Chunk ranges read so far, by row group and index. */
+  private readonly ranges: ColumnChunkRange[][];
+  /** Row groups whose every chunk range is in `ranges`. */
+  private readonly complete: boolean[];
+  /** Each column's index among a row group's chunks (in schema order). */
+  private readonly leafIndex: Map<string, number>;
+  private bloomRanges: BloomRange[] | undefined;
+  private readonly context: ErrorContext;
 
   constructor(
     readonly backend: Backend,
@@ -106,19 +113,77 @@ export class BoundFile implements DecodeSource {
     readonly entry: CachedFooter | undefined,
   ) {
     const context: ErrorContext = { backend: backend.kind, op: 'open', path };
+    this.context = context;
     const size = version.size;
     const metadata = footer.layout;
     this.schema = schemaOf(metadata);
-    this.columnChunks = columnChunkRanges(metadata, size, metadataLength, context);
-    this.columns = leafColumns(metadata);
+    checkChunksReadable(metadata, context);
+    this.columns = leafColumns(this.schema);
+    this.leafIndex = new Map(this.columns.map((c, i) => [c, i]));
+    this.ranges = metadata.row_groups.map(() => []);
+    this.complete = metadata.row_groups.map(() => false);
+    const file = this; // for the row groups' `bytes` getters
     this.rowGroups = metadata.row_groups.map((rg, index) => ({
       index,
       numRows: Number(rg.num_rows),
-      bytes: (this.columnChunks[index] ?? []).reduce((n, c) => n + c.length, 0),
+      get bytes() {
+        return file.rangesOf(index).reduce((n, c) => n + c.length, 0);
+      },
     }));
     this.pageIndex = pageIndexRange(metadata, size, metadataLength, context);
     this.numRows = Number(metadata.num_rows);
-    this.bloomFilterRanges = bloomRanges(metadata, size - metadataLength - 8, context);
+  }
+
+  /** Every column chunk's byte range, by row group (reads every chunk's ColumnMetaData once). */
+  get columnChunks(): ColumnChunkRange[][] {
+    return this.ranges.map((_, g) => this.rangesOf(g));
+  }
+
+  /** Where each column chunk's bloom filter lies (chunks whose metadata gives its length). */
+  get bloomFilterRanges(): BloomRange[] {
+    this.bloomRanges ??= bloomRanges(this.footer.layout, this.size - this.metadataLength - 8, this.context);
+    return this.bloomRanges;
+  }
+
+  /** The range of chunk `i` of row group `g` (undefined past its chunks), read and checked once. */
+  private chunkRange(g: number, i: number): ColumnChunkRange | undefined {
+    const got = (this.ranges[g] as ColumnChunkRange[])[i];
+    if (got) return got;
+    const layout = this.footer.layout;
+    const chunk = layout.row_groups[g]?.columns[i];
+    if (!chunk) return undefined;
+    const range = columnChunkRange(layout, chunk, g, i, this.size, this.metadataLength, this.context);
+    (this.ranges[g] as ColumnChunkRange[])[i] = range;
+    return range;
+  }
+
+  /** Every chunk range of row group `g`, in the footer's order. */
+  private rangesOf(g: number): ColumnChunkRange[] {
+    const count = this.footer.layout.row_groups[g]?.columns.length ?? 0;
+    if (!this.complete[g]) {
+      for (let i = 0; i < count; i++) this.chunkRange(g, i);
+      this.complete[g] = true;
+    }
+    return this.ranges[g] ?? [];
+  }
+
+  /**
+   * The chunks of `columns` in row group `g`, reading only theirs: a column's chunk is the one at its
+   * index when that chunk names it; a row group not laid out in schema order is searched whole (what
+   * `columnChunks[g]` holds of those columns).
+   */
+  chunksOf(g: number, columns: ReadonlySet<string>): ColumnChunkRange[] {
+    const count = this.footer.layout.row_groups[g]?.columns.length ?? 0;
+    if (count === this.columns.length && !this.complete[g]) {
+      const out: ColumnChunkRange[] = [];
+      for (const column of columns) {
+        const c = this.chunkRange(g, this.leafIndex.get(column) ?? -1);
+        if (c?.column !== column) return this.rangesOf(g).filter((r) => columns.has(r.column));
+        out.push(c);
+      }
+      return out;
+    }
+    return this.rangesOf(g).filter((r) => columns.has(r.column));
   }
 
   get size(): number {
@@ -132,13 +197,18 @@ export class BoundFile implements DecodeSource {
 
   private layout(): ParquetLayout {
     const footer = this.footer;
+    const file = this; // for the layout's `chunks` getter
     return {
       // Only a filter's pruning reads it (statistics): a projection's plan never parses it.
       get metadata() {
         return footer.metadata;
       },
       size: this.size,
-      chunks: this.columnChunks,
+      get chunks() {
+        return file.columnChunks;
+      },
+      rowGroupCount: this.rowGroups.length,
+      chunksOf: (g, columns) => this.chunksOf(g, columns),
       columns: this.columns,
       held: this.held,
       ...(this.pages ? { pages: this.pages } : {}),
@@ -210,16 +280,14 @@ function subtractHeld(range: ResolvedRange, held: ResolvedRange): ResolvedRange[
   return out;
 }
 
-function leafColumns(metadata: MetadataLayout): string[] {
-  const first = metadata.row_groups[0];
-  if (first) return first.columns.map((c) => c.meta_data?.path_in_schema.join('.') ?? '');
-  // No row groups: walk the schema tree for leaves.
+/** Leaf column paths (`a`, `s.x`, `l.list.element`) of a schema tree, in schema order: what each row group's chunks are, in order. */
+function leafColumns(schema: SchemaTree): string[] {
   const out: string[] = [];
   const walk = (node: SchemaTree, path: string[]): void => {
     if (node.children.length === 0) out.push(path.join('.'));
     for (const child of node.children) walk(child, [...path, child.element.name]);
   };
-  walk(schemaOf(metadata), []);
+  walk(schema, []);
   return out;
 }
 
@@ -297,7 +365,7 @@ export async function bindFile(target: OpenTarget): Promise<BoundFile> {
   }
   const held = { offset: tail.offset, length: at - tail.offset };
   const bound = new BoundFile(backend, path, version, footer, tail.metadataLength, held, tail.requests, reader, entry);
-  if (cache && entry) cache.set(target.cacheKey, entry); // after the layout checks: a bad footer is never cached
+  if (cache && entry) cache.set(target.cacheKey, entry); // after the open's checks: a footer that fails them is never cached
   return bound;
 }
 

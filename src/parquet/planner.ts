@@ -84,6 +84,13 @@ export interface ParquetLayout {
   size: number;
   /** Every column chunk, by row group. */
   chunks: readonly (readonly ColumnChunkRange[])[];
+  /** Row groups (default: `chunks.length`). */
+  rowGroupCount?: number;
+  /**
+   * The chunks of some columns in a row group (default: those of `chunks[rowGroup]`): a layout that
+   * reads its chunks on first use (an open's) reads only these.
+   */
+  chunksOf?(rowGroup: number, columns: ReadonlySet<string>): readonly ColumnChunkRange[];
   /** Leaf column paths in schema order. */
   columns: readonly string[];
   /** Bytes already held (the tail window of the open): chunks inside it need no request. */
@@ -174,7 +181,7 @@ export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, o
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new ReaderError('InvalidInput', 'concurrency must be an integer >= 1', { op: 'plan' }, { code: 'INVALID_ARGUMENT' });
   const model: PlanModel = { ttfbMs, bytesPerSecond, gap, maxRangeSize, concurrency, ...(options.maxMemory === undefined ? {} : { maxMemory: options.maxMemory }) };
   const columns = selectColumns(layout.columns, selection.columns);
-  const groupCount = layout.chunks.length; // one entry per row group: no need to touch the full metadata
+  const groupCount = layout.rowGroupCount ?? layout.chunks.length; // no need to touch the full metadata
   let rowGroups: number[];
   if (selection.rowGroups === undefined) rowGroups = Array.from({ length: groupCount }, (_, i) => i);
   else {
@@ -223,7 +230,7 @@ export function planRead(layout: ParquetLayout, selection: PlanSelection = {}, o
     prunedRowGroups.sort((a, b) => a - b);
   }
   const wanted = new Set(columns);
-  const chunks = rowGroups.flatMap((g) => (layout.chunks[g] ?? []).filter((c) => wanted.has(c.column))).sort((a, b) => a.offset - b.offset);
+  const chunks = rowGroups.flatMap((g) => (layout.chunksOf ? layout.chunksOf(g, wanted) : (layout.chunks[g] ?? []).filter((c) => wanted.has(c.column)))).sort((a, b) => a.offset - b.offset);
   // What the plan needs: whole chunks, or with page pruning the pages of the matching rows.
   const needed = rowRanges && selection.pages !== false
     ? chunks.flatMap((c) => {

@@ -325,9 +325,19 @@ export class ParquetSource {
       const context: ErrorContext = { backend: this.backend.kind, path: this.path };
       const rowGroups = rowGroupsIn(bound, opts.rowStart, opts.rowEnd);
       // leadingMagic: when this reads the whole file, the 4 bytes ride along, so a later readTable (parquet-wasm's whole-file reader) needs no GET of its own.
-      await bound.prefetch(bound.plan({ rowGroups, ...(opts.columns ? { columns: opts.columns } : {}), leadingMagic: true }));
+      const fetched = bound.prefetch(bound.plan({ rowGroups, ...(opts.columns ? { columns: opts.columns } : {}), leadingMagic: true }));
+      // hyparquet takes the full metadata: parsed while the wave is in flight (a corrupt footer is
+      // METADATA_CORRUPT here, once the wave has settled).
+      let metadata: FileMetaData;
       try {
-        return await parquetReadObjects({ ...read, file: toAsyncBuffer(bound.reader, bound.size), metadata: bound.metadata });
+        metadata = bound.metadata;
+      } catch (err) {
+        await fetched.catch(() => undefined);
+        throw err;
+      }
+      await fetched;
+      try {
+        return await parquetReadObjects({ ...read, file: toAsyncBuffer(bound.reader, bound.size), metadata });
       } catch (err) {
         throw hyparquetError(err, context);
       }

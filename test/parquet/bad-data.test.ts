@@ -33,6 +33,11 @@ type Expect = Failure | 'same-as-memory';
 interface BadCase {
   /** The open fails (the footer or metadata is corrupt): neither decoder gets to run. */
   open?: Failure;
+  /**
+   * The open succeeds (it reads a chunk's ColumnMetaData when a plan takes it), but every read of
+   * the chunks fails so, before any request after the open's: neither decoder gets to run.
+   */
+  read?: Failure;
   readTable?: Expect;
   readObjects?: Failure;
 }
@@ -41,9 +46,9 @@ const WASM_FAILS = ['DECODER_PANIC', 'DECODE_FAILED'] as const;
 
 /** What each bad_data file gives, exactly. */
 const BAD_DATA: Record<string, BadCase> = {
-  // The schema lacks a column the row groups name: caught at open, before hyparquet starts reads
-  // whose rejections it would leave unhandled.
-  'ARROW-GH-41317.parquet': { open: { kind: 'InvalidData', code: 'METADATA_CORRUPT' } },
+  // The schema lacks a column the row groups name: caught before hyparquet starts reads whose
+  // rejections it would leave unhandled.
+  'ARROW-GH-41317.parquet': { read: { kind: 'InvalidData', code: 'METADATA_CORRUPT' } },
   'ARROW-GH-41321.parquet': {
     readTable: { kind: 'InvalidData', code: WASM_FAILS },
     readObjects: { kind: 'InvalidData', code: 'DECODE_FAILED' },
@@ -62,12 +67,12 @@ const BAD_DATA: Record<string, BadCase> = {
     readTable: { kind: 'InvalidData', code: WASM_FAILS },
     readObjects: { kind: 'InvalidData', code: 'DECODE_FAILED' },
   },
-  'ARROW-RS-GH-6229-DICTHEADER.parquet': { open: { kind: 'InvalidData', code: 'CHUNK_OUT_OF_FILE' } },
+  'ARROW-RS-GH-6229-DICTHEADER.parquet': { read: { kind: 'InvalidData', code: 'CHUNK_OUT_OF_FILE' } },
   'ARROW-RS-GH-6229-LEVELS.parquet': {
     readTable: { kind: 'InvalidData', code: WASM_FAILS },
     readObjects: { kind: 'InvalidData', code: 'DECODE_FAILED' },
   },
-  'PARQUET-1481.parquet': { open: { kind: 'InvalidData', code: 'METADATA_CORRUPT' } },
+  'PARQUET-1481.parquet': { read: { kind: 'InvalidData', code: 'METADATA_CORRUPT' } },
 };
 
 type Outcome<T> = { value: T } | { error: unknown } | { hang: true };
@@ -135,6 +140,15 @@ describe('bad_data/: a typed ReaderError, quickly, never a crash or a hang', () 
     }
     expect(opened).toHaveProperty('value');
     const source = (opened as { value: ParquetSource }).value;
+    if (expected.read) {
+      const before = server.requests.length;
+      expectError(await settle(source.readTable()), expected.read.kind, expected.read.code);
+      expectError(await settle(source.readObjects()), expected.read.kind, expected.read.code);
+      expect(() => source.columnChunks).toThrow(ReaderError);
+      expect(server.requests.length).toBe(before);
+      await source.close();
+      return;
+    }
 
     // parquet-wasm in its worker.
     const table = await settle(source.readTable());

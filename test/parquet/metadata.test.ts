@@ -118,6 +118,55 @@ describe('openParquet on a wide file: planning never waits for the full metadata
   });
 });
 
+/** The wide fixture with column `name`'s path_in_schema renamed in every row group (its schema element kept): a chunk no schema node names. */
+function danglingPath(bytes: Uint8Array, name: string): Uint8Array {
+  const out = bytes.slice();
+  const needle = new TextEncoder().encode(name);
+  const at: number[] = [];
+  for (let i = out.byteLength - footerLength; i <= out.byteLength - needle.byteLength; i++) {
+    if (needle.every((b, k) => out[i + k] === b)) at.push(i);
+  }
+  expect(at).toHaveLength(5); // the schema element, then the path of each of the 4 row groups
+  for (const i of at.slice(1)) out[i + needle.byteLength - 1] = 0x5a; // 'c250_label' -> 'c250_labeZ'
+  return out;
+}
+
+describe("an open reads a chunk's ColumnMetaData when a plan first takes it", () => {
+  it('a chunk no schema node names, in one column: plans of the others read and decode; a plan of it and columnChunks are METADATA_CORRUPT with no request, readObjects (the full metadata) too', async () => {
+    server.put('dangling.parquet', danglingPath(wide, 'c250_label'));
+    const source = await openParquet(httpBackend({ baseUrl: server.url }), 'dangling.parquet', { metadataCache: false });
+    const sent = server.requests.length;
+    const plan = source.plan({ columns: ['c013_qty'] });
+    expect(plan.chunks.map((c) => c.column)).toEqual(['c013_qty', 'c013_qty', 'c013_qty', 'c013_qty']);
+    const corrupt = expect.objectContaining({ kind: 'InvalidData', code: 'METADATA_CORRUPT', message: expect.stringContaining('column chunk c250_labeZ of row group 0 is not in the schema') });
+    expect(() => source.plan({ columns: ['c250_label'] })).toThrow(corrupt);
+    expect(() => source.columnChunks).toThrow(corrupt);
+    expect(() => source.rowGroups[0]?.bytes).toThrow(corrupt);
+    expect(server.requests.length).toBe(sent);
+    await expect(source.readObjects({ columns: ['c013_qty'] })).rejects.toMatchObject({ code: 'METADATA_CORRUPT' }); // hyparquet takes the full metadata
+    const table = await source.readTable({ columns: ['c013_qty'] });
+    const reference = await openParquet(memoryBackend({ f: wide }), 'f', { metadataCache: false });
+    const expected = await reference.readObjects({ columns: ['c013_qty'] });
+    expect(table.numRows).toBe(800);
+    expect([...(table.getChild('c013_qty') ?? [])]).toEqual(expected.map((r) => r.c013_qty));
+    await reference.close();
+    await source.close();
+  });
+
+  it('the same chunk read twice is one read: a plan takes the range a previous plan read', async () => {
+    const source = await openParquet(memoryBackend({ f: wide }), 'f', { metadataCache: false });
+    const first = source.plan({ columns: ['c013_qty'] }).chunks;
+    const again = source.plan({ columns: ['c013_qty', 'c250_label'] }).chunks.filter((c) => c.column === 'c013_qty');
+    expect(again).toHaveLength(4);
+    again.forEach((c, i) => expect(c).toBe(first[i]));
+    // ...and the full list holds the same objects, with every other chunk's.
+    expect(source.columnChunks.flat()).toHaveLength(1280);
+    expect(source.columnChunks.flat().filter((c) => c.column === 'c013_qty')).toEqual(first);
+    expect(source.columnChunks[0]?.[13]).toBe(first[0]);
+    await source.close();
+  });
+});
+
 describe('pageIndexRange: the span of every column and offset index, in one pass', () => {
   type Chunk = { column_index_offset?: number | bigint; column_index_length?: number | bigint; offset_index_offset?: number | bigint; offset_index_length?: number | bigint };
   const layout = (groups: Chunk[][]) => ({

@@ -53,9 +53,15 @@ describe('22. column chunk range outside the file → typed error before any fet
     cut.set(good.subarray(0, 4));
     cut.set(good.subarray(good.byteLength - ml - 8), 4); // data pages gone, footer intact
     rig.server.put('cut.parquet', cut);
-    const err = await failure(openParquet(http(), 'cut.parquet', { metadataCache: false }), 'InvalidData');
+    // The open reads the footer's structure; a chunk's range is checked when a plan takes it.
+    const source = await openParquet(http(), 'cut.parquet', { metadataCache: false });
+    const column = source.columns[0] as string;
+    expect(() => source.plan({ columns: [column] })).toThrow(expect.objectContaining({ kind: 'InvalidData', code: 'CHUNK_OUT_OF_FILE', context: expect.objectContaining({ column, rowGroup: 0 }) }));
+    const err = await failure(source.readTable(), 'InvalidData');
     expect(err.code).toBe('CHUNK_OUT_OF_FILE');
+    expect(() => source.columnChunks).toThrow(expect.objectContaining({ code: 'CHUNK_OUT_OF_FILE' }));
     expect(rig.proxy.log).toHaveLength(1);
+    await source.close();
   });
 });
 
