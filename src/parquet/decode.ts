@@ -133,22 +133,25 @@ function plannedColumns(columns: readonly string[] | undefined): string[] | unde
 /**
  * What one decode reads: its row groups, the byte ranges to fetch first, and the requests that
  * fetch them (each lands as one buffer of the reader's: the pieces `shippable` reads as views).
+ * `check`, when set, runs on the calling thread once the decode is under way (see heldWholeRead).
  */
-type DecodeRead = Pick<ReadPlan, 'rowGroups' | 'ranges' | 'requests' | 'chunks'>;
+type DecodeRead = Pick<ReadPlan, 'rowGroups' | 'ranges' | 'requests' | 'chunks'> & { check?: () => void };
 
 /**
  * A whole read of a file whose every byte the open holds (`expect: 'whole'` on a file within its
  * window, the seed-like files' case) needs no plan: every row group, nothing to fetch. The planner
  * would visit every column chunk to find that out: 0.3–0.45 ms for the seed files' 600–900 chunks
- * (measured on the shared machine), 4–6 % of their decode. The chunks' ranges are still checked
- * (`columnChunks`, once per open: what the open did before it read chunks on first use). Undefined
- * otherwise.
+ * (measured on the shared machine), 4–6 % of their decode. The chunks are still checked, as the plan
+ * this skips would have (`columnChunks`: each chunk's ColumnMetaData read, its range and path
+ * checked, once per open; 0.3–0.4 ms on the seed files, measured with `npm run bench:decode`), but
+ * while the decode runs on the worker: a bad chunk still fails the call with its own code
+ * (CHUNK_OUT_OF_FILE, METADATA_CORRUPT) and the decode is cancelled; nothing is fetched for it (every
+ * byte is held). Undefined otherwise.
  */
 function heldWholeRead(source: DecodeSource, selection: PlanSelection): DecodeRead | undefined {
   const { held, size } = source;
   if (!isWholeRead(selection) || held.offset !== 0 || held.length !== size) return undefined;
-  void source.columnChunks; // checks every chunk, as the plan this skips would have
-  return { rowGroups: source.rowGroups.map((_, i) => i), ranges: [], requests: [], chunks: [] };
+  return { rowGroups: source.rowGroups.map((_, i) => i), ranges: [], requests: [], chunks: [], check: () => void source.columnChunks };
 }
 
 /** The footer's last 8 bytes: the 4-byte metadata length and the magic. */
@@ -257,6 +260,13 @@ async function decode(source: DecodeSource, guard: Deadline, plan: DecodeRead, o
     syncOk: rows === source.numRows,
   });
   guard.failed.catch((err: unknown) => read.cancel(err as ReaderError));
+  try {
+    plan.check?.();
+  } catch (err) {
+    read.cancel(err as ReaderError);
+    read.promise.catch(() => undefined); // its rejection is this error's, already thrown
+    throw err;
+  }
   const out = await guard.race(read.promise);
   Object.assign(clock.t, { shipMs: clock.t.shipMs + out.shipMs, decodeMs: out.decodeMs, ipcMs: out.ipcMs, ranOn: out.ranOn });
   return clock.time('arrowMs', () => {
