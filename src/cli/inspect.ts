@@ -69,16 +69,19 @@ function logicalName(el: SchemaElement): string | undefined {
 
 export function columnInfo(source: ParquetSource): ColumnInfo[] {
   const elements = leafElements(source.metadata.schema);
-  return source.columns.map((name, j) => {
+  const chunks = source.columnChunks;
+  return source.columns.map((name) => {
     const el = elements.get(name);
     let compressed = 0;
     let uncompressed = 0;
     let codec: string | undefined;
     source.metadata.row_groups.forEach((rg, g) => {
-      const chunk = rg.columns[j];
+      // By the chunk's own path, not its position: a row group need not list its chunks in schema order.
+      const at = (chunks[g] ?? []).findIndex((c) => c.column === name);
+      const chunk = at >= 0 ? rg.columns[at] : undefined;
       uncompressed += Number(chunk?.meta_data?.total_uncompressed_size ?? 0);
       codec ??= chunk?.meta_data?.codec;
-      compressed += source.columnChunks[g]?.find((c) => c.column === name)?.length ?? 0;
+      compressed += chunks[g]?.[at]?.length ?? 0;
     });
     const physical = el?.type === 'FIXED_LEN_BYTE_ARRAY' ? `FIXED_LEN_BYTE_ARRAY(${el.type_length ?? '?'})` : el?.type;
     const logical = el ? logicalName(el) : undefined;

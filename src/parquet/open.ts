@@ -16,7 +16,7 @@
 import type { FileMetaData, SchemaTree } from 'hyparquet';
 import { BufferReader, type BufferReaderOptions } from '../buffer-reader/buffer-reader.js';
 import { DEFAULT_GAP } from '../buffer-reader/cost-model.js';
-import { ReaderError, type ErrorContext } from '../errors.js';
+import { isReaderError, ReaderError, type ErrorContext } from '../errors.js';
 import type { Backend, ResolvedRange } from '../types.js';
 import type { ObjectVersion } from '../version.js';
 import { bloomRanges, parseBlooms, type BloomIndex, type BloomRange } from './bloom.js';
@@ -97,6 +97,14 @@ export class BoundFile implements DecodeSource {
   private readonly leafIndex: Map<string, number>;
   private bloomRanges: BloomRange[] | undefined;
   private readonly context: ErrorContext;
+  /** Whether every leaf column has its own name (a flat `a.b` beside a struct `a { b }` do not): the fast path of `chunksOf` needs it. */
+  private readonly uniqueColumns: boolean;
+  /**
+   * Called when a check run after the open (a chunk's range or path, its ColumnMetaData, the full
+   * metadata) finds the footer corrupt: the open forgets its cache entry, which was stored before
+   * those checks ran, so a later open reads the object again (it may have been fixed).
+   */
+  onCorrupt: (() => void) | undefined;
 
   constructor(
     readonly backend: Backend,
@@ -120,6 +128,7 @@ export class BoundFile implements DecodeSource {
     checkChunksReadable(metadata, context);
     this.columns = leafColumns(this.schema);
     this.leafIndex = new Map(this.columns.map((c, i) => [c, i]));
+    this.uniqueColumns = this.leafIndex.size === this.columns.length;
     this.ranges = metadata.row_groups.map(() => []);
     this.complete = metadata.row_groups.map(() => false);
     const file = this; // for the row groups' `bytes` getters
@@ -141,7 +150,7 @@ export class BoundFile implements DecodeSource {
 
   /** Where each column chunk's bloom filter lies (chunks whose metadata gives its length). */
   get bloomFilterRanges(): BloomRange[] {
-    this.bloomRanges ??= bloomRanges(this.footer.layout, this.size - this.metadataLength - 8, this.context);
+    this.bloomRanges ??= this.checked(() => bloomRanges(this.footer.layout, this.size - this.metadataLength - 8, this.context));
     return this.bloomRanges;
   }
 
@@ -152,7 +161,7 @@ export class BoundFile implements DecodeSource {
     const layout = this.footer.layout;
     const chunk = layout.row_groups[g]?.columns[i];
     if (!chunk) return undefined;
-    const range = columnChunkRange(layout, chunk, g, i, this.size, this.metadataLength, this.context);
+    const range = this.checked(() => columnChunkRange(layout, chunk, g, i, this.size, this.metadataLength, this.context));
     (this.ranges[g] as ColumnChunkRange[])[i] = range;
     return range;
   }
@@ -174,7 +183,7 @@ export class BoundFile implements DecodeSource {
    */
   chunksOf(g: number, columns: ReadonlySet<string>): ColumnChunkRange[] {
     const count = this.footer.layout.row_groups[g]?.columns.length ?? 0;
-    if (count === this.columns.length && !this.complete[g]) {
+    if (this.uniqueColumns && count === this.columns.length && !this.complete[g]) {
       const out: ColumnChunkRange[] = [];
       for (const column of columns) {
         const c = this.chunkRange(g, this.leafIndex.get(column) ?? -1);
@@ -192,7 +201,17 @@ export class BoundFile implements DecodeSource {
 
   /** hyparquet's full FileMetaData: parsed on first use when the open read only the layout. */
   get metadata(): FileMetaData {
-    return this.footer.metadata;
+    return this.checked(() => this.footer.metadata);
+  }
+
+  /** Runs a check of the footer made after the open; a corrupt footer (InvalidData) is reported to `onCorrupt` and thrown. */
+  private checked<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (err) {
+      if (isReaderError(err) && err.kind === 'InvalidData') this.onCorrupt?.();
+      throw err;
+    }
   }
 
   private layout(): ParquetLayout {
@@ -280,11 +299,15 @@ function subtractHeld(range: ResolvedRange, held: ResolvedRange): ResolvedRange[
   return out;
 }
 
-/** Leaf column paths (`a`, `s.x`, `l.list.element`) of a schema tree, in schema order: what each row group's chunks are, in order. */
+/**
+ * Leaf column paths (`a`, `s.x`, `l.list.element`) of a schema tree, in schema order: what each row
+ * group's chunks are, in order. A leaf is a typed element (as hyparquet decides): an empty group
+ * (`num_children: 0`, no type) has no chunks and is no column.
+ */
 function leafColumns(schema: SchemaTree): string[] {
   const out: string[] = [];
   const walk = (node: SchemaTree, path: string[]): void => {
-    if (node.children.length === 0) out.push(path.join('.'));
+    if (node.children.length === 0 && node.element.type !== undefined) out.push(path.join('.'));
     for (const child of node.children) walk(child, [...path, child.element.name]);
   };
   walk(schema, []);
@@ -342,7 +365,9 @@ export async function bindFile(target: OpenTarget): Promise<BoundFile> {
     const reader = readerFor(version);
     const held = { offset: entry.size - entry.footer.byteLength, length: entry.footer.byteLength };
     reader.insert(held.offset, entry.footer);
-    return new BoundFile(backend, path, version, cachedParts(entry), entry.metadataLength, held, 0, reader, entry);
+    const bound = new BoundFile(backend, path, version, cachedParts(entry), entry.metadataLength, held, 0, reader, entry);
+    bound.onCorrupt = () => forgetEntry(target, entry);
+    return bound;
   }
 
   // A whole read decodes the window's bytes: they are kept in one buffer. Any other open reads little
@@ -366,6 +391,7 @@ export async function bindFile(target: OpenTarget): Promise<BoundFile> {
   const held = { offset: tail.offset, length: at - tail.offset };
   const bound = new BoundFile(backend, path, version, footer, tail.metadataLength, held, tail.requests, reader, entry);
   if (cache && entry) cache.set(target.cacheKey, entry); // after the open's checks: a footer that fails them is never cached
+  bound.onCorrupt = () => forgetEntry(target, entry); // nor kept once a later check fails it
   return bound;
 }
 

@@ -24,7 +24,7 @@ const { ObjectServer } = await import('../../bench/object-server.js');
 const { httpBackend } = await import('../../src/backends/http/backend.js');
 const { withMetrics } = await import('../../src/layers/metrics.js');
 const { createMetadataCache } = await import('../../src/parquet/cache.js');
-const { readTail } = await import('../../src/parquet/footer.js');
+const { DEFAULT_FOOTER_WINDOW, readTail } = await import('../../src/parquet/footer.js');
 const { hyparquetMetadata } = await import('../../src/parquet/footer-layout.js');
 const { ParsedFooter, columnChunkRanges, pageIndexRange } = await import('../../src/parquet/metadata.js');
 const { memoryBackend } = await import('../../src/backends/memory/backend.js');
@@ -119,15 +119,27 @@ describe('openParquet on a wide file: planning never waits for the full metadata
 });
 
 /** The wide fixture with column `name`'s path_in_schema renamed in every row group (its schema element kept): a chunk no schema node names. */
-function danglingPath(bytes: Uint8Array, name: string): Uint8Array {
-  const out = bytes.slice();
+/** Where a column's name is in the wide file's footer: its schema element, then its path in each of the 4 row groups. */
+function nameAt(bytes: Uint8Array, name: string): number[] {
   const needle = new TextEncoder().encode(name);
   const at: number[] = [];
-  for (let i = out.byteLength - footerLength; i <= out.byteLength - needle.byteLength; i++) {
-    if (needle.every((b, k) => out[i + k] === b)) at.push(i);
+  for (let i = bytes.byteLength - footerLength; i <= bytes.byteLength - needle.byteLength; i++) {
+    if (needle.every((b, k) => bytes[i + k] === b)) at.push(i);
   }
-  expect(at).toHaveLength(5); // the schema element, then the path of each of the 4 row groups
-  for (const i of at.slice(1)) out[i + needle.byteLength - 1] = 0x5a; // 'c250_label' -> 'c250_labeZ'
+  expect(at).toHaveLength(5);
+  return at;
+}
+
+function danglingPath(bytes: Uint8Array, name: string): Uint8Array {
+  const out = bytes.slice();
+  for (const i of nameAt(out, name).slice(1)) out[i + name.length - 1] = 0x5a; // 'c250_label' -> 'c250_labeZ'
+  return out;
+}
+
+/** The column `from` renamed `to` (same length) in its schema element and its paths: two leaves of one name. */
+function sameName(bytes: Uint8Array, from: string, to: string): Uint8Array {
+  const out = bytes.slice();
+  for (const i of nameAt(out, from)) out.set(new TextEncoder().encode(to), i);
   return out;
 }
 
@@ -150,6 +162,30 @@ describe("an open reads a chunk's ColumnMetaData when a plan first takes it", ()
     expect(table.numRows).toBe(800);
     expect([...(table.getChild('c013_qty') ?? [])]).toEqual(expected.map((r) => r.c013_qty));
     await reference.close();
+    await source.close();
+  });
+
+  it('a footer a later check finds corrupt leaves the cache: once the object is fixed, the next open reads it again and plans every column', async () => {
+    server.put('fixable.parquet', danglingPath(wide, 'c250_label'));
+    const cache = createMetadataCache();
+    const backend = httpBackend({ baseUrl: server.url });
+    const first = await openParquet(backend, 'fixable.parquet', { metadataCache: cache });
+    expect(() => first.plan({ columns: ['c250_label'] })).toThrow(expect.objectContaining({ code: 'METADATA_CORRUPT' }));
+    await first.close();
+    server.put('fixable.parquet', wide); // the writer mends the object
+    const sent = server.requests.length;
+    const second = await openParquet(backend, 'fixable.parquet', { metadataCache: cache });
+    expect(server.requests.slice(sent).map((r) => `${r.method} ${r.range}`)).toEqual([`GET bytes=-${DEFAULT_FOOTER_WINDOW}`]);
+    expect(second.plan({ columns: ['c250_label'] }).chunks.map((c) => c.column)).toEqual(Array(4).fill('c250_label'));
+    await second.close();
+  });
+
+  it('two leaves of one name: a plan of it takes both chunks of every row group, as columnChunks has them', async () => {
+    const source = await openParquet(memoryBackend({ f: sameName(wide, 'c025_qty', 'c013_qty') }), 'f', { metadataCache: false });
+    expect(source.columns.filter((c) => c === 'c013_qty')).toHaveLength(2);
+    const fresh = source.plan({ columns: ['c013_qty'] }).chunks;
+    expect(fresh).toHaveLength(8);
+    expect(fresh).toEqual(source.columnChunks.flat().filter((c) => c.column === 'c013_qty').sort((a, b) => a.offset - b.offset));
     await source.close();
   });
 
