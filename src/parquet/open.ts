@@ -99,12 +99,6 @@ export class BoundFile implements DecodeSource {
   private readonly context: ErrorContext;
   /** Whether every leaf column has its own name (a flat `a.b` beside a struct `a { b }` do not): the fast path of `chunksOf` needs it. */
   private readonly uniqueColumns: boolean;
-  /**
-   * Called when a check run after the open (a chunk's range or path, its ColumnMetaData, the full
-   * metadata) finds the footer corrupt: the open forgets its cache entry, which was stored before
-   * those checks ran, so a later open reads the object again (it may have been fixed).
-   */
-  onCorrupt: (() => void) | undefined;
 
   constructor(
     readonly backend: Backend,
@@ -119,6 +113,12 @@ export class BoundFile implements DecodeSource {
     readonly reader: BufferReader,
     /** The cache entry this version was read from or stored as, if any. */
     readonly entry: CachedFooter | undefined,
+    /**
+     * Called when a check run after the open (a chunk's range or path, its ColumnMetaData, the full
+     * metadata) finds the footer corrupt: the open forgets its cache entry, which was stored before
+     * those checks ran, so a later open reads the object again (it may have been fixed).
+     */
+    private readonly onCorrupt: () => void,
   ) {
     const context: ErrorContext = { backend: backend.kind, op: 'open', path };
     this.context = context;
@@ -209,7 +209,7 @@ export class BoundFile implements DecodeSource {
     try {
       return read();
     } catch (err) {
-      if (isReaderError(err) && err.kind === 'InvalidData') this.onCorrupt?.();
+      if (isReaderError(err, 'InvalidData')) this.onCorrupt();
       throw err;
     }
   }
@@ -348,6 +348,8 @@ export async function bindFile(target: OpenTarget): Promise<BoundFile> {
   const { backend, path, cache } = target;
   const context: ErrorContext = { backend: backend.kind, op: 'open', path };
   let entry: CachedFooter | undefined;
+  // A stale footer (a response of another version) or one a later check finds corrupt: no later open may use it.
+  const forget = (): void => forgetEntry(target, entry);
   const readerFor = (version: ObjectVersion & { size: number }): BufferReader =>
     new BufferReader(backend, path, {
       ...target.reader,
@@ -355,8 +357,7 @@ export async function bindFile(target: OpenTarget): Promise<BoundFile> {
       ...(version.etag ? { etag: version.etag } : {}),
       ...(version.lastModified ? { lastModified: version.lastModified } : {}),
       ...(target.signal ? { signal: target.signal } : {}),
-      // A response of another version: this footer is stale, and no later open may use it.
-      onVersionChanged: () => forgetEntry(target, entry),
+      onVersionChanged: forget,
     });
 
   entry = cache?.get(target.cacheKey);
@@ -365,9 +366,7 @@ export async function bindFile(target: OpenTarget): Promise<BoundFile> {
     const reader = readerFor(version);
     const held = { offset: entry.size - entry.footer.byteLength, length: entry.footer.byteLength };
     reader.insert(held.offset, entry.footer);
-    const bound = new BoundFile(backend, path, version, cachedParts(entry), entry.metadataLength, held, 0, reader, entry);
-    bound.onCorrupt = () => forgetEntry(target, entry);
-    return bound;
+    return new BoundFile(backend, path, version, cachedParts(entry), entry.metadataLength, held, 0, reader, entry, forget);
   }
 
   // A whole read decodes the window's bytes: they are kept in one buffer. Any other open reads little
@@ -389,9 +388,8 @@ export async function bindFile(target: OpenTarget): Promise<BoundFile> {
     at += chunk.byteLength;
   }
   const held = { offset: tail.offset, length: at - tail.offset };
-  const bound = new BoundFile(backend, path, version, footer, tail.metadataLength, held, tail.requests, reader, entry);
-  if (cache && entry) cache.set(target.cacheKey, entry); // after the open's checks: a footer that fails them is never cached
-  bound.onCorrupt = () => forgetEntry(target, entry); // nor kept once a later check fails it
+  const bound = new BoundFile(backend, path, version, footer, tail.metadataLength, held, tail.requests, reader, entry, forget);
+  if (cache && entry) cache.set(target.cacheKey, entry); // after the open's checks: a footer that fails them is never cached (nor kept: `forget`)
   return bound;
 }
 
