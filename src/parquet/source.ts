@@ -327,13 +327,14 @@ export class ParquetSource {
       // leadingMagic: when this reads the whole file, the 4 bytes ride along, so a later readTable (parquet-wasm's whole-file reader) needs no GET of its own.
       const fetched = bound.prefetch(bound.plan({ rowGroups, ...(opts.columns ? { columns: opts.columns } : {}), leadingMagic: true }));
       // hyparquet takes the full metadata: parsed while the wave is in flight (a corrupt footer is
-      // METADATA_CORRUPT here, once the wave has settled).
+      // METADATA_CORRUPT here, once the wave has settled — unless the wave found the object changed:
+      // then that is the error, so the call moves to the new version, whose footer may be sound).
       let metadata: FileMetaData;
       try {
         metadata = bound.metadata;
       } catch (err) {
-        await fetched.catch(() => undefined);
-        throw err;
+        const waved = await fetched.then(() => undefined, (e: unknown) => e);
+        throw isVersionChange(waved) ? waved : err;
       }
       await fetched;
       try {

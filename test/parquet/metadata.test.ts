@@ -180,6 +180,25 @@ describe("an open reads a chunk's ColumnMetaData when a plan first takes it", ()
     await second.close();
   });
 
+  it('readObjects on a footer hyparquet rejects, once the object is replaced by a sound one: the wave finds the change and the call moves to the new version (not METADATA_CORRUPT)', async () => {
+    server.put('replaced.parquet', danglingPath(wide, 'c250_label'));
+    const source = await openParquet(httpBackend({ baseUrl: server.url }), 'replaced.parquet', { metadataCache: false });
+    server.put('replaced.parquet', wide);
+    const sent = server.requests.length;
+    const rows = await source.readObjects({ columns: ['c013_qty'] });
+    const reference = await openParquet(memoryBackend({ f: wide }), 'f', { metadataCache: false });
+    expect(rows).toEqual(await reference.readObjects({ columns: ['c013_qty'] }));
+    const log = server.requests.slice(sent);
+    // The old version's wave: every request answered 412 (If-Match); then the re-open's tail GET, and the new version's wave.
+    const refused = log.findIndex((r) => r.status !== 412);
+    expect(refused).toBeGreaterThan(0);
+    expect(log.slice(refused).map((r) => `${r.method} ${r.status}`)[0]).toBe('GET 206');
+    expect(log[refused]?.range).toBe(`bytes=-${DEFAULT_FOOTER_WINDOW}`);
+    expect(log.slice(refused).every((r) => r.status === 206)).toBe(true);
+    await reference.close();
+    await source.close();
+  });
+
   it('two leaves of one name: a plan of it takes both chunks of every row group, as columnChunks has them', async () => {
     const source = await openParquet(memoryBackend({ f: sameName(wide, 'c025_qty', 'c013_qty') }), 'f', { metadataCache: false });
     expect(source.columns.filter((c) => c === 'c013_qty')).toHaveLength(2);
