@@ -9,7 +9,7 @@ import type { SchemaTree } from 'hyparquet';
 import { signalForRequests } from '../abort.js';
 import type { BackendFromUrlOptions } from '../backends/url.js';
 import { ReaderError } from '../errors.js';
-import { metadataCacheKey, sharedMetadataCache, type CachedFooter, type MetadataCache } from '../parquet/cache.js';
+import { metadataCacheKey, sharedMetadataCache, type MetadataCache } from '../parquet/cache.js';
 import type { ReadTableOptions } from '../parquet/decode.js';
 import type { RowGroupFilter } from '../parquet/filter.js';
 import { schemaOf } from '../parquet/metadata.js';
@@ -18,7 +18,7 @@ import type { OpenParquetOptions, ParquetSource } from '../parquet/source.js';
 import type { Backend } from '../types.js';
 import { arrowTypes, concatTables, partitionColumnTypes, tableWithPartitions, withPartitions, type PartitionColumnType } from './arrow.js';
 import { resolveFiles, type DatasetInput, type FileFilterOptions } from './files.js';
-import { DATASET_FOOTER_CONCURRENCY, checkSchemas, fetchFooter, keyedAs, mapBounded, openWithFooter } from './footers.js';
+import { DATASET_FOOTER_CONCURRENCY, checkSchemas, fetchFooter, keyedAs, mapBounded, openWithFooter, type DatasetFooter } from './footers.js';
 import { partitionFiles, type PartitionSchema, type PartitionValue, type Partitioning } from './hive.js';
 import { sumPlans, type DatasetPlan } from './plan.js';
 import { bindPartitions, validateDatasetFilter } from './prune.js';
@@ -83,7 +83,7 @@ export interface DatasetOpenStats {
 
 interface OpenFile {
   file: DatasetFile;
-  footer: CachedFooter;
+  footer: DatasetFooter;
 }
 
 type Arrow = typeof import('apache-arrow');

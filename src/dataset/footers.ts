@@ -6,6 +6,7 @@
 import type { FileMetaData, SchemaElement } from 'hyparquet';
 import { ReaderError } from '../errors.js';
 import type { CachedFooter, MetadataCache } from '../parquet/cache.js';
+import { parseMetadata } from '../parquet/metadata.js';
 import { openParquet, type OpenParquetOptions, type ParquetSource } from '../parquet/source.js';
 import type { Backend } from '../types.js';
 
@@ -44,8 +45,22 @@ export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (
   return out;
 }
 
+/** A cache entry with its full metadata: what a dataset keeps of each file (it reads schemas, row counts and statistics). */
+export type DatasetFooter = CachedFooter & { readonly metadata: FileMetaData };
+
+/**
+ * `entry` with its full metadata: as it is when it has it, else (a cache that stores copies of an
+ * open's entries, by structured clone, holds their data only) parsed from its footer bytes.
+ */
+export function withMetadata(entry: CachedFooter, backend: Backend, path: string): DatasetFooter {
+  if (entry.metadata) return entry as DatasetFooter;
+  const bytes = entry.footer;
+  const tail = { meta: { size: entry.size }, bytes, offset: entry.size - bytes.byteLength, metadataLength: entry.metadataLength, requests: 0 };
+  return { ...entry, metadata: parseMetadata(tail, { backend: backend.kind, op: 'open', path }) };
+}
+
 /** The footer a source was opened with, as a cache entry (copied out of the open's tail window, no request). */
-export async function footerOf(source: ParquetSource): Promise<CachedFooter> {
+export async function footerOf(source: ParquetSource): Promise<DatasetFooter> {
   const footer = new Uint8Array(await source.readAt(source.size - source.footerLength, source.footerLength));
   return {
     size: source.size,
@@ -83,11 +98,11 @@ export async function fetchFooter(
   backend: Backend,
   path: string,
   options: Pick<OpenParquetOptions, 'footerSizeHint' | 'signal'> & { metadataCache: MetadataCache | false; listedEtag?: string },
-): Promise<{ entry: CachedFooter; requests: number }> {
+): Promise<{ entry: DatasetFooter; requests: number }> {
   const cached = options.metadataCache ? options.metadataCache.get('') : undefined;
   // The listing tells the current version: a footer cached at another ETag is stale, fetch it again.
   const stale = cached?.etag !== undefined && options.listedEtag !== undefined && cached.etag !== options.listedEtag;
-  if (cached && !stale) return { entry: cached, requests: 0 };
+  if (cached && !stale) return { entry: withMetadata(cached, backend, path), requests: 0 };
   if (stale && options.metadataCache) options.metadataCache.delete('');
   const { listedEtag: _e, ...open } = options;
   const source = await openParquet(backend, path, { ...open, footerSizeHint: options.footerSizeHint ?? DATASET_FOOTER_WINDOW });

@@ -17,7 +17,7 @@ import type { OpenParquetOptions, ParquetSource } from '../parquet/source.js';
 import type { Backend, ResolvedRange } from '../types.js';
 import { arrowTypes, tableWithPartitions, withPartitions, type PartitionColumnType } from './arrow.js';
 import type { DatasetFile } from './dataset.js';
-import { openWithFooter } from './footers.js';
+import { openWithFooter, type DatasetFooter } from './footers.js';
 import type { PartitionValue } from './hive.js';
 
 /**
@@ -70,7 +70,7 @@ export interface DatasetSplit {
 
 export interface PlanSplitsInput {
   file: DatasetFile;
-  footer: CachedFooter;
+  footer: DatasetFooter;
   plan: ReadPlan;
   columnTypes: Readonly<Record<string, PartitionColumnType>>;
   partitionColumns: readonly string[];

@@ -25,9 +25,15 @@ export interface CachedFooter {
   size: number;
   etag?: string;
   lastModified?: Date;
-  /** hyparquet's full metadata (an entry an open made parses it on first use). */
-  readonly metadata: FileMetaData;
-  /** What planning reads (schema, row counts, chunk offsets), read at open; without it, `metadata` serves. */
+  /**
+   * hyparquet's full metadata. On an entry an open made it is parsed on first use, and it and
+   * `layout` are not enumerable: a structured clone of the entry (a cache in IndexedDB or another
+   * thread, `v8.serialize`) holds only the data fields (version, `metadataLength`, `footer`), and an
+   * open from such a copy reads the layout from `footer` again. An entry made elsewhere may give it
+   * as a plain field.
+   */
+  readonly metadata?: FileMetaData;
+  /** What planning reads (schema, row counts, chunk offsets), read at open; without it, `metadata` serves, or `footer` is read again. */
   readonly layout?: MetadataLayout;
   metadataLength: number;
   /** The raw footer (metadata + 8 bytes), kept so a warm source can serve it to decoders without a request. */

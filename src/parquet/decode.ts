@@ -42,6 +42,12 @@ export interface DecodeSource {
    * nothing, so a corrupt chunk is its own typed error before the decoder meets it.
    */
   readonly columnChunks?: readonly (readonly ResolvedRange[])[];
+  /**
+   * Throws a typed error when a row group of `rowGroups` lists a chunk of `columns` (every leaf when
+   * absent) away from its column's position in the schema: parquet-wasm reads chunks by position.
+   * Run with every decode (alongside it, as `check` is).
+   */
+  checkChunkOrder?(rowGroups: readonly number[], columns?: readonly string[]): void;
   plan(selection: PlanSelection): ReadPlan;
   prefetch(plan: ReadPlan): Promise<unknown>;
   readAt(offset: number, length: number): Promise<Uint8Array>;
@@ -133,9 +139,10 @@ function plannedColumns(columns: readonly string[] | undefined): string[] | unde
 /**
  * What one decode reads: its row groups, the byte ranges to fetch first, and the requests that
  * fetch them (each lands as one buffer of the reader's: the pieces `shippable` reads as views).
- * `check`, when set, runs on the calling thread once the decode is under way (see heldWholeRead).
+ * `check`, when set, runs on the calling thread once the decode is under way (see heldWholeRead),
+ * and so does the source's `checkChunkOrder` for its row groups and `columns` (every leaf when absent).
  */
-type DecodeRead = Pick<ReadPlan, 'rowGroups' | 'ranges' | 'requests' | 'chunks'> & { check?: () => void };
+type DecodeRead = Pick<ReadPlan, 'rowGroups' | 'ranges' | 'requests' | 'chunks'> & { check?: () => void; columns?: readonly string[] };
 
 /**
  * A whole read of a file whose every byte the open holds (`expect: 'whole'` on a file within its
@@ -262,6 +269,7 @@ async function decode(source: DecodeSource, guard: Deadline, plan: DecodeRead, o
   guard.failed.catch((err: unknown) => read.cancel(err as ReaderError));
   try {
     plan.check?.();
+    source.checkChunkOrder?.(plan.rowGroups, plan.columns);
   } catch (err) {
     read.cancel(err as ReaderError);
     read.promise.catch(() => undefined); // its rejection is this error's, already thrown

@@ -195,6 +195,32 @@ export class BoundFile implements DecodeSource {
     return this.rangesOf(g).filter((r) => columns.has(r.column));
   }
 
+  /**
+   * Checks that in each of `rowGroups` the chunks of `columns` (leaf paths; every leaf when absent)
+   * sit at their columns' positions in the schema, as the format requires and parquet-wasm assumes:
+   * it takes a row group's i-th chunk for the schema's i-th leaf, so a chunk listed elsewhere would
+   * decode as another column. `METADATA_CORRUPT` otherwise (hyparquet finds chunks by path:
+   * `readObjects` reads such a file). Reads only those chunks' ColumnMetaData, once.
+   */
+  checkChunkOrder(rowGroups: readonly number[], columns?: readonly string[]): void {
+    const wanted = columns ? new Set(columns) : undefined;
+    for (const g of rowGroups) {
+      for (let i = 0; i < this.columns.length; i++) {
+        const column = this.columns[i] as string;
+        if (wanted && !wanted.has(column)) continue;
+        const chunk = this.chunkRange(g, i);
+        if (chunk?.column === column) continue;
+        const found = chunk ? `column ${chunk.column}'s chunk` : 'no chunk';
+        throw new ReaderError(
+          'InvalidData',
+          `corrupt Parquet metadata: row group ${g} has ${found} at position ${i}, where the schema has ${column}: parquet-wasm reads chunks by position, so they must be in schema order (readObjects finds them by path)`,
+          { backend: this.backend.kind, op: 'read', path: this.path, rowGroup: g, column },
+          { code: 'METADATA_CORRUPT' },
+        );
+      }
+    }
+  }
+
   get size(): number {
     return this.version.size;
   }
@@ -336,7 +362,16 @@ export function forgetEntry(target: OpenTarget, entry: CachedFooter | undefined)
   if (!entry || !target.cache) return;
   const cache = target.cache as MetadataCache & { peek?(key: string): CachedFooter | undefined };
   const held = cache.peek ? cache.peek(target.cacheKey) : cache.get(target.cacheKey);
-  if (held === entry) cache.delete(target.cacheKey);
+  if (held && sameVersion(held, entry)) cache.delete(target.cacheKey);
+}
+
+/**
+ * Whether two cache entries are of one version: the same object, or (a cache that stores copies,
+ * e.g. by structured clone, returns a new one per `get`) the same size, ETag, Last-Modified and
+ * footer length. Two versions alike in all four are taken as one: forgetting it costs a re-read.
+ */
+function sameVersion(a: CachedFooter, b: CachedFooter): boolean {
+  return a === b || (a.size === b.size && a.etag === b.etag && a.lastModified?.getTime() === b.lastModified?.getTime() && a.metadataLength === b.metadataLength);
 }
 
 /**
@@ -366,7 +401,12 @@ export async function bindFile(target: OpenTarget): Promise<BoundFile> {
     const reader = readerFor(version);
     const held = { offset: entry.size - entry.footer.byteLength, length: entry.footer.byteLength };
     reader.insert(held.offset, entry.footer);
-    return new BoundFile(backend, path, version, cachedParts(entry), entry.metadataLength, held, 0, reader, entry, forget);
+    try {
+      return new BoundFile(backend, path, version, cachedParts(entry, context), entry.metadataLength, held, 0, reader, entry, forget);
+    } catch (err) {
+      if (isReaderError(err, 'InvalidData')) forget(); // an entry made elsewhere (or a copy) whose footer fails the open's checks
+      throw err;
+    }
   }
 
   // A whole read decodes the window's bytes: they are kept in one buffer. Any other open reads little
@@ -393,27 +433,39 @@ export async function bindFile(target: OpenTarget): Promise<BoundFile> {
   return bound;
 }
 
-/** A cache entry of a footer read by an open: its full metadata is parsed on first use, once, for every open that shares it. */
+/**
+ * A cache entry of a footer read by an open: its full metadata is parsed on first use, once, for
+ * every open that shares it. The layout and the metadata are not enumerable: a structured clone of
+ * the entry copies its data only (the layout's chunks hold the footer's walk, which cannot be
+ * cloned, and cloning the metadata would parse it); `cachedParts` skims such a copy's footer again.
+ */
 function cacheEntry(version: ObjectVersion & { size: number }, footer: ParsedFooter): CachedFooter {
-  return {
-    ...version,
-    metadataLength: footer.metadataLength,
-    footer: footer.bytes,
-    layout: footer.layout,
-    get metadata() {
-      return footer.metadata;
-    },
-  };
+  const entry: CachedFooter = { ...version, metadataLength: footer.metadataLength, footer: footer.bytes };
+  return Object.defineProperties(entry, {
+    layout: { value: footer.layout, enumerable: false },
+    metadata: { get: () => footer.metadata, enumerable: false },
+  });
 }
 
-/** The parts of a cached footer (an entry made elsewhere may have no layout: its metadata is one). */
-function cachedParts(entry: CachedFooter): FooterParts {
-  return {
-    layout: entry.layout ?? entry.metadata,
-    get metadata() {
-      return entry.metadata;
-    },
-  };
+/**
+ * The parts of a cached footer: an open's entry holds its layout (and the lazy metadata); an entry
+ * made elsewhere may give only the full metadata, which serves as the layout; a copy holding the
+ * data fields only (a structured clone of an open's entry) has its footer skimmed again.
+ */
+function cachedParts(entry: CachedFooter, context: ErrorContext): FooterParts {
+  const layout = entry.layout;
+  if (layout && 'metadata' in entry) {
+    return {
+      layout,
+      get metadata() {
+        return entry.metadata as FileMetaData;
+      },
+    };
+  }
+  const metadata = layout ? undefined : entry.metadata;
+  if (metadata) return { layout: metadata, metadata };
+  const bytes = entry.footer;
+  return ParsedFooter.read({ meta: { size: entry.size }, bytes, offset: entry.size - bytes.byteLength, metadataLength: entry.metadataLength, requests: 0 }, context);
 }
 
 function cachedVersion(entry: CachedFooter): ObjectVersion & { size: number } {

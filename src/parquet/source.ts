@@ -131,6 +131,11 @@ export class ParquetSource {
     return this.bound.columnChunks;
   }
 
+  /** See `BoundFile.checkChunkOrder`: whether parquet-wasm may read these chunks by position. */
+  checkChunkOrder(rowGroups: readonly number[], columns?: readonly string[]): void {
+    this.bound.checkChunkOrder(rowGroups, columns);
+  }
+
   /** Where the page index (ColumnIndex + OffsetIndex) lives, if the file has one. */
   get pageIndex(): ResolvedRange | undefined {
     return this.bound.pageIndex;

@@ -11,6 +11,7 @@ import { fsBackend } from '../../src/backends/fs/backend.js';
 import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { openDataset } from '../../src/dataset/dataset.js';
 import { createMetadataCache } from '../../src/parquet/cache.js';
+import { openParquet } from '../../src/parquet/source.js';
 import { withMetrics } from '../../src/layers/metrics.js';
 import { HIVE_ROWS, duckQuery, hiveSource, writeHiveDataset } from '../support/duckdb.js';
 
@@ -127,6 +128,22 @@ describe('openDataset on fs (DuckDB-written hive folder)', () => {
     // By URL, each open makes a new backend: footers are kept under each file's URL, so it is warm too.
     expect((await openDataset(dir, { metadataCache: cache })).openStats.footerRequests).toBe(files.length);
     expect((await openDataset(dir, { metadataCache: cache })).openStats).toMatchObject({ listRequests: 1, footerRequests: 0 });
+  });
+
+  it('a cache that stores copies (structured clone) of the footers single-file opens stored: the dataset opens warm (0 GETs), parses each copy\'s footer, and reads the right rows', async () => {
+    const store = new Map<string, unknown>();
+    const cache = {
+      get: (k: string) => (store.has(k) ? structuredClone(store.get(k)) : undefined) as never,
+      set: (k: string, v: unknown) => store.set(k, structuredClone(v)),
+      delete: (k: string) => store.delete(k),
+    };
+    const backend = withMetrics(fsBackend({ root: dir }));
+    for (const f of files) await (await openParquet(backend, f, { metadataCache: cache })).close();
+    expect([...store.values()].every((v) => !('metadata' in (v as object)))).toBe(true); // the open's entries copy as data only
+    backend.metrics.reset();
+    const ds = await openDataset({ backend }, { metadataCache: cache });
+    expect(backend.metrics.snapshot()).toMatchObject({ lists: 1, gets: 0, heads: 0 });
+    expect(summary(await ds.readTable())).toEqual(await duckSummary());
   });
 
   it('prunes row groups by statistics and plans the sums (LIST + footers + data, S3 cost)', async () => {

@@ -4,6 +4,7 @@
  * head fields, never on the whole footer — and the full metadata is parsed once, on first use, and
  * shared by warm opens through the footer cache. Counted by wrapping hyparquet's `parquetMetadata`.
  */
+import { deserialize, serialize } from 'node:v8';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const parsedLengths = vi.hoisted(() => [] as number[]);
@@ -29,6 +30,7 @@ const { hyparquetMetadata } = await import('../../src/parquet/footer-layout.js')
 const { ParsedFooter, columnChunkRanges, pageIndexRange } = await import('../../src/parquet/metadata.js');
 const { memoryBackend } = await import('../../src/backends/memory/backend.js');
 const { openParquet } = await import('../../src/parquet/source.js');
+const { SHAPED_ROWS, shapedParquet } = await import('../support/parquet-files.js');
 
 let server: InstanceType<typeof ObjectServer>;
 let wide: Uint8Array;
@@ -115,6 +117,63 @@ describe('openParquet on a wide file: planning never waits for the full metadata
     expect(fullParses()).toBe(1);
     await cold.close();
     await warm.close();
+  });
+});
+
+/** A MetadataCache that keeps copies, as one in IndexedDB or another thread does: each `set` and `get` goes through `copy`. */
+function copyingCache(copy: <T>(v: T) => T) {
+  const store = new Map<string, unknown>();
+  return {
+    store,
+    get: (k: string) => (store.has(k) ? copy(store.get(k)) : undefined) as never,
+    set: (k: string, v: unknown) => store.set(k, copy(v)),
+    delete: (k: string) => store.delete(k),
+  };
+}
+
+describe('a footer cache that stores copies (structured clone, v8.serialize)', () => {
+  it.each([
+    ['structuredClone', <T>(v: T): T => structuredClone(v)],
+    ['v8.serialize', <T>(v: T): T => deserialize(serialize(v)) as T],
+  ])('%s: the entry is data only (no full parse to store it); a warm open costs no request and reads the copy\'s footer again; a replaced object is forgotten and re-read', async (_, copy) => {
+    const cache = copyingCache(copy);
+    const backend = httpBackend({ baseUrl: server.url });
+    server.put('copied.parquet', wide);
+    parsedLengths.length = 0;
+    const cold = await openParquet(backend, 'copied.parquet', { metadataCache: cache });
+    await cold.close();
+    expect(fullParses()).toBe(0);
+    const [stored] = [...cache.store.values()] as Record<string, unknown>[];
+    expect(Object.keys(stored ?? {}).sort()).toEqual(['etag', 'footer', 'lastModified', 'metadataLength', 'size'].filter((k) => stored?.[k] !== undefined).sort());
+    expect((stored?.footer as Uint8Array).byteLength).toBe(footerLength);
+
+    const sent = server.requests.length;
+    const warm = await openParquet(backend, 'copied.parquet', { metadataCache: cache });
+    expect(warm.openRequests).toBe(0);
+    expect(warm.plan({ columns: ['c013_qty'] }).chunks).toHaveLength(4);
+    expect(fullParses()).toBe(0);
+    const reference = await openParquet(memoryBackend({ f: wide }), 'f', { metadataCache: false });
+    expect(await warm.readObjects({ columns: ['c013_qty'] })).toEqual(await reference.readObjects({ columns: ['c013_qty'] }));
+    expect(server.requests.slice(sent).every((r) => r.status === 206)).toBe(true);
+    await warm.close();
+
+    // Another version of the object: the warm open's first data request is refused (If-Match), the copy is forgotten, the call re-opens.
+    const renamed = sameName(wide, 'c025_qty', 'c013_qty');
+    server.put('copied.parquet', renamed);
+    const stale = await openParquet(backend, 'copied.parquet', { metadataCache: cache });
+    expect(stale.openRequests).toBe(0);
+    const before = server.requests.length;
+    const rows = await stale.readObjects({ columns: ['c013_qty'] });
+    expect(rows).toHaveLength(800);
+    const log = server.requests.slice(before);
+    expect(log[0]?.status).toBe(412);
+    expect(log.some((r) => r.range === `bytes=-${DEFAULT_FOOTER_WINDOW}` && r.status === 206)).toBe(true);
+    await stale.close();
+    const fresh = await openParquet(backend, 'copied.parquet', { metadataCache: cache });
+    expect(fresh.openRequests).toBe(0);
+    expect(fresh.columns.filter((c) => c === 'c013_qty')).toHaveLength(2); // the new version's footer
+    await fresh.close();
+    await reference.close();
   });
 });
 
@@ -259,3 +318,49 @@ describe('pageIndexRange: the span of every column and offset index, in one pass
   });
 });
 
+
+describe('footers of other shapes (as other writers make them)', () => {
+  const pick = (column: 'a' | 'b') => SHAPED_ROWS.map((r) => ({ [column]: r[column] }));
+
+  it("a row group listing its chunks out of schema order (the format forbids it): plans take each column's own chunks and readObjects (hyparquet, by path) reads right; parquet-wasm reads by position, so readTable and readBatches are METADATA_CORRUPT, never another column's values", async () => {
+    // Row group 2 lists b before a; the others keep schema order.
+    const file = shapedParquet((f) => f.row_groups[2]?.columns.reverse());
+    for (const expect_ of ['part', 'whole'] as const) {
+      const source = await openParquet(memoryBackend({ f: file }), 'f', { metadataCache: false, expect: expect_ });
+      expect(source.columns).toEqual(['a', 'b']);
+      for (const column of ['a', 'b'] as const) {
+        const chunks = source.plan({ columns: [column] }).chunks;
+        const expected = source.metadata.row_groups.map((rg) => rg.columns.find((c) => c.meta_data?.path_in_schema.join('.') === column));
+        expect(chunks.map((c) => [c.column, c.offset, c.length])).toEqual(expected.map((c) => [column, Number(c?.meta_data?.dictionary_page_offset ?? c?.meta_data?.data_page_offset), Number(c?.meta_data?.total_compressed_size)]));
+        expect(await source.readObjects({ columns: [column] })).toEqual(pick(column));
+      }
+      expect(await source.readObjects()).toEqual(SHAPED_ROWS);
+      const outOfOrder = expect.objectContaining({ kind: 'InvalidData', code: 'METADATA_CORRUPT', message: expect.stringContaining("row group 2 has column b's chunk at position 0, where the schema has a") });
+      await expect(source.readTable()).rejects.toThrow(outOfOrder);
+      await expect(source.readTable({ columns: ['a'] })).rejects.toThrow(outOfOrder);
+      // Row groups in order decode as ever; a batch stream fails at the row group that is not.
+      expect([...((await source.readTable({ columns: ['a'], rowGroups: [0, 1, 3] })).getChild('a') ?? [])]).toEqual(SHAPED_ROWS.filter((_, i) => i < 20 || i >= 30).map((r) => r.a));
+      const seen: number[] = [];
+      await expect(
+        (async () => {
+          for await (const batch of source.readBatches({ columns: ['b'] })) seen.push(...[...(batch.getChild('b') ?? [])].map(Number));
+        })(),
+      ).rejects.toThrow(expect.objectContaining({ code: 'METADATA_CORRUPT', message: expect.stringContaining('row group 2') }));
+      expect(seen).toEqual(SHAPED_ROWS.slice(0, 20).map((r) => r.b));
+      await source.close();
+    }
+  });
+
+  it('an empty group (num_children 0, no type) is no column: it has no chunks, a plan of it is COLUMN_NOT_FOUND, the columns after it keep their chunks', async () => {
+    const file = shapedParquet((f) => {
+      f.schema.splice(2, 0, { name: 'e', repetition_type: 'OPTIONAL', num_children: 0 });
+      (f.schema[0] as { num_children: number }).num_children = 3;
+    });
+    const source = await openParquet(memoryBackend({ f: file }), 'f', { metadataCache: false });
+    expect(source.columns).toEqual(['a', 'b']);
+    expect(() => source.plan({ columns: ['e'] })).toThrow(expect.objectContaining({ kind: 'InvalidInput', code: 'COLUMN_NOT_FOUND' }));
+    expect(source.plan({ columns: ['b'] }).chunks.map((c) => c.column)).toEqual(['b', 'b', 'b', 'b']);
+    expect(await source.readObjects({ columns: ['b'] })).toEqual(pick('b'));
+    await source.close();
+  });
+});

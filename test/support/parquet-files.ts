@@ -89,3 +89,25 @@ export function blobParquet(rows: number, rowBytes = 1000, rowGroupSize = 500, s
   pw.finish();
   return new Uint8Array(writer.getBuffer());
 }
+
+/** The rows of `shapedParquet`: `a` = i, `b` = 1000 + i. */
+export const SHAPED_ROWS = Array.from({ length: 40 }, (_, i) => ({ a: i, b: 1000 + i }));
+
+/**
+ * A small file of two INT32 columns, `a` and `b` (SHAPED_ROWS, row groups of 10), whose footer
+ * `shape` rewrites before it is written — shapes other writers produce: a row group listing its
+ * chunks out of schema order, an empty group (`num_children: 0`) in the schema.
+ */
+export function shapedParquet(shape: (footer: { schema: SchemaElement[]; row_groups: RowGroup[] }) => void): Uint8Array {
+  const writer = new ByteWriter();
+  const schema: SchemaElement[] = [
+    { name: 'root', num_children: 2 },
+    { name: 'a', type: 'INT32', repetition_type: 'REQUIRED' },
+    { name: 'b', type: 'INT32', repetition_type: 'REQUIRED' },
+  ];
+  const pw = new ParquetWriter({ writer, schema, statistics: false });
+  pw.write({ columnData: [{ name: 'a', data: Int32Array.from(SHAPED_ROWS, (r) => r.a) }, { name: 'b', data: Int32Array.from(SHAPED_ROWS, (r) => r.b) }], rowGroupSize: 10 });
+  shape(pw);
+  pw.finish();
+  return new Uint8Array(writer.getBuffer());
+}
