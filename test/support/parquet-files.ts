@@ -94,7 +94,8 @@ export function blobParquet(rows: number, rowBytes = 1000, rowGroupSize = 500, s
 export const SHAPED_ROWS = Array.from({ length: 40 }, (_, i) => ({ a: i, b: 1000 + i }));
 
 /**
- * A small file of two INT32 columns, `a` and `b` (SHAPED_ROWS, row groups of 10), whose footer
+ * A small file of two columns, `a` INT32 and `b` DOUBLE (their chunks differ in size; SHAPED_ROWS,
+ * row groups of 10), whose footer
  * `shape` rewrites before it is written — shapes other writers produce: a row group listing its
  * chunks out of schema order, an empty group (`num_children: 0`) in the schema.
  */
@@ -103,10 +104,10 @@ export function shapedParquet(shape: (footer: { schema: SchemaElement[]; row_gro
   const schema: SchemaElement[] = [
     { name: 'root', num_children: 2 },
     { name: 'a', type: 'INT32', repetition_type: 'REQUIRED' },
-    { name: 'b', type: 'INT32', repetition_type: 'REQUIRED' },
+    { name: 'b', type: 'DOUBLE', repetition_type: 'REQUIRED' },
   ];
   const pw = new ParquetWriter({ writer, schema, statistics: false });
-  pw.write({ columnData: [{ name: 'a', data: Int32Array.from(SHAPED_ROWS, (r) => r.a) }, { name: 'b', data: Int32Array.from(SHAPED_ROWS, (r) => r.b) }], rowGroupSize: 10 });
+  pw.write({ columnData: [{ name: 'a', data: Int32Array.from(SHAPED_ROWS, (r) => r.a) }, { name: 'b', data: Float64Array.from(SHAPED_ROWS, (r) => r.b) }], rowGroupSize: 10 });
   shape(pw);
   pw.finish();
   return new Uint8Array(writer.getBuffer());
