@@ -12,7 +12,7 @@ import { ReaderError } from '../errors.js';
 import { metadataCacheKey, sharedMetadataCache, type MetadataCache } from '../parquet/cache.js';
 import type { ReadTableOptions } from '../parquet/decode.js';
 import type { RowGroupFilter } from '../parquet/filter.js';
-import { schemaOf } from '../parquet/metadata.js';
+import { leafColumns, schemaOf } from '../parquet/metadata.js';
 import type { ReadPlan } from '../parquet/planner.js';
 import type { OpenParquetOptions, ParquetSource } from '../parquet/source.js';
 import type { Backend } from '../types.js';
@@ -134,8 +134,7 @@ export class Dataset {
   private get fileColumns(): string[] {
     const first = this.open[0];
     if (!first) return [];
-    const md = first.footer.metadata;
-    return md.row_groups[0]?.columns.map((c) => c.meta_data?.path_in_schema.join('.') ?? '') ?? schemaOf(md).children.map((c) => c.element.name);
+    return leafColumns(schemaOf(first.footer.metadata)); // schema order, as a source's `columns` (a row group's chunks may be listed in another)
   }
 
   /** Splits a selection's columns into the files' and the partitions', and binds the filter per file. */

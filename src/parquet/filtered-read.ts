@@ -18,7 +18,7 @@ import { keepRuns } from './arrow-take.js';
 import type { ErrorContext } from '../errors.js';
 import type { ReadPlan } from './planner.js';
 import { checkFilter, filterFields, toQueryFilter, type ReadFilter } from './row-filter.js';
-import type { BoundFile } from './open.js';
+import type { BoundFile } from './bound-file.js';
 import type { ReadObjectsOptions } from './source.js';
 
 /**

@@ -18,6 +18,21 @@ export interface ColumnChunkRange extends ResolvedRange {
  */
 const schemas = new WeakMap<{ schema: SchemaElement[] }, SchemaTree>();
 
+/**
+ * Leaf column paths (`a`, `s.x`, `l.list.element`) of a schema tree, in schema order: what each row
+ * group's chunks are, in order. A leaf is a typed element (as hyparquet decides): an empty group
+ * (`num_children: 0`, no type) has no chunks and is no column.
+ */
+export function leafColumns(schema: SchemaTree): string[] {
+  const out: string[] = [];
+  const walk = (node: SchemaTree, path: string[]): void => {
+    if (node.children.length === 0 && node.element.type !== undefined) out.push(path.join('.'));
+    for (const child of node.children) walk(child, [...path, child.element.name]);
+  };
+  walk(schema, []);
+  return out;
+}
+
 /** hyparquet's schema tree for a metadata object (or a footer's layout), built once. */
 export function schemaOf(metadata: { schema: SchemaElement[] }): SchemaTree {
   let tree = schemas.get(metadata);
@@ -102,8 +117,10 @@ function corruptMetadata(err: unknown, size: number, metadataLength: number, con
 /**
  * A footer read for planning first: its layout (schema, row counts, chunk offsets: see
  * footer-layout.ts) at once, the full hyparquet `FileMetaData` on first use of `metadata`. The
- * layout's walk accepts only footers hyparquet parses, so `metadata` does not fail on a footer
- * whose layout was read; if it ever did, it throws the same `METADATA_CORRUPT` as an eager parse.
+ * open's skim checks each ColumnMetaData's Thrift structure but reads its fields only when a plan
+ * takes the chunk, so a footer the skim accepts may still fail hyparquet's full parse (a bad value
+ * in a chunk no plan took: 76 of 2,000 seeded damaged footers): `metadata` then throws the same
+ * `METADATA_CORRUPT` as an eager parse would have at open.
  */
 export class ParsedFooter {
   private full: FileMetaData | undefined;
@@ -194,18 +211,24 @@ function unreadableChunk(chunk: ColumnChunkLayout, rowGroup: number, i: number, 
   }
   if (chunk.crypto_metadata || chunk.encrypted_column_metadata) {
     // An encrypted file with a plaintext footer (its magic is PAR1, not PARE): still encrypted.
-    let column = `${i}`;
-    try {
-      column = (chunk.meta_data as ColumnMetaDataLayout).path_in_schema.join('.');
-    } catch {
-      // its ColumnMetaData does not read: the index names it
-    }
-    return new ReaderError('Unsupported', `encrypted Parquet files are not supported (column ${column} is encrypted)`, context, { code: 'ENCRYPTED' });
+    return new ReaderError('Unsupported', `encrypted Parquet files are not supported (column ${chunkName(chunk, `${i}`)} is encrypted)`, context, { code: 'ENCRYPTED' });
   }
   if (chunk.file_path) {
     return new ReaderError('Unsupported', `column chunks in other files (file_path ${JSON.stringify(chunk.file_path)}) are not supported`, context, { code: 'EXTERNAL_COLUMN_CHUNK' });
   }
   return undefined;
+}
+
+/**
+ * A chunk's column path for a message, without letting its read fail the message: a skimmed chunk's
+ * ColumnMetaData is read here first, and may not read; then `fallback` (its index, or '?') names it.
+ */
+function chunkName(chunk: ColumnChunkLayout, fallback: string): string {
+  try {
+    return (chunk.meta_data as ColumnMetaDataLayout | undefined)?.path_in_schema.join('.') ?? fallback;
+  } catch {
+    return fallback;
+  }
 }
 
 /** Every chunk is one a read can take (`unreadableChunk`): what an open checks of all of them, their ColumnMetaData unread. */
@@ -303,12 +326,7 @@ function indexOutOfFile(
   dataEnd: number,
   context: ErrorContext,
 ): ReaderError {
-  let column = '?';
-  try {
-    column = c.meta_data?.path_in_schema.join('.') ?? '?';
-  } catch {
-    // its ColumnMetaData does not read (a skimmed chunk's is read here first)
-  }
+  const column = chunkName(c, '?');
   return new ReaderError(
     'InvalidData',
     `corrupt Parquet metadata: the ${what} of column ${column} in row group ${rowGroup} (bytes ${String(off)}+${String(len)}) lies outside the data region [4, ${dataEnd})`,

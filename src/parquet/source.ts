@@ -16,13 +16,15 @@ import { metadataCacheKey, sharedMetadataCache, type MetadataCache } from './cac
 import { readTable, type ReadTableOptions } from './decode.js';
 import { readFilteredObjects, rowGroupsIn } from './filtered-read.js';
 import type { ColumnChunkRange } from './metadata.js';
-import { BoundFile, bindFile, checkExpectation, forgetEntry, type OpenTarget, type ReadExpectation, type RowGroupInfo } from './open.js';
+import { BoundFile, type RowGroupInfo } from './bound-file.js';
+import { bindFile, checkExpectation, forgetEntry, type OpenTarget, type ReadExpectation } from './open.js';
 import type { PageIndex } from './page-index.js';
 import type { PlanSelection, ReadPlan } from './planner.js';
 import type { ReadFilter } from './row-filter.js';
 import { batchesOf } from './whole.js';
 
-export type { ReadExpectation, RowGroupInfo } from './open.js';
+export type { RowGroupInfo } from './bound-file.js';
+export type { ReadExpectation } from './open.js';
 
 export interface OpenParquetOptions {
   /** Bytes of the first (suffix) GET, the tail window; default DEFAULT_FOOTER_WINDOW (≈ 786 KiB). */

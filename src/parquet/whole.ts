@@ -8,7 +8,7 @@ import { DEFAULT_MAX_MEMORY } from '../buffer-reader/pool.js';
 import { ReaderError } from '../errors.js';
 import { Deadline } from '../layers/timeouts.js';
 import { DEFAULT_DECODE_TIMEOUT_MS, batchSelection, readBatches, type BatchSelection, type ReadTableOptions } from './decode.js';
-import type { BoundFile } from './open.js';
+import type { BoundFile } from './bound-file.js';
 import type { PlanSelection, ReadPlan } from './planner.js';
 
 /**

@@ -7,7 +7,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { memoryBackend } from '../../src/backends/memory/backend.js';
 import { ReaderError } from '../../src/errors.js';
 import { withMetrics } from '../../src/layers/metrics.js';
-import { BoundFile } from '../../src/parquet/open.js';
+import { BoundFile } from '../../src/parquet/bound-file.js';
 import { openParquet } from '../../src/parquet/source.js';
 import { runtime, type DecodeJob, type Decoder } from '../../src/runtime.js';
 import type { Backend } from '../../src/types.js';
